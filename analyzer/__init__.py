@@ -1,0 +1,1 @@
+"""analyzer: run trees, signals, root cause and post-mortems over stored spans; CLI and API."""

@@ -1,0 +1,121 @@
+"""One run's details: its post-mortem (`agent_explanations`), its signals, and its spans as a tree.
+
+Spans are read from the raw table through the semconv canonical SELECT (tenant-filtered
+like everything else) and placed with the analyzer's own run building, so steps,
+depths and orphans are exactly what the post-mortem cites.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+import orjson
+
+from analyzer.api.queries.scope import RAW_TENANT, Scope, Where
+from analyzer.api.timefmt import to_ns
+from analyzer.load import to_span
+from analyzer.model import Run
+from analyzer.runs import trace_runs
+from collector.schema import TRACES_TABLE
+from collector.store import Store
+from semconv.compile import canonical_select
+from semconv.model import CANONICAL_COLUMNS
+
+SIGNALS = "agent_signals FINAL"
+SIGNAL_COLUMNS = """RunId AS run_id, Seq AS seq, TraceId AS trace_id, SpanId AS span_id, AgentName AS agent_id,
+    toUnixTimestamp64Nano(Start) AS started_ns, Type AS type, Severity AS severity,
+    toBool(Decisive) AS decisive, toBool(IsRootCause) AS is_root_cause, Evidence AS evidence"""
+
+
+def get_explanation(store: Store, scope: Scope, run_id: str) -> dict | None:
+    """The stored post-mortem of a run: headline, markdown and the structured JSON (parsed)."""
+    w = Where(scope).add("RunId = {run_id:String}", run_id=run_id)
+    rows = store.query(
+        f"SELECT RunId, TraceId, Headline, Markdown, Structured FROM agent_explanations FINAL {w.sql()} LIMIT 1",
+        w.params,
+    )
+    if not rows:
+        return None
+    rid, trace_id, headline, markdown, structured = rows[0]
+    return {"run_id": rid, "trace_id": trace_id, "headline": headline, "markdown": markdown,
+            "structured": orjson.loads(structured) if structured else {}}
+
+
+@dataclass(frozen=True)
+class SignalFilter:
+    type: str | None = None
+    severity: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
+    trace_id: str | None = None
+    root_cause: bool | None = None
+    decisive: bool | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def signal_where(scope: Scope, f: SignalFilter) -> Where:
+    w = Where(scope)
+    w.when(f.type, "Type = {type:String}", type=f.type)
+    w.when(f.severity, "Severity = {severity:String}", severity=f.severity)
+    w.when(f.agent_id, "AgentName = {agent_id:String}", agent_id=f.agent_id)
+    w.when(f.run_id, "RunId = {run_id:String}", run_id=f.run_id)
+    w.when(f.trace_id, "TraceId = {trace_id:String}", trace_id=(f.trace_id or "").lower())
+    if f.root_cause is not None:
+        w.add("IsRootCause = {root_cause:UInt8}", root_cause=int(f.root_cause))
+    if f.decisive is not None:
+        w.add("Decisive = {decisive:UInt8}", decisive=int(f.decisive))
+    if f.since is not None:
+        w.add("Start >= fromUnixTimestamp64Nano({since_ns:Int64})", since_ns=to_ns(f.since))
+    if f.until is not None:
+        w.add("Start < fromUnixTimestamp64Nano({until_ns:Int64})", until_ns=to_ns(f.until))
+    return w
+
+
+def list_signals(store: Store, scope: Scope, f: SignalFilter, *, limit: int, offset: int = 0) -> tuple[list[dict], int]:
+    """A page of signals (newest runs first, then verdict order) and the total."""
+    w = signal_where(scope, f)
+    rows = store.query_dicts(
+        f"SELECT {SIGNAL_COLUMNS} FROM {SIGNALS} {w.sql()} ORDER BY Start DESC, RunId, Seq"
+        " LIMIT {limit:UInt32} OFFSET {offset:UInt32}",
+        {**w.params, "limit": limit, "offset": offset},
+    )
+    total = int(store.query(f"SELECT count() FROM {SIGNALS} {w.sql()}", w.params)[0][0])
+    for r in rows:
+        r["evidence"] = orjson.loads(r["evidence"]) if r["evidence"] else {}
+    return rows, total
+
+
+# Content fields a tree or waterfall never shows. Spans that carry whole conversations make them
+# the bulk of a trace (quadratic in the number of model calls); the light load leaves them out.
+HEAVY_FIELDS = frozenset({"input_messages", "output_messages", "tool_definitions", "retrieved_documents",
+                          "evaluations", "tool_arguments", "tool_result", "tool_calls"})
+
+
+@lru_cache(maxsize=4)
+def _spans_sql(tenant_filtered: bool, light: bool) -> str:
+    where = "TraceId = {trace_id:String}" + (f" AND {RAW_TENANT} = {{scope_tenant:String}}" if tenant_filtered else "")
+    sql = canonical_select(TRACES_TABLE, where=where)
+    if light:  # ClickHouse prunes the unused columns of the inner SELECT, so their JSON work is skipped
+        cols = ", ".join(f"'' AS {c}" if c in HEAVY_FIELDS else c for c in CANONICAL_COLUMNS)
+        sql = f"SELECT {cols} FROM ({sql})"
+    return sql + "\nLIMIT {max_spans:UInt32}"
+
+
+def load_trace_runs(store: Store, scope: Scope, trace_id: str, max_spans: int, light: bool = False) -> list[Run]:
+    """Every run of one trace, built from the spans this scope may see (at most `max_spans` spans);
+    `light` leaves the content fields (messages, tool payloads) empty."""
+    w = Where(scope, tenant_column=RAW_TENANT)  # same tenant rule as every query; SQL is fixed per case
+    params = {**w.params, "trace_id": trace_id, "max_spans": max_spans}
+    rows = store.query(_spans_sql(scope.tenant is not None, light), params)
+    return trace_runs([to_span(r) for r in rows])
+
+
+def trace_start_ns(store: Store, scope: Scope, trace_id: str) -> int | None:
+    """When the earliest stored span of a trace (visible to this scope) started."""
+    w = Where(scope, tenant_column=RAW_TENANT).add("TraceId = {trace_id:String}", trace_id=trace_id)
+    rows = store.query(f"SELECT toUnixTimestamp64Nano(min(Timestamp)), count() FROM {TRACES_TABLE} {w.sql()}",
+                       w.params)
+    return int(rows[0][0]) if rows and rows[0][1] else None

@@ -1,0 +1,76 @@
+"""The API as a service: `ApiService.start()` binds `api_port` and serves the app; `stop()` drains.
+
+In `serve` it shares the collector's ingest path (one writer for every input); alone
+(`agentmortem api`) it builds its own group-commit writer over the same store, so
+`POST /v1/runs` still lands in `otel_traces` durably. Migrations run at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from analyzer.api.app import build_app
+from analyzer.api.deps import ApiContext
+from analyzer.api.ratelimit import RateLimiter
+from analyzer.api.settings import ApiSettings
+from analyzer.migrations import migrate_analyzer
+from collector.auth import KeyRing
+from collector.config import Settings
+from collector.ingest import Ingest
+from collector.metrics import CollectorMetrics
+from collector.migrations import migrate_collector
+from collector.service import QuietServer, bind_socket, serve_asgi, writer_limits
+from collector.store import Store
+from collector.writer import GroupCommitWriter
+
+log = logging.getLogger(__name__)
+
+
+def make_context(store: Store, settings: Settings, api: ApiSettings, ingest: Ingest | None) -> ApiContext:
+    """The shared state of the API's routes."""
+    return ApiContext(store=store, settings=settings, api=api, keys=KeyRing(store, settings.key_cache_seconds),
+                      limiter=RateLimiter(api.rate_limit_per_hour), ingest=ingest, started_at=time.time())
+
+
+class ApiService:
+    """HTTP query API + run pages on `settings.api_port`."""
+
+    def __init__(self, settings: Settings, store: Store, api: ApiSettings | None = None,
+                 ingest: Ingest | None = None) -> None:
+        self.settings, self.store = settings, store
+        self.api = api or ApiSettings()
+        self._own_writer: GroupCommitWriter | None = None
+        if ingest is None:
+            metrics = CollectorMetrics()
+            self._own_writer = GroupCommitWriter(store, writer_limits(settings), metrics)
+            ingest = Ingest(settings, self._own_writer, KeyRing(store, settings.key_cache_seconds), metrics)
+        self.context = make_context(store, settings, self.api, ingest)
+        self.app = build_app(self.context)
+        self.api_port: int | None = None
+        self._server: QuietServer | None = None
+
+    def prepare(self) -> None:
+        """Create or verify every table the API reads (idempotent)."""
+        migrate_collector(self.store, self.settings.ttl_days)
+        migrate_analyzer(self.store)
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.prepare)
+        if self._own_writer is not None:
+            self._own_writer.start()
+        sock = bind_socket(self.settings.host, self.settings.api_port)
+        self.api_port = sock.getsockname()[1]
+        self.context.started_at = time.time()
+        self._server = await serve_asgi(self.app, sock, self.settings.log_level)
+        log.info("API listening on http://%s:%d (docs at /docs)", self.settings.host, self.api_port)
+
+    async def stop(self) -> None:
+        """Stop accepting, let in-flight requests finish, then flush the API's own writer."""
+        if self._server is not None:
+            self._server.should_exit = True
+            await self._server.task  # type: ignore[attr-defined]
+        if self._own_writer is not None:
+            await asyncio.to_thread(self._own_writer.stop)
+        log.info("API stopped")

@@ -1,0 +1,43 @@
+"""Typed settings of the query API and run pages, read from `AGENTMORTEM_*` env vars.
+
+Shared settings (bind address, `api_port`, `require_auth`, key cache, Grafana and
+public URLs, logging) live in the collector's `Settings`; this model holds only what
+the API adds: CORS, rate limit, body limit, page sizes. Tests build their own.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class ApiSettings(BaseSettings):
+    """What the HTTP API can be told (env prefix `AGENTMORTEM_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENTMORTEM_", extra="ignore")
+
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed by CORS, comma-separated ('*' for any); empty = CORS off"
+    )
+    rate_limit_per_hour: int = Field(1000, ge=0, description="Requests per hour per API key (or client without key); 0 = off")
+    api_max_body_bytes: int = Field(1_000_000, gt=0, description="Largest accepted request body on the API")
+    api_default_limit: int = Field(50, ge=1, le=1000, description="Page size when ?limit= is not given")
+    api_max_limit: int = Field(1000, ge=1, description="Largest page a client may ask for (exports stream up to export_max_rows)")
+    export_max_rows: int = Field(100_000, ge=1, description="Most rows one CSV/NDJSON export returns")
+    api_max_spans: int = Field(20_000, ge=1, description="Most spans a run's events/tree/page loads")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_api_settings() -> ApiSettings:
+    """The process's API settings, read from the environment once."""
+    return ApiSettings()

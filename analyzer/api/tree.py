@@ -1,0 +1,119 @@
+"""A run's spans as one ordered tree (its own steps plus its sub-runs), with the critical path.
+
+Pure functions over the analyzer's `Run`s: `run_nodes` flattens a run and its sub-runs
+depth-first (children by start time), which is the order of the waterfall rows and of
+the JSON tree; `critical_path` follows, from the top, the child that finished last —
+the chain of spans that determined the run's duration. Iterative throughout, so deep
+or wide trees (thousands of spans) cost no recursion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from analyzer.model import Run, RunSpan
+from semconv.model import CanonicalSpan
+
+
+@dataclass(frozen=True)
+class Node:
+    """One span placed in the displayed tree."""
+
+    span: CanonicalSpan
+    run_id: str  # the run (or sub-run) the span belongs to
+    depth: int  # 0 at the top of the displayed tree
+    step: int  # the span's step within its own run
+    parent_id: str  # displayed parent ("" at the top)
+    orphan: bool
+    cost_usd: float | None
+    children: tuple[str, ...]
+
+    @property
+    def span_id(self) -> str:
+        return self.span.span_id
+
+    @property
+    def end_ns(self) -> int:
+        return self.span.start_ns + self.span.duration_ns
+
+
+def find_run(runs: list[Run], run_id: str) -> Run | None:
+    return next((r for r in runs if r.run_id == run_id), None)
+
+
+def _members(runs: list[Run], top: Run) -> list[tuple[Run, RunSpan]]:
+    by_id = {r.run_id: r for r in runs}
+    out, todo = [], [top]
+    while todo:
+        run = todo.pop()
+        out.extend((run, rs) for rs in run.spans)
+        todo.extend(by_id[s] for s in run.sub_run_ids if s in by_id)
+    return out
+
+
+def run_nodes(runs: list[Run], run_id: str) -> list[Node]:
+    """The run's spans and its sub-runs' spans, depth-first in start order."""
+    top = find_run(runs, run_id)
+    if top is None:
+        return []
+    members = _members(runs, top)
+    present = {rs.span_id for _, rs in members}
+    kids: dict[str, list[str]] = {}
+    parent: dict[str, str] = {}
+    for _, rs in members:
+        for child in rs.children:
+            parent[child] = rs.span_id
+    for run, rs in members:  # sub-run roots hang under the span that called them
+        if rs.span_id not in parent and rs.span_id != top.run_id:
+            caller = rs.span.parent_span_id
+            if caller in present and caller != rs.span_id:
+                parent[rs.span_id] = caller
+            elif run.run_id != rs.span_id and run.run_id in present:
+                parent[rs.span_id] = run.run_id
+    info = {rs.span_id: (run, rs) for run, rs in members}
+    for child, p in parent.items():
+        kids.setdefault(p, []).append(child)
+    for ids in kids.values():
+        ids.sort(key=lambda i: (info[i][1].span.start_ns, i))
+    tops = sorted((i for i in present if i not in parent), key=lambda i: (info[i][1].span.start_ns, i))
+    nodes: list[Node] = []
+    stack = [(i, 0) for i in reversed(tops)]
+    seen: set[str] = set()
+    while stack:
+        sid, depth = stack.pop()
+        if sid in seen:
+            continue
+        seen.add(sid)
+        run, rs = info[sid]
+        children = tuple(kids.get(sid, ()))
+        nodes.append(Node(rs.span, run.run_id, depth, rs.step, parent.get(sid, ""), rs.orphan, rs.cost_usd, children))
+        stack.extend((c, depth + 1) for c in reversed(children))
+    return nodes
+
+
+def critical_path(nodes: list[Node]) -> list[str]:
+    """Span ids from the top span down, each step into the child that ended last."""
+    if not nodes:
+        return []
+    by_id = {n.span_id: n for n in nodes}
+    tops = [n for n in nodes if not n.parent_id]
+    current = max(tops, key=lambda n: (n.end_ns, -n.span.start_ns))
+    path = [current.span_id]
+    while current.children:
+        current = max((by_id[c] for c in current.children if c in by_id), key=lambda n: (n.end_ns, n.span.start_ns))
+        path.append(current.span_id)
+    return path
+
+
+def nested(nodes: list[Node], to_dict) -> list[dict]:  # noqa: ANN001 - Node -> dict
+    """The nodes as nested dicts (`children` lists), built without recursion."""
+    made: dict[str, dict] = {}
+    roots: list[dict] = []
+    for n in nodes:  # depth-first order: a parent always comes before its children
+        d = {**to_dict(n), "children": []}
+        made[n.span_id] = d
+        if n.parent_id and n.parent_id in made:
+            made[n.parent_id]["children"].append(d)
+        else:
+            roots.append(d)
+    return roots

@@ -1,0 +1,102 @@
+"""Layout of a run page: waterfall rows (SVG geometry and marks), token/cost breakdown, Grafana link.
+
+Everything the template draws is computed here once, in Python, as plain numbers and
+class names, so the template stays a loop and a 2,000-span run renders in milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from analyzer.api.present import signal_types_by_span
+from analyzer.api.tree import Node, critical_path
+
+ROW_HEIGHT = 20
+LABEL_WIDTH = 380  # px of the 1200-px-wide viewBox kept for span names
+CHART_WIDTH = 800
+GRAFANA_DATASOURCE_UID = "agentmortem-clickhouse"  # dashboards/provisioning/datasources/clickhouse.yaml
+
+
+@dataclass(frozen=True)
+class Row:
+    span_id: str
+    y: int
+    x: float
+    width: float
+    indent: int
+    label: str
+    title: str
+    classes: str
+
+
+def _duration(ms: float) -> str:
+    return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.0f} ms"
+
+
+def rows(nodes: list[Node], root_cause: str, signals: list[dict]) -> tuple[list[Row], int]:
+    """One row per span (tree order) and the SVG height."""
+    if not nodes:
+        return [], ROW_HEIGHT
+    t0 = min(n.span.start_ns for n in nodes)
+    t1 = max(n.end_ns for n in nodes)
+    scale = CHART_WIDTH / max(t1 - t0, 1)
+    on_path = set(critical_path(nodes))
+    flagged = signal_types_by_span(signals)
+    out = []
+    for i, n in enumerate(nodes):
+        marks = ["span", n.span.category]
+        if n.span_id == root_cause:
+            marks.append("root-cause")
+        if n.span_id in flagged:
+            marks.append("signal")
+        if n.span_id in on_path:
+            marks.append("critical")
+        if n.span.status_code == "Error" or n.span.error_type:
+            marks.append("error")
+        ms = n.span.duration_ns / 1e6
+        tags = ", ".join(flagged.get(n.span_id, []))
+        title = f"step {n.step} · {n.span.span_name} · {_duration(ms)} · {n.span_id}" + (f" · {tags}" if tags else "")
+        label = n.span.span_name if len(n.span.span_name) <= 48 else n.span.span_name[:47] + "…"
+        out.append(Row(
+            span_id=n.span_id, y=i * ROW_HEIGHT, x=round(LABEL_WIDTH + (n.span.start_ns - t0) * scale, 2),
+            width=round(max((n.end_ns - n.span.start_ns) * scale, 1.5), 2), indent=min(n.depth, 20) * 12,
+            label=label, title=title, classes=" ".join(marks),
+        ))
+    return out, len(nodes) * ROW_HEIGHT
+
+
+@dataclass(frozen=True)
+class ModelUsage:
+    model: str
+    calls: int
+    tokens_input: int
+    tokens_output: int
+    cost_usd: float | None
+
+
+def usage_by_model(nodes: list[Node]) -> list[ModelUsage]:
+    """Model calls where usage is counted (leaf model calls), grouped by model."""
+    category = {n.span_id: n.span.category for n in nodes}
+    groups: dict[str, list[Node]] = {}
+    for n in nodes:
+        if n.span.category == "llm" and not any(category.get(c) == "llm" for c in n.children):
+            groups.setdefault(n.span.response_model or n.span.request_model or "(unknown)", []).append(n)
+    out = []
+    for model, calls in sorted(groups.items()):
+        costs = [c.cost_usd for c in calls if c.cost_usd is not None]
+        out.append(ModelUsage(model, len(calls), sum(c.span.input_tokens or 0 for c in calls),
+                              sum(c.span.output_tokens or 0 for c in calls), sum(costs) if costs else None))
+    return out
+
+
+def grafana_trace_url(grafana_url: str | None, trace_id: str) -> str | None:
+    """Grafana Explore on the ClickHouse datasource's trace view of this trace (None without Grafana)."""
+    if not grafana_url:
+        return None
+    query = {"refId": "A", "datasource": {"type": "grafana-clickhouse-datasource", "uid": GRAFANA_DATASOURCE_UID},
+             "editorType": "builder", "queryType": "traces",
+             "builderOptions": {"queryType": "traces", "meta": {"isTraceIdMode": True, "traceId": trace_id}}}
+    panes = {"trace": {"datasource": GRAFANA_DATASOURCE_UID, "queries": [query], "range": {"from": "now-30d", "to": "now"}}}
+    return f"{grafana_url.rstrip('/')}/explore?schemaVersion=1&panes={quote(json.dumps(panes, separators=(',', ':')))}"

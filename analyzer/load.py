@@ -1,0 +1,55 @@
+"""Reading what the analysis needs: canonical spans of given traces, and agent baselines.
+
+The canonical mapping runs inside ClickHouse (`semconv.compile.canonical_select`), so
+Python receives typed columns ready to become `CanonicalSpan`s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+from analyzer.model import Baseline
+from collector.schema import TRACES_TABLE
+from collector.store import Store
+from semconv.compile import canonical_select
+from semconv.model import CANONICAL_COLUMNS, CanonicalSpan
+
+BaselineKey = tuple[str, str]  # (tenant, agent name)
+_FINISH = CANONICAL_COLUMNS.index("finish_reasons")
+
+
+@lru_cache(maxsize=4)
+def _spans_sql(source: str) -> str:
+    return canonical_select(source, where="TraceId IN {ids:Array(String)}")
+
+
+def to_span(row: Sequence) -> CanonicalSpan:
+    """A `CanonicalSpan` from one row of the canonical SELECT (columns in contract order)."""
+    values = list(row)
+    values[_FINISH] = tuple(values[_FINISH] or ())
+    return CanonicalSpan(*values)
+
+
+def load_spans(store: Store, trace_ids: Sequence[str], source: str = TRACES_TABLE) -> list[CanonicalSpan]:
+    """Every stored span of these traces (duplicates included; run building drops them)."""
+    if not trace_ids:
+        return []
+    return [to_span(row) for row in store.query(_spans_sql(source), {"ids": list(trace_ids)})]
+
+
+def all_trace_ids(store: Store, source: str = TRACES_TABLE) -> list[str]:
+    """Every trace id in the raw table (small stores: tests and tools)."""
+    return [r[0] for r in store.query(f"SELECT DISTINCT TraceId FROM {source} WHERE TraceId != '' ORDER BY TraceId")]
+
+
+def load_baselines(store: Store) -> dict[BaselineKey, Baseline]:
+    """The latest baseline of every agent."""
+    rows = store.query(
+        "SELECT Tenant, AgentName, Runs, DurationMsP50, DurationMsP95, DurationMsMad, TokensP50, TokensP95,"
+        " CostUsdP50, CostUsdP95, CostUsdMad FROM agent_baselines FINAL"
+    )
+    return {
+        (tenant, agent): Baseline(agent, int(runs), d50, d95, dmad, t50, t95, c50, c95, cmad)
+        for tenant, agent, runs, d50, d95, dmad, t50, t95, c50, c95, cmad in rows
+    }

@@ -1,0 +1,131 @@
+"""The analyzer's typed stages' data: runs, their span trees, signals and verdicts.
+
+Frozen dataclasses passed between the pipeline stages
+(load → build runs → detect signals → rank root cause → render post-mortem).
+A `Run` holds its spans already in tree order with depth and step numbers, so rules
+are pure functions over one `Run` and never touch the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from semconv.model import CanonicalSpan
+
+Severity = Literal["info", "warning", "error", "critical"]
+Outcome = Literal["failed", "degraded", "ok"]
+SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2, "critical": 3}
+
+
+@dataclass(frozen=True)
+class RunSpan:
+    """A span placed in its run's tree."""
+
+    span: CanonicalSpan
+    depth: int  # 0 for the run's root
+    step: int  # 1-based position in start-time order within the run
+    children: tuple[str, ...] = ()  # span ids, in start order
+    orphan: bool = False  # its parent was missing and it was attached to the root
+    cost_usd: float | None = None  # span cost or priced from tokens (leaf LLM spans only)
+
+    @property
+    def span_id(self) -> str:
+        return self.span.span_id
+
+
+@dataclass(frozen=True)
+class SubRunOutcome:
+    """What a sub-run (a nested agent) came to, as its parent run sees it.
+
+    Filled by the pipeline after analysing the sub-run (children before parents), so
+    the parent's `delegation_failure` rule can tell a failed delegation.
+    """
+
+    run_id: str  # the sub-run's root span id
+    parent_span_id: str  # the span in the parent run that called the sub-agent
+    agent_name: str = ""
+    outcome: Outcome = "ok"
+    failure_class: str = ""
+    answered: bool = True  # the sub-agent returned a non-empty output
+
+
+@dataclass(frozen=True)
+class Run:
+    """One agent invocation: a trace root, or an `agent` span not under another agent."""
+
+    run_id: str  # the root span's id
+    trace_id: str
+    parent_run_id: str  # "" for a top-level run
+    root_span_id: str
+    spans: tuple[RunSpan, ...]  # in step order; spans[0] is not necessarily the root
+    agent_name: str = ""
+    service_name: str = ""
+    tenant: str = ""
+    environment: str = ""
+    start_ns: int = 0
+    end_ns: int = 0
+    ended: bool = True  # False when the root never ended (abandoned candidates)
+    sub_run_ids: tuple[str, ...] = ()
+    sub_runs: tuple[SubRunOutcome, ...] = ()  # outcomes of the sub-runs, when already analysed
+
+    def by_id(self) -> dict[str, RunSpan]:
+        return {rs.span.span_id: rs for rs in self.spans}
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One rule's finding with the evidence behind it."""
+
+    type: str  # e.g. "tool_error", "loop", "unknown_tool"
+    severity: Severity
+    span_id: str  # the span the finding is about (first of the evidence)
+    evidence: dict = field(default_factory=dict)  # span ids, counts, values — JSON-able
+    decisive: bool = True  # can explain the run's outcome (vs. a mere warning)
+
+
+@dataclass(frozen=True)
+class CostImpact:
+    wasted_tokens: int
+    wasted_cost_usd: float | None
+    wasted_ms: float
+    share_tokens: float  # 0..1 of the run's total
+    share_cost: float | None
+    span_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the analysis concluded about a run."""
+
+    outcome: Outcome
+    failure_class: str  # "" when ok
+    root_cause: Signal | None
+    signals: tuple[Signal, ...]
+    cost_impact: CostImpact | None
+    hallucination_score: float | None = None  # 0..1 share of the final answer's claims found in no source
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """An agent's own recent behaviour (robust statistics over its past runs)."""
+
+    agent_name: str
+    runs: int  # how many runs the figures come from
+    duration_ms_p50: float
+    duration_ms_p95: float
+    duration_ms_mad: float  # median absolute deviation
+    tokens_p50: float
+    tokens_p95: float
+    cost_usd_p50: float | None
+    cost_usd_p95: float | None
+    cost_usd_mad: float | None
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The post-mortem: a one-sentence headline, markdown, and structured JSON."""
+
+    headline: str
+    markdown: str
+    structured: dict  # JSON-able; carries failure_class and root_cause_span_id

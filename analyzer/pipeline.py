@@ -1,0 +1,97 @@
+"""The analysis pipeline for a batch of traces: load → build runs → analyse → write.
+
+`analyse_runs` is pure: it judges one trace's runs sub-runs first, so each parent
+sees what its sub-agents came to (`Run.sub_runs`). `analyse_traces` does the I/O
+around it for a batch of trace ids and reports which traces were written and which
+are still waiting for a root that has not arrived.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from analyzer.analysis import analyze_run
+from analyzer.load import BaselineKey, all_trace_ids, load_baselines, load_spans
+from analyzer.model import Baseline, Explanation, Run, SubRunOutcome, Verdict
+from analyzer.rules.config import RuleSettings
+from analyzer.rules.content import assistant_text
+from analyzer.runs import build_runs
+from analyzer.write import write_results
+from collector.store import Store
+from semconv.model import CanonicalSpan
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """One run with its verdict and post-mortem."""
+
+    run: Run  # sub_runs filled
+    verdict: Verdict
+    explanation: Explanation
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    written: tuple[str, ...]  # trace ids whose analysis was written
+    pending: tuple[str, ...]  # trace ids waiting for their root (not written)
+    runs: int
+
+
+def _outcome(parent: Run, sub: Analysed) -> SubRunOutcome:
+    root = sub.run.by_id().get(sub.run.root_span_id)
+    output = root.span.output_messages if root is not None else ""
+    caller = root.span.parent_span_id if root is not None else ""
+    return SubRunOutcome(
+        run_id=sub.run.run_id, parent_span_id=caller if caller in parent.by_id() else parent.root_span_id,
+        agent_name=sub.run.agent_name, outcome=sub.verdict.outcome, failure_class=sub.verdict.failure_class,
+        answered=not output or bool(assistant_text(output)),
+    )
+
+
+def analyse_runs(runs: Sequence[Run], baselines: Mapping[BaselineKey, Baseline], rules: RuleSettings) -> list[Analysed]:
+    """Analyse runs (any traces), every sub-run before its parent run; results in input order."""
+    done: dict[str, Analysed] = {}
+    for run in reversed(runs):  # `build_runs` lists parents before their sub-runs
+        subs = tuple(_outcome(run, done[r]) for r in run.sub_run_ids if r in done)
+        if subs:
+            run = replace(run, sub_runs=subs)
+        verdict, explanation = analyze_run(run, baselines.get((run.tenant, run.agent_name)), rules)
+        done[run.run_id] = Analysed(run, verdict, explanation)
+    return [done[r.run_id] for r in runs]
+
+
+def analyse_spans(spans: Iterable[CanonicalSpan], baselines: Mapping[BaselineKey, Baseline],
+                  rules: RuleSettings) -> list[Analysed]:
+    """Build and analyse the runs of every trace among `spans`."""
+    return analyse_runs(build_runs(spans), baselines, rules)
+
+
+def analyse_traces(
+    store: Store,
+    trace_ids: Sequence[str],
+    rules: RuleSettings,
+    baselines: Mapping[BaselineKey, Baseline] | None = None,
+    may_abandon: Callable[[str], bool] = lambda trace_id: True,
+    version: int | None = None,
+) -> BatchResult:
+    """Analyse these traces from the store and write (replace) their results.
+
+    A trace whose top run never ended is left unwritten (pending) unless
+    `may_abandon(trace_id)`; the scheduler says yes once it has been quiet long enough.
+    """
+    baselines = load_baselines(store) if baselines is None else baselines
+    runs = build_runs(load_spans(store, trace_ids))
+    waiting = {r.trace_id for r in runs if not r.ended and not may_abandon(r.trace_id)}
+    analysed = analyse_runs([r for r in runs if r.trace_id not in waiting], baselines, rules)
+    written = tuple(t for t in trace_ids if t not in waiting)
+    write_results(store, analysed, written, version or time.time_ns())
+    return BatchResult(written=written, pending=tuple(t for t in trace_ids if t in waiting), runs=len(analysed))
+
+
+def load_runs(store: Store, trace_ids: Sequence[str] | None = None, rules: RuleSettings | None = None) -> list[Run]:
+    """The runs of these traces (default: all) with sub-run outcomes filled, nothing written."""
+    ids = all_trace_ids(store) if trace_ids is None else trace_ids
+    analysed = analyse_spans(load_spans(store, ids), {}, rules or RuleSettings())
+    return [a.run for a in analysed]

@@ -1,0 +1,179 @@
+"""Reading the canonical JSON text fields: messages, tool calls, tool definitions, documents.
+
+Tolerant by design: message content may be a string, a list of typed parts (OpenAI
+style `{"type": "text", "text": …}`) or GenAI-semconv `parts` (`{"type": "text",
+"content": …}`); text that is not JSON is taken as plain content.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+_TEXT_PART_TYPES = ("text", "output_text", "input_text", None)
+_REFUSAL = re.compile(
+    r"\b(?:can(?:'|no)t|won't|will not|am not able to|unable to) (?:help|assist|comply|provide (?:that|this|help))"
+    r"(?: you)? with (?:that|this|your request)|against (?:my|our|the) (?:usage )?(?:polic(?:y|ies)|guidelines)",
+    re.I,
+)
+_NON_ANSWER = re.compile(
+    r"\b(?:I(?:'m| am) (?:sorry|afraid)\b.{0,40}\b(?:unable|not able|can(?:'|no)t|couldn't)|"
+    r"I (?:was|am|'m) (?:unable|not able) to (?:complete|find|retrieve|determine|answer|finish|get)|"
+    r"I (?:could not|couldn't|can't|cannot) (?:complete|find|retrieve|determine|answer|finish|get)|"
+    r"(?:something went wrong|please try again later))",
+    re.I,
+)
+
+
+def parse_json(text: str) -> Any:
+    """The decoded JSON value, or None when the text is empty or not JSON."""
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError):
+        return None
+
+
+def string_leaves(value: Any) -> list[str]:
+    """Every string inside a decoded JSON value (keys excluded), depth first."""
+    out: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, int | float) and not isinstance(item, bool):
+            out.append(str(item))
+    return out
+
+
+def all_text(field_text: str) -> str:
+    """Every string of a JSON field joined by newlines (the raw text when not JSON)."""
+    value = parse_json(field_text)
+    if value is None:
+        return field_text
+    return "\n".join(string_leaves(value))
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, dict) and part.get("type") in _TEXT_PART_TYPES:
+                text = part.get("text", part.get("content", ""))
+                texts.append(text if isinstance(text, str) else "")
+        return "\n".join(t for t in texts if t)
+    return ""
+
+
+def messages(field_text: str, default_role: str = "assistant") -> list[dict]:
+    """The messages of a JSON messages field; plain text becomes one message of `default_role`."""
+    value = parse_json(field_text)
+    if value is None:
+        return [{"role": default_role, "content": field_text}] if field_text.strip() else []
+    if isinstance(value, dict):
+        value = [value]
+    if isinstance(value, str):
+        return [{"role": default_role, "content": value}]
+    return [m for m in value if isinstance(m, dict)] if isinstance(value, list) else []
+
+
+def message_text(message: dict) -> str:
+    """The human-readable text of one message (content or text parts), no tool calls."""
+    text = _content_text(message.get("content"))
+    parts = _content_text(message.get("parts"))
+    return "\n".join(t for t in (text, parts) if t)
+
+
+def assistant_text(output_messages: str) -> str:
+    """The text an LLM (or agent) answered, joined over its assistant messages."""
+    texts = [message_text(m) for m in messages(output_messages) if m.get("role", "assistant") != "user"]
+    return "\n".join(t for t in texts if t).strip()
+
+
+def given_text(input_messages: str) -> str:
+    """Everything in a model's input except its own earlier answers (assistant messages)."""
+    texts = [
+        "\n".join(string_leaves(m)) for m in messages(input_messages, default_role="user")
+        if m.get("role") not in ("assistant", "model", "ai")
+    ]
+    return "\n".join(texts)
+
+
+def prompt_key(input_messages: str) -> str:
+    """A canonical form of a prompt, for spotting identical prompts."""
+    value = parse_json(input_messages)
+    return json.dumps(value, sort_keys=True, separators=(",", ":")) if value is not None else input_messages
+
+
+def canonical_args(arguments: Any) -> str:
+    """Tool arguments in one canonical text form (sorted keys) so equal calls compare equal."""
+    value = parse_json(arguments) if isinstance(arguments, str) else arguments
+    if value is None:
+        return (arguments or "").strip() if isinstance(arguments, str) else ""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A tool call the model asked for (from an LLM span's `tool_calls`)."""
+
+    name: str
+    arguments: str  # as sent (JSON text when the convention uses JSON)
+    call_id: str = ""
+
+
+def tool_calls(field_text: str) -> list[ToolCall]:
+    """The calls in a `tool_calls` field (`[{"id", "name", "arguments"}]`, or OpenAI `function` form)."""
+    value = parse_json(field_text)
+    calls = []
+    for item in value if isinstance(value, list) else []:
+        if not isinstance(item, dict):
+            continue
+        fn = item.get("function") if isinstance(item.get("function"), dict) else item
+        args = fn.get("arguments", fn.get("args", ""))
+        if not isinstance(args, str):
+            args = json.dumps(args, separators=(",", ":"))
+        calls.append(ToolCall(str(fn.get("name", "")), args, str(item.get("id", ""))))
+    return [c for c in calls if c.name]
+
+
+@lru_cache(maxsize=1024)
+def tool_definitions(field_text: str) -> dict[str, dict]:
+    """Offered tools by name → JSON schema of their parameters ({} when none given).
+    Cached by text (runs repeat the same offer on every model call); treat the result as read-only."""
+    value = parse_json(field_text)
+    tools: dict[str, dict] = {}
+    for item in value if isinstance(value, list) else []:
+        if not isinstance(item, dict):
+            continue
+        fn = item.get("function") if isinstance(item.get("function"), dict) else item
+        name = fn.get("name")
+        if not isinstance(name, str) or not name:
+            continue
+        schema = fn.get("parameters", fn.get("input_schema", fn.get("json_schema", {})))
+        if isinstance(schema, str):
+            schema = parse_json(schema)
+        tools[name] = schema if isinstance(schema, dict) else {}
+    return tools
+
+
+def is_refusal(text: str) -> bool:
+    return bool(_REFUSAL.search(text))
+
+
+def is_non_answer(text: str) -> bool:
+    """A polite answer that answers nothing ("I'm sorry, I was unable to complete …")."""
+    return bool(text.strip()) and (bool(_NON_ANSWER.search(text)) or is_refusal(text))

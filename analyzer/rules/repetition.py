@@ -1,0 +1,126 @@
+"""Repetition: loop (identical calls, identical prompts, A-B cycles) and retry_storm.
+
+A loop is an error when the run then ended badly (never ended, failed, empty or
+polite non-answer) and a warning when the agent broke out and answered. Calls are
+identical when their tool name and canonical arguments (sorted-key JSON) are equal,
+so legitimate repeated calls with different arguments never count.
+Evidence `wasted_span_ids` lists the repeats after the first call — the waste.
+"""
+
+from __future__ import annotations
+
+from analyzer.model import Run, RunSpan, Signal
+from analyzer.rules.config import RuleContext
+from analyzer.rules.content import canonical_args, prompt_key
+from analyzer.rules.failures import failure_text
+from analyzer.rules.view import CallSite, target
+
+
+def _site_ids(sites: list[CallSite]) -> list[str]:
+    return [rs.span_id for site in sites for rs in (site.llm, site.tool) if rs is not None]
+
+
+def _loop_signal(ctx: RuleContext, reason: str, sites: list[CallSite], **evidence: object) -> Signal:
+    first = sites[0]
+    return Signal("loop", "error" if ctx.view.ended_badly else "warning", first.rs.span_id, {
+        "reason": reason, "span_ids": _site_ids(sites), "count": len(sites), "span_name": first.rs.span.span_name,
+        "wasted_span_ids": _site_ids(sites[1:]), **evidence,
+    })
+
+
+def _identical_runs(keys: list[tuple[str, str]], min_len: int) -> list[tuple[int, int]]:
+    """[start, end) stretches of ≥ min_len equal consecutive keys."""
+    out, start = [], 0
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or keys[i] != keys[start]:
+            if i - start >= min_len:
+                out.append((start, i))
+            start = i
+    return out
+
+
+def _cycles(keys: list[tuple[str, str]], min_cycles: int) -> list[tuple[int, int, int]]:
+    """(start, end, period) of stretches repeating a cycle of 2 or 3 distinct calls ≥ min_cycles times."""
+    out: list[tuple[int, int, int]] = []
+    i = 0
+    while i < len(keys):
+        found = None
+        for period in (2, 3):
+            if len(set(keys[i:i + period])) < period:
+                continue
+            end = i + period
+            while end < len(keys) and keys[end] == keys[end - period]:
+                end += 1
+            if (end - i) // period >= min_cycles:
+                found = (i, i + (end - i) // period * period, period)
+                break
+        if found:
+            out.append(found)
+            i = found[1]
+        else:
+            i += 1
+    return out
+
+
+def _plain_retries(sites: list[CallSite]) -> bool:
+    """Each repeat only re-ran a call that had just failed, with no model decision in between."""
+    return all(site.llm is None and prev.tool is not None and failure_text(prev.tool.span)
+               for prev, site in zip(sites, sites[1:]))
+
+
+def loop(run: Run, ctx: RuleContext) -> list[Signal]:
+    """≥ N consecutive identical tool calls; ≥ N identical prompts; A-B(-C) cycles repeated ≥ N times.
+    Plain retries of a failing call (no model call in between) are `retry_storm`'s business."""
+    sites = ctx.view.calls
+    keys = [(site.name, canonical_args(site.arguments)) for site in sites]
+    signals = []
+    for start, end in _identical_runs(keys, ctx.settings.loop_min_repeats):
+        if _plain_retries(sites[start:end]):
+            continue
+        signals.append(_loop_signal(ctx, "identical_calls", sites[start:end], tool=keys[start][0],
+                                    arguments=keys[start][1][:200]))
+    for start, end, period in _cycles(keys, ctx.settings.loop_min_cycles):
+        signals.append(_loop_signal(ctx, "cycle", sites[start:end], period=period,
+                                    tools=[k[0] for k in keys[start:start + period]]))
+    prompts: dict[str, list[RunSpan]] = {}
+    for rs in ctx.view.llm_leaves:
+        if rs.span.input_messages and not failure_text(rs.span):
+            prompts.setdefault(prompt_key(rs.span.input_messages), []).append(rs)
+    for same in prompts.values():
+        if len(same) >= ctx.settings.loop_min_repeats:
+            ids = [rs.span_id for rs in same]
+            signals.append(Signal("loop", "error" if ctx.view.ended_badly else "warning", ids[0], {
+                "reason": "identical_prompts", "span_ids": ids, "count": len(ids),
+                "span_name": same[0].span.span_name, "wasted_span_ids": ids[1:],
+            }))
+    return signals
+
+
+def retry_storm(run: Run, ctx: RuleContext) -> list[Signal]:
+    """≥ N calls to one target where every call but possibly the last failed."""
+    by_target: dict[tuple[str, str], list[RunSpan]] = {}
+    for rs in run.spans:
+        if rs.span.category in ("llm", "tool", "retrieval", "embedding"):
+            by_target.setdefault(target(rs), []).append(rs)
+    signals = []
+    for calls in by_target.values():
+        streak: list[RunSpan] = []
+        for rs in calls + [None]:  # type: ignore[list-item]
+            failed = rs is not None and bool(failure_text(rs.span))
+            if rs is not None:
+                streak.append(rs)
+            if rs is None or not failed:
+                if len(streak) >= ctx.settings.retry_storm_min_calls and any(
+                    failure_text(s.span) for s in streak[:-1]
+                ):
+                    recovered = not failure_text(streak[-1].span)
+                    failures = streak[:-1] if recovered else streak
+                    ids = [s.span_id for s in streak]
+                    signals.append(Signal("retry_storm", "warning" if recovered else "error", ids[0], {
+                        "span_ids": ids, "count": len(streak), "failed": len(failures), "recovered": recovered,
+                        "target": streak[0].span.tool_name or streak[0].span.request_model or streak[0].span.span_name,
+                        "span_name": streak[0].span.span_name,
+                        "wasted_span_ids": [s.span_id for s in failures],
+                    }))
+                streak = []
+    return signals

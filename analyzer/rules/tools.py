@@ -1,0 +1,115 @@
+"""Tool calls the model got wrong: invalid_tool_args and unknown_tool (tool hallucination).
+
+Arguments are checked for being JSON and, when the tool was offered with a JSON
+schema, against that schema (jsonschema, the schema's own draft). A bad call the
+model corrected later (a valid call to the same tool that succeeded) is not reported.
+Unknown tools are judged only when the run shows which tools were offered.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+from jsonschema import SchemaError
+from jsonschema.validators import validator_for
+
+from analyzer.model import Run, Signal
+from analyzer.rules.config import RuleContext
+from analyzer.rules.content import parse_json, tool_definitions
+from analyzer.rules.failures import failure_text
+from analyzer.rules.view import CallSite
+
+
+@lru_cache(maxsize=512)
+def _validator(schema_text: str):  # noqa: ANN202 - jsonschema's validator classes share no base type hint
+    schema = json.loads(schema_text)
+    cls = validator_for(schema)
+    try:
+        cls.check_schema(schema)
+    except SchemaError:
+        return None
+    return cls(schema)
+
+
+def argument_problem(arguments: str, schema: dict | None) -> str:
+    """Why these arguments are invalid for the schema, or "" when they are fine."""
+    if not arguments.strip():
+        value: object = {}
+    else:
+        value = parse_json(arguments)
+        if value is None and arguments.strip() != "null":
+            return "arguments are not valid JSON"
+    if not schema:
+        return ""
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    if validator is None:
+        return ""
+    error = next(iter(validator.iter_errors(value)), None)
+    if error is None:
+        return ""
+    where = "/".join(str(p) for p in error.absolute_path)
+    return f"{where}: {error.message}" if where else error.message
+
+
+def _offered_to(site: CallSite, ctx: RuleContext) -> dict[str, dict]:
+    """The tools offered to the model call behind this site (the run's offer when it shows none)."""
+    if site.llm is not None and site.llm.span.tool_definitions:
+        return tool_definitions(site.llm.span.tool_definitions)
+    return ctx.view.offered_tools
+
+
+def _ok(site: CallSite) -> bool:
+    return site.tool is None or not failure_text(site.tool.span)
+
+
+def invalid_tool_args(run: Run, ctx: RuleContext) -> list[Signal]:
+    """Tool arguments that are not JSON or break the offered tool's JSON schema, never corrected."""
+    sites = ctx.view.calls
+    bad: dict[str, list[tuple[CallSite, str]]] = {}
+    fixed: set[str] = set()
+    for site in sites:
+        offered = _offered_to(site, ctx)
+        if offered and site.name not in offered:
+            continue  # unknown_tool's business
+        problem = argument_problem(site.arguments, offered.get(site.name))
+        if problem:
+            bad.setdefault(site.name, []).append((site, problem))
+        elif site.name in bad and _ok(site):
+            fixed.add(site.name)
+    signals = []
+    for name, found in bad.items():
+        if name in fixed:
+            continue
+        ids = [sid for site, _ in found for sid in _site_ids(site)]
+        first = found[0][0]
+        signals.append(Signal("invalid_tool_args", "error", (first.llm or first.rs).span_id, {
+            "span_ids": ids, "count": len(found), "tool": name, "problem": found[0][1],
+            "arguments": first.arguments[:200], "span_name": (first.llm or first.rs).span.span_name,
+        }))
+    return signals
+
+
+def _site_ids(site: CallSite) -> list[str]:
+    return [rs.span_id for rs in (site.llm, site.tool) if rs is not None]
+
+
+def unknown_tool(run: Run, ctx: RuleContext) -> list[Signal]:
+    """Tools the model called (or the agent executed) that were never offered — tool hallucination."""
+    if not ctx.view.offered_tools:
+        return []
+    unknown: dict[str, list[CallSite]] = {}
+    for site in ctx.view.calls:
+        offered = _offered_to(site, ctx)
+        if not site.name or (site.llm is None and not site.tool.span.tool_name):  # type: ignore[union-attr]
+            continue
+        if site.name not in offered:
+            unknown.setdefault(site.name, []).append(site)
+    signals = []
+    for name, found in unknown.items():
+        first = found[0]
+        signals.append(Signal("unknown_tool", "error", (first.llm or first.rs).span_id, {
+            "span_ids": [sid for site in found for sid in _site_ids(site)], "count": len(found), "tool": name,
+            "offered": sorted(_offered_to(first, ctx)), "span_name": (first.llm or first.rs).span.span_name,
+        }))
+    return signals

@@ -1,0 +1,201 @@
+"""Which traces to analyse now, and the watermark that keeps each round small.
+
+Activity comes from `agent_trace_activity` (filled by a materialized view at INSERT
+time, see migration 0002), so "new" means *newly stored*, whatever the spans' own
+timestamps say: a late span with an old timestamp moves its trace's `LastSeen` and the
+trace is analysed again. Per trace, `agent_trace_state` records the `LastSeen` its
+latest analysis covered.
+
+A trace is due when it changed since its last analysis and has *settled*: its root span
+has arrived (a root is only exported once it ended), or no span arrived for
+`settle_seconds`. When its top run still has no root, it is not written but kept
+*pending* until `abandon_after_seconds` of quiet, then analysed as abandoned (unless
+the root arrives first).
+
+Watermark (per shard): every trace whose activity is older than it is fully analysed.
+Each round scans activity from the watermark on and moves it to the older of
+`now - analyzer_lag_seconds` and the oldest trace still unsettled or pending.
+Limits: the lag must cover the time an INSERT takes to become visible (default 15 s);
+a trace pending for abandonment holds the watermark back (each round rescans from it);
+the clock is the database's `now64()`, so analyzers on other hosts agree with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from analyzer.baselines import recompute_baselines
+from analyzer.config import AnalyzerSettings, Shard
+from analyzer.load import load_baselines
+from analyzer.pipeline import analyse_traces
+from analyzer.rules.config import RuleSettings
+from collector.store import Store
+
+log = logging.getLogger(__name__)
+
+_SHARD = "cityHash64(TraceId) % {shards:UInt64} = {shard:UInt64}"
+_CANDIDATES = f"""
+WITH toUnixTimestamp64Milli(now64(3)) AS now_ms
+SELECT a.TraceId, a.LastSeenMs, a.HasRoot, s.LastSeenMs, s.Pending, now_ms
+FROM (
+    SELECT TraceId, toUnixTimestamp64Milli(max(LastSeen)) AS LastSeenMs, max(HasRoot) AS HasRoot
+    FROM agent_trace_activity
+    WHERE TraceId IN (
+        SELECT TraceId FROM agent_trace_activity
+        WHERE LastSeen >= fromUnixTimestamp64Milli({{since:Int64}}) AND {_SHARD}
+    )
+    GROUP BY TraceId
+) AS a
+LEFT JOIN (
+    SELECT TraceId, LastSeenMs, Pending FROM agent_trace_state FINAL
+    WHERE TraceId IN (
+        SELECT TraceId FROM agent_trace_activity
+        WHERE LastSeen >= fromUnixTimestamp64Milli({{since:Int64}}) AND {_SHARD}
+    )
+) AS s ON a.TraceId = s.TraceId
+SETTINGS join_use_nulls = 0
+"""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A trace with activity since the watermark."""
+
+    trace_id: str
+    last_seen_ms: int
+    has_root: bool
+    done_ms: int  # LastSeen covered by its latest analysis (0 = never analysed)
+    pending: bool
+
+    @property
+    def changed(self) -> bool:
+        return self.last_seen_ms > self.done_ms
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One round's decision: what to analyse and where the watermark may move."""
+
+    due: tuple[Candidate, ...]  # oldest activity first
+    waiting: tuple[Candidate, ...]  # changed or pending, not yet settled
+    now_ms: int
+
+
+def plan_round(candidates: list[Candidate], now_ms: int, settings: AnalyzerSettings) -> Plan:
+    """Pure: split candidates into due and waiting traces."""
+    settle_ms = settings.settle_seconds * 1000
+    abandon_ms = settings.abandon_after_seconds * 1000
+    due, waiting = [], []
+    for c in candidates:
+        quiet = now_ms - c.last_seen_ms
+        if c.changed and (c.has_root or quiet >= settle_ms):
+            due.append(c)
+        elif c.pending and quiet >= abandon_ms:
+            due.append(c)
+        elif c.changed or c.pending:
+            waiting.append(c)
+    due.sort(key=lambda c: (c.last_seen_ms, c.trace_id))
+    return Plan(tuple(due), tuple(waiting), now_ms)
+
+
+def next_watermark(current_ms: int, unfinished: list[Candidate], now_ms: int, lag_seconds: float) -> int:
+    """The oldest activity that may still need work (never moves backwards)."""
+    bound = now_ms - int(lag_seconds * 1000)
+    oldest = min((c.last_seen_ms for c in unfinished), default=bound)
+    return max(current_ms, min(bound, oldest))
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    analysed: int  # traces written
+    pending: int  # traces waiting for their root
+    runs: int
+    watermark_ms: int
+    seconds: float
+
+
+class Scheduler:
+    """One analyzer's rounds over its shard of traces."""
+
+    def __init__(self, store: Store, settings: AnalyzerSettings, rules: RuleSettings, shard: Shard | None = None,
+                 on_round: Callable[[RoundResult], None] | None = None) -> None:
+        self.store, self.settings, self.rules = store, settings, rules
+        self.shard = shard or settings.shard
+        self.name = f"shard {self.shard.name}"
+        self.on_round = on_round
+        self._watermark: int | None = None
+        self._baselines_at = 0.0
+
+    # -- watermark -----------------------------------------------------------------------
+    def watermark(self) -> int:
+        if self._watermark is None:
+            rows = self.store.query("SELECT WatermarkMs FROM agent_watermarks FINAL WHERE Name = {n:String}",
+                                    {"n": self.name})
+            self._watermark = int(rows[0][0]) if rows else 0
+        return self._watermark
+
+    def _save_watermark(self, value: int) -> None:
+        if value != self._watermark:
+            self.store.insert_columns("agent_watermarks", [[self.name], [value], [time.time_ns()]],
+                                      ["Name", "WatermarkMs", "Version"])
+            self._watermark = value
+
+    # -- a round -------------------------------------------------------------------------
+    def candidates(self) -> tuple[list[Candidate], int]:
+        """Traces with activity since the watermark, and the database's clock (ms)."""
+        rows = self.store.query(_CANDIDATES, {"since": self.watermark(), "shards": self.shard.count,
+                                              "shard": self.shard.index})
+        now_ms = int(rows[0][5]) if rows else int(self.store.query("SELECT toUnixTimestamp64Milli(now64(3))")[0][0])
+        return [Candidate(r[0], int(r[1]), bool(r[2]), int(r[3]), bool(r[4])) for r in rows], now_ms
+
+    def run_once(self) -> RoundResult:
+        """Analyse every due trace of this shard (up to the per-round cap) and move the watermark."""
+        started = time.perf_counter()
+        self._maybe_recompute_baselines()
+        candidates, now_ms = self.candidates()
+        plan = plan_round(candidates, now_ms, self.settings)
+        cap = self.settings.analyzer_max_traces_per_round
+        due, deferred = plan.due[:cap], list(plan.due[cap:])
+        written = pending = runs = 0
+        baselines = load_baselines(self.store) if due else {}
+        quiet = {c.trace_id: now_ms - c.last_seen_ms for c in due}
+        abandon_ms = self.settings.abandon_after_seconds * 1000
+        by_id = {c.trace_id: c for c in due}
+        still_pending: list[Candidate] = []
+        step = self.settings.analyzer_batch_traces
+        for i in range(0, len(due), step):
+            batch = [c.trace_id for c in due[i:i + step]]
+            result = analyse_traces(self.store, batch, self.rules, baselines,
+                                    may_abandon=lambda t: quiet[t] >= abandon_ms)
+            self._record(by_id, result.written, result.pending)
+            written, pending, runs = written + len(result.written), pending + len(result.pending), runs + result.runs
+            still_pending += [by_id[t] for t in result.pending]
+        unfinished = [*plan.waiting, *deferred, *still_pending]
+        self._save_watermark(next_watermark(self.watermark(), unfinished, now_ms, self.settings.analyzer_lag_seconds))
+        result = RoundResult(written, pending, runs, self.watermark(), time.perf_counter() - started)
+        if written or pending:
+            log.info("analysed %d trace(s), %d run(s), %d pending, in %.2fs (%s)", written, runs, pending,
+                     result.seconds, self.name)
+        if self.on_round:
+            self.on_round(result)
+        return result
+
+    def _record(self, by_id: dict[str, Candidate], written: tuple[str, ...], pending: tuple[str, ...]) -> None:
+        ids = [*written, *pending]
+        if not ids:
+            return
+        version = time.time_ns()
+        self.store.insert_columns(
+            "agent_trace_state",
+            [ids, [by_id[t].last_seen_ms for t in ids], [0] * len(written) + [1] * len(pending), [version] * len(ids)],
+            ["TraceId", "LastSeenMs", "Pending", "Version"],
+        )
+
+    def _maybe_recompute_baselines(self) -> None:
+        if self.shard.index != 0 or time.monotonic() - self._baselines_at < self.settings.baseline_interval_seconds:
+            return
+        recompute_baselines(self.store, self.settings.baseline_window_days)
+        self._baselines_at = time.monotonic()

@@ -1,0 +1,113 @@
+"""`agentmortem explain`: a run's post-mortem and a compact tree of its spans, in the terminal.
+
+Looks the id up as a run id or a trace id in `agent_runs`; when the trace has not been
+analysed yet (or the id is a span id of a stored trace), it is analysed on the spot.
+The tree marks the root-cause span (red) and spans with signals (yellow).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from rich.console import Console, Group
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.text import Text
+from rich.tree import Tree
+
+from analyzer.model import Run, RunSpan
+from analyzer.pipeline import analyse_traces, load_runs
+from analyzer.rules.config import RuleSettings
+from collector.store import Store
+
+MAX_TREE_NODES = 60
+_RUNS = """
+SELECT r.RunId, r.TraceId, r.ParentRunId, r.AgentName, r.Outcome, r.Status, e.Markdown, e.Structured
+FROM (SELECT * FROM agent_runs FINAL WHERE RunId = {id:String} OR TraceId = {id:String}) AS r
+LEFT JOIN (SELECT RunId, Markdown, Structured FROM agent_explanations FINAL
+           WHERE RunId = {id:String} OR TraceId = {id:String}) AS e ON r.RunId = e.RunId
+ORDER BY r.Start, r.RunId
+"""
+
+
+def find_trace(store: Store, ident: str) -> str | None:
+    """The stored trace an id names: a trace id, or any of its span ids."""
+    rows = store.query(
+        "SELECT TraceId FROM otel_traces WHERE TraceId = {id:String} OR SpanId = {id:String} LIMIT 1", {"id": ident}
+    )
+    return rows[0][0] if rows else None
+
+
+def lookup(store: Store, ident: str, rules: RuleSettings) -> list[dict]:
+    """Analysed runs for a run or trace id, analysing the trace now if it was not yet."""
+    rows = store.query_dicts(_RUNS, {"id": ident})
+    if rows:
+        return rows
+    trace_id = find_trace(store, ident)
+    if trace_id is None:
+        return []
+    analyse_traces(store, [trace_id], rules)
+    rows = store.query_dicts(_RUNS, {"id": ident})
+    return rows or store.query_dicts(_RUNS, {"id": trace_id})
+
+
+def _label(rs: RunSpan, root_cause: str, flagged: set[str]) -> Text:
+    s = rs.span
+    text = Text(f"{rs.step:>3}. ", style="dim")
+    style = "bold red" if rs.span_id == root_cause else ("yellow" if rs.span_id in flagged else "")
+    text.append(s.span_name or s.span_id, style=style)
+    text.append(f"  {s.category}  {s.duration_ns / 1e9:.2f}s", style="dim")
+    if s.status_code == "Error":
+        text.append(f"  ✗ {s.error_type or 'error'}", style="red")
+    if rs.orphan:
+        text.append("  (orphan)", style="dim")
+    text.append(f"  {rs.span_id}", style="dim")
+    return text
+
+
+def span_tree(run: Run, root_cause: str, flagged: set[str]) -> Tree:
+    """The run's spans as a rich tree (at most `MAX_TREE_NODES` nodes)."""
+    by_id = run.by_id()
+    tree = Tree(Text(f"run {run.run_id}" + ("" if run.ended else "  (root never arrived)"), style="bold"))
+    tops = [rs for rs in run.spans if rs.span_id == run.root_span_id or rs.span.parent_span_id not in by_id
+            or rs.orphan]
+    shown = 0
+    stack = [(tree, rs) for rs in reversed(tops)]
+    while stack and shown < MAX_TREE_NODES:
+        parent, rs = stack.pop()
+        node = parent.add(_label(rs, root_cause, flagged))
+        shown += 1
+        stack.extend((node, by_id[c]) for c in reversed(rs.children) if c in by_id and not by_id[c].orphan)
+    if shown < len(run.spans):
+        tree.add(Text(f"… {len(run.spans) - shown} more spans", style="dim"))
+    return tree
+
+
+def render(console: Console, rows: Sequence[dict], runs: dict[str, Run]) -> None:
+    """Print each run's post-mortem and tree."""
+    for row in rows:
+        structured = json.loads(row.get("Structured") or "{}")
+        root_cause = structured.get("root_cause_span_id", "")
+        flagged = {s["span_id"] for s in structured.get("signals", [])}
+        title = f"{row['AgentName'] or 'run'} · {row['Outcome']} · run {row['RunId']} · trace {row['TraceId']}"
+        if row["ParentRunId"]:
+            title += f" · sub-run of {row['ParentRunId']}"
+        parts: list = [Markdown(row.get("Markdown") or "_no explanation stored_")]
+        if row["RunId"] in runs:
+            parts += [Text(""), span_tree(runs[row["RunId"]], root_cause, flagged)]
+        style = {"failed": "red", "degraded": "yellow"}.get(row["Outcome"], "green")
+        console.print(Panel(Group(*parts), title=title, border_style=style, expand=True))
+
+
+def explain_command(store: Store, ident: str, console: Console | None = None) -> int:
+    """Print the post-mortem of a run or trace; 1 when nothing is known about the id."""
+    console = console or Console()
+    rules = RuleSettings()
+    rows = lookup(store, ident, rules)
+    if not rows:
+        console.print(f"No run or trace with id {ident!r} in the store.", style="red")
+        return 1
+    runs = {r.run_id: r for r in load_runs(store, sorted({row["TraceId"] for row in rows}), rules)}
+    render(console, rows, runs)
+    return 0

@@ -1,0 +1,1 @@
+"""collector: OTLP gRPC/HTTP receivers that durably write spans into ClickHouse `otel_traces`."""

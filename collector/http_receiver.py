@@ -1,0 +1,106 @@
+"""OTLP/HTTP receiver (`POST /v1/traces`) plus `/metrics` and `/health`, as an ASGI app.
+
+A thin adapter: bound the body, pick the decoder from `Content-Type`, call the shared
+`Ingest.export`, and answer in the request's encoding — `ExportTraceServiceResponse`
+on success (with `partial_success` when spans were dropped), `google.rpc.Status` on
+error, with 429/503 + `Retry-After` when the client should try again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from collector.auth import presented_key
+from collector.config import Settings
+from collector.ingest import BadRequest, Ingest, Overloaded, Unauthenticated, Unavailable
+from collector.metrics import CONTENT_TYPE_LATEST
+from collector.payload import JSON, PayloadError, decode_body, encode_response, encode_status, media_type
+from collector.store import Store
+
+log = logging.getLogger(__name__)
+
+# google.rpc.Code values for the Status body
+_INVALID_ARGUMENT, _RESOURCE_EXHAUSTED, _UNAUTHENTICATED, _UNAVAILABLE = 3, 8, 16, 14
+
+
+def build_http_app(settings: Settings, ingest: Ingest, store: Store) -> Starlette:
+    """The OTLP/HTTP ASGI application."""
+    started = time.time()
+    metrics = ingest.metrics
+
+    def error(kind: str, http_status: int, rpc_code: int, message: str, retry_after: int | None = None) -> Response:
+        metrics.requests.labels("http", str(http_status)).inc()
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
+        body_kind = kind if kind else JSON
+        return Response(
+            encode_status(body_kind, rpc_code, message), status_code=http_status,
+            media_type=body_kind, headers=headers,
+        )
+
+    async def read_body(request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        limit = settings.max_request_bytes
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise PayloadError(413, f"body of {declared} bytes exceeds the {limit}-byte limit")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadError(413, f"body exceeds the {limit}-byte limit")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def export_traces(request: Request) -> Response:
+        kind = ""
+        try:
+            kind = media_type(request.headers.get("content-type"))
+            tenant = ingest.authenticate(
+                presented_key(request.headers.get("authorization"), request.headers.get("x-api-key"))
+            )
+            body = await read_body(request)
+            otlp, raw = decode_body(body, request.headers.get("content-encoding"), kind, settings.max_decompressed_bytes)
+            result = await ingest.export(otlp, raw, len(body), tenant, "http")
+        except PayloadError as exc:
+            return error(kind, exc.status, _INVALID_ARGUMENT, str(exc))
+        except BadRequest as exc:
+            return error(kind, 400, _INVALID_ARGUMENT, str(exc))
+        except Unauthenticated as exc:
+            return error(kind, 401, _UNAUTHENTICATED, str(exc))
+        except Overloaded as exc:
+            return error(kind, 429, _RESOURCE_EXHAUSTED, str(exc), exc.retry_after)
+        except Unavailable as exc:
+            return error(kind, 503, _UNAVAILABLE, str(exc), settings.retry_after_seconds)
+        except Exception:
+            log.exception("unexpected error while exporting over HTTP")
+            return error(kind, 503, _UNAVAILABLE, "internal error; retry", settings.retry_after_seconds)
+        metrics.requests.labels("http", "200").inc()
+        return Response(encode_response(kind, result.rejected, result.message), media_type=kind)
+
+    async def metrics_endpoint(_: Request) -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    async def health(_: Request) -> JSONResponse:
+        db_ok = await asyncio.to_thread(store.ping)
+        return JSONResponse(
+            {
+                "status": "ok" if db_ok else "degraded",
+                "database": "ok" if db_ok else "unreachable",
+                "uptime_seconds": round(time.time() - started, 1),
+            },
+            status_code=200 if db_ok else 503,
+        )
+
+    return Starlette(
+        routes=[
+            Route("/v1/traces", export_traces, methods=["POST"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
+        ]
+    )

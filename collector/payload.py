@@ -1,0 +1,167 @@
+"""Request bodies → `ExportTraceServiceRequest`: size limits, gzip, protobuf and OTLP/JSON.
+
+OTLP/JSON differs from the proto3 JSON mapping in one way that matters: trace and span
+ids are hex, not base64. We rewrite the ids, then let protobuf's JSON parser apply the
+rest (lowerCamelCase or original names, enums as integers, int64 as strings, unknown
+fields ignored as the spec requires). Every failure is a `PayloadError` naming the problem.
+"""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from typing import Any
+
+import orjson
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+
+
+class PayloadError(Exception):
+    """A body we will not accept; `status` is the HTTP code to answer with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def media_type(content_type: str | None) -> str:
+    """`application/json; charset=utf-8` → `application/json`; raise 415 for others."""
+    base = (content_type or "").split(";", 1)[0].strip().lower()
+    if base in (PROTOBUF, JSON):
+        return base
+    raise PayloadError(
+        415, f"unsupported content type {content_type!r}: use {PROTOBUF} or {JSON}"
+    )
+
+
+def gunzip_bounded(body: bytes, limit: int) -> bytes:
+    """Decompress gzip, refusing as soon as the output would pass `limit` (no gzip bombs)."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise PayloadError(400, f"body is not valid gzip: {exc}") from exc
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise PayloadError(413, f"decompressed body exceeds {limit} bytes")
+    if not inflater.eof:
+        raise PayloadError(400, "body is not valid gzip: truncated stream")
+    return out
+
+
+def decode_body(
+    body: bytes, encoding: str | None, kind: str, limit: int
+) -> tuple[ExportTraceServiceRequest, bytes | None]:
+    """Decompress (if asked) and decode a body of media type `kind`.
+
+    Returns the request and, for protobuf bodies, its (decompressed) encoding.
+    """
+    enc = (encoding or "identity").strip().lower()
+    if enc == "gzip":
+        body = gunzip_bounded(body, limit)
+    elif enc not in ("identity", ""):
+        raise PayloadError(415, f"unsupported Content-Encoding {encoding!r}: use gzip or none")
+    if kind == PROTOBUF:
+        return parse_protobuf(body), body
+    return parse_json(body), None
+
+
+def parse_protobuf(body: bytes) -> ExportTraceServiceRequest:
+    request = ExportTraceServiceRequest()
+    try:
+        request.ParseFromString(body)
+    except DecodeError as exc:
+        raise PayloadError(400, f"body is not a valid OTLP protobuf ExportTraceServiceRequest: {exc}") from exc
+    return request
+
+
+def parse_json(body: bytes) -> ExportTraceServiceRequest:
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise PayloadError(400, f"body is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise PayloadError(400, "OTLP/JSON body must be an object with resourceSpans")
+    _hex_ids_to_base64(document)
+    request = ExportTraceServiceRequest()
+    try:
+        json_format.ParseDict(document, request, ignore_unknown_fields=True)
+    except json_format.ParseError as exc:
+        raise PayloadError(400, f"body is not a valid OTLP/JSON ExportTraceServiceRequest: {exc}") from exc
+    return request
+
+
+_ID_FIELDS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
+
+
+def _hex_to_b64(value: Any, where: str) -> Any:
+    if not isinstance(value, str):
+        return value  # let the protobuf parser report the wrong type
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError as exc:
+        raise PayloadError(400, f"{where} must be a hex string, got {value[:40]!r}") from exc
+    return base64.b64encode(raw).decode()
+
+
+def _fix_ids(obj: dict, where: str) -> None:
+    for name in _ID_FIELDS:
+        if name in obj:
+            obj[name] = _hex_to_b64(obj[name], f"{where}.{name}")
+
+
+def _hex_ids_to_base64(document: dict) -> None:
+    for r_i, rs in enumerate(_list(document, "resourceSpans", "resource_spans")):
+        for s_i, ss in enumerate(_list(rs, "scopeSpans", "scope_spans")):
+            for sp_i, span in enumerate(_list(ss, "spans")):
+                if not isinstance(span, dict):
+                    continue
+                where = f"resourceSpans[{r_i}].scopeSpans[{s_i}].spans[{sp_i}]"
+                _fix_ids(span, where)
+                for l_i, link in enumerate(_list(span, "links")):
+                    if isinstance(link, dict):
+                        _fix_ids(link, f"{where}.links[{l_i}]")
+
+
+def _list(obj: Any, *names: str) -> list:
+    if not isinstance(obj, dict):
+        return []
+    for name in names:
+        value = obj.get(name)
+        if isinstance(value, list):
+            return value
+    return []
+
+
+def export_response(rejected: int, message: str) -> ExportTraceServiceResponse:
+    """The success answer; `partial_success` only when spans were dropped."""
+    response = ExportTraceServiceResponse()
+    if rejected or message:
+        response.partial_success.rejected_spans = rejected
+        response.partial_success.error_message = message
+    return response
+
+
+def encode_response(kind: str, rejected: int, message: str) -> bytes:
+    """An `ExportTraceServiceResponse` in the request's encoding."""
+    response = export_response(rejected, message)
+    if kind == JSON:
+        return orjson.dumps(json_format.MessageToDict(response))
+    return response.SerializeToString()
+
+
+def encode_status(kind: str, code: int, message: str) -> bytes:
+    """A `google.rpc.Status` error body in the request's encoding."""
+    from google.rpc.status_pb2 import Status
+
+    status = Status(code=code, message=message)
+    if kind == JSON:
+        return orjson.dumps(json_format.MessageToDict(status))
+    return status.SerializeToString()

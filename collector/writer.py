@@ -1,0 +1,228 @@
+"""Group commit into `otel_traces`: many requests share one insert; each waits for its own durability.
+
+`submit()` admits a request only within the in-flight bounds (spans and bytes) and
+returns a future that resolves once the insert holding those spans has succeeded —
+never before. Writer threads drain the queue: each waits a few milliseconds for
+company and writes the pending requests as one insert. Large groups (at least
+`native_min_spans`) go the native way — ClickHouse decodes the concatenated protobuf
+envelopes itself (`collector.native`), no Python per span; small groups are converted
+in Python and sent as `JSONColumns`, whose fixed cost per insert is far lower. Both
+write identical rows (tests hold them equal). If a shared insert fails, each request
+is retried alone so one bad request cannot fail the others; whatever still fails
+resolves its future with `WriteFailed` (retryable).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from collector.convert import SpanBatch, json_columns, request_to_batch
+from collector.metrics import CollectorMetrics
+from collector.native import envelope, insert_native
+from collector.schema import INSERT_COLUMNS, TRACES_TABLE
+from collector.store import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+
+class Overloaded(Exception):
+    """The in-flight bound is reached; the client should retry after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("collector is at capacity; retry later")
+        self.retry_after = retry_after
+
+
+class Unavailable(Exception):
+    """The writer is stopping or the database failed; nothing of the request was kept."""
+
+
+class WriteFailed(Unavailable):
+    """The insert holding the request's spans failed."""
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """One request's valid spans, ready for either insert path."""
+
+    request: ExportTraceServiceRequest
+    raw: bytes  # the request's protobuf encoding (no unknown top-level fields)
+    tenant: str | None
+    count: int  # valid spans
+
+    def envelope(self) -> bytes:
+        return envelope(self.raw, self.tenant)
+
+
+@dataclass
+class _Pending:
+    item: Admitted
+    nbytes: int
+    future: Future
+
+
+@dataclass(frozen=True)
+class WriterLimits:
+    max_inflight_spans: int
+    max_inflight_bytes: int
+    batch_max_spans: int
+    batch_max_delay_s: float
+    retry_after_seconds: int
+    writer_threads: int = 1
+    native_min_spans: int = 5000
+
+
+class GroupCommitWriter:
+    """Bounded queue + one writer thread doing column-oriented group inserts."""
+
+    def __init__(self, store: Store, limits: WriterLimits, metrics: CollectorMetrics) -> None:
+        self._store = store
+        self._limits = limits
+        self._metrics = metrics
+        self._cond = threading.Condition()
+        self._pending: list[_Pending] = []
+        self._pending_spans = 0
+        self._inflight_spans = 0
+        self._inflight_bytes = 0
+        self._stopping = False
+        self._threads = [
+            threading.Thread(target=self._run, name=f"agentmortem-writer-{i}", daemon=True)
+            for i in range(limits.writer_threads)
+        ]
+
+    # -- producer side ----------------------------------------------------------
+    def submit(self, item: Admitted, nbytes: int) -> Future:
+        """Queue a request; the future resolves after its durable write. Raises `Overloaded`."""
+        future: Future = Future()
+        future.set_running_or_notify_cancel()  # a waiter that goes away cannot cancel a write
+        spans = item.count
+        if spans == 0:
+            future.set_result(None)
+            return future
+        lim = self._limits
+        with self._cond:
+            if self._stopping:
+                raise Unavailable("collector is shutting down")
+            busy = self._inflight_spans > 0
+            if busy and (
+                self._inflight_spans + spans > lim.max_inflight_spans
+                or self._inflight_bytes + nbytes > lim.max_inflight_bytes
+            ):
+                raise Overloaded(lim.retry_after_seconds)
+            self._inflight_spans += spans
+            self._inflight_bytes += nbytes
+            self._pending.append(_Pending(item, nbytes, future))
+            self._pending_spans += spans
+            self._metrics.queue_spans.set(self._inflight_spans)
+            self._metrics.queue_bytes.set(self._inflight_bytes)
+            self._cond.notify()
+        return future
+
+    @property
+    def inflight_spans(self) -> int:
+        return self._inflight_spans
+
+    # -- lifecycle ---------------------------------------------------------------
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Refuse new work, write everything already admitted, then stop the thread."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout)
+
+    # -- writer thread -----------------------------------------------------------
+    def _take_group(self) -> list[_Pending] | None:
+        lim = self._limits
+        with self._cond:
+            while not self._pending and not self._stopping:
+                self._cond.wait()
+            if not self._pending:
+                return None  # stopping and drained
+            deadline = time.monotonic() + lim.batch_max_delay_s
+            while self._pending_spans < lim.batch_max_spans and not self._stopping:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            group, self._pending, self._pending_spans = self._pending, [], 0
+            return group
+
+    def _run(self) -> None:
+        while True:
+            group = self._take_group()
+            if group is None:
+                return
+            try:
+                self._write_group(group)
+            except Exception:  # never let the writer die: fail the group, keep serving
+                log.exception("writer crashed on a group of %d requests", len(group))
+                for item in group:
+                    if not item.future.done():
+                        item.future.set_exception(WriteFailed("internal writer error"))
+            finally:
+                self._release(group)
+
+    def _write_group(self, group: list[_Pending]) -> None:
+        try:
+            self._insert([p.item for p in group])
+        except StoreError as exc:
+            if len(group) == 1:
+                log.warning("insert of %d spans failed: %s", group[0].item.count, exc)
+                group[0].future.set_exception(WriteFailed(f"database write failed: {exc}"))
+                return
+            log.warning("group insert of %d requests failed (%s); retrying each alone", len(group), exc)
+            for pending in group:
+                try:
+                    self._insert([pending.item])
+                except StoreError as one_exc:
+                    pending.future.set_exception(WriteFailed(f"database write failed: {one_exc}"))
+                else:
+                    pending.future.set_result(None)
+            return
+        for pending in group:
+            pending.future.set_result(None)
+
+    def _insert(self, items: list[Admitted]) -> None:
+        started = time.perf_counter()
+        spans = sum(item.count for item in items)
+        try:
+            if spans >= self._limits.native_min_spans:
+                insert_native(self._store, b"".join(item.envelope() for item in items))
+            else:
+                self._insert_converted(items)
+        except StoreError:
+            self._metrics.inserts.labels("error").inc()
+            raise
+        self._metrics.insert_seconds.observe(time.perf_counter() - started)
+        self._metrics.inserts.labels("ok").inc()
+        self._metrics.spans_written.inc(spans)
+
+    def _insert_converted(self, items: list[Admitted]) -> None:
+        batch = SpanBatch()
+        for item in items:
+            batch.extend(request_to_batch(item.request, item.tenant))
+        try:
+            payload = json_columns(batch)
+        except TypeError as exc:  # a value orjson cannot encode (its error is a TypeError)
+            raise StoreError(f"cannot encode batch: {exc}") from exc
+        self._store.insert_formatted(TRACES_TABLE, INSERT_COLUMNS, payload, "JSONColumns")
+
+    def _release(self, group: list[_Pending]) -> None:
+        with self._cond:
+            for pending in group:
+                self._inflight_spans -= pending.item.count
+                self._inflight_bytes -= pending.nbytes
+            self._metrics.queue_spans.set(self._inflight_spans)
+            self._metrics.queue_bytes.set(self._inflight_bytes)

@@ -1,0 +1,1 @@
+"""semconv: one declarative map from every GenAI tracing convention to a canonical span model."""

@@ -1,0 +1,298 @@
+"""The mapping table compiled to one ClickHouse SELECT over a raw `otel_traces` table.
+
+`canonical_select()` returns a query producing `CANONICAL_COLUMNS` in order, evaluated
+column-wise inside ClickHouse: first-present-source-wins becomes `multiIf`, JSON shapes
+become JSON functions and lambdas. The Python twin of every rule is `semconv.extract`;
+tests hold both to the same answers.
+"""
+
+from __future__ import annotations
+
+import re
+
+from semconv import keys as k
+from semconv.jsonvalues import ARRAY_START_RE, DIGITS_RE, INT_RE, NUMBER_RE
+from semconv.model import CANONICAL_COLUMNS
+from semconv.spec import (
+    PART_SKIP_TYPES,
+    PART_TEXT_PATHS,
+    Attr,
+    Col,
+    Concat,
+    EventAttr,
+    EventItems,
+    Field,
+    IndexedItems,
+    IndexedValues,
+    JsonItems,
+    JsonPath,
+    NameAfter,
+    Res,
+    Scalar,
+    Shape,
+    Source,
+    TextItem,
+)
+from semconv.table import CATEGORY_RULES, CONVENTIONS, FIELD_BY_NAME, NAME_RULES
+
+_SAFE_SOURCE = re.compile(r"^[A-Za-z0-9_.]+$")
+_ATTRS, _RES = f"`{k.SPAN_ATTRIBUTES}`", f"`{k.RESOURCE_ATTRIBUTES}`"
+_EV_NAMES, _EV_ATTRS = f"`{k.EVENT_NAMES}`", f"`{k.EVENT_ATTRIBUTES}`"
+
+
+def lit(value: str) -> str:
+    """A ClickHouse string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _lits(values: tuple[str, ...] | list[str]) -> str:
+    return "[" + ", ".join(lit(v) for v in values) + "]"
+
+
+def _js(expr: str) -> str:
+    """A JSON string literal of a text expression (no `\\/` escapes, like Python's json)."""
+    return f"replaceAll(toJSONString({expr}), '\\\\/', '/')"
+
+
+def _path(path: tuple[str, ...]) -> str:
+    return "".join(", " + lit(p) for p in path)
+
+
+def _str_or_raw(doc: str, path: tuple[str, ...]) -> str:
+    """Value at `path` as text: a JSON string unquoted, null as empty, anything else compact JSON."""
+    p = _path(path)
+    return (f"multiIf(JSONType({doc}{p}) = 'String', JSONExtractString({doc}{p}), "
+            f"JSONType({doc}{p}) = 'Null', '', JSONExtractRaw({doc}{p}))")
+
+
+# -- scalars ------------------------------------------------------------------------------
+
+
+def _column(name: str, as_text: bool = True) -> str:
+    raw = f"toUnixTimestamp64Nano(`{name}`)" if name == k.TIMESTAMP else f"`{name}`"
+    return f"toString({raw})" if as_text else raw
+
+
+def scalar(src: Scalar) -> str:
+    """SQL text expression of a scalar source ('' when absent)."""
+    if isinstance(src, Attr):
+        return f"{_ATTRS}[{lit(src.key)}]"
+    if isinstance(src, Res):
+        return f"{_RES}[{lit(src.key)}]"
+    if isinstance(src, Col):
+        return _column(src.name)
+    if isinstance(src, EventAttr):
+        return f"{_EV_ATTRS}[indexOf({_EV_NAMES}, {lit(src.event)})][{lit(src.key)}]"
+    if isinstance(src, JsonPath):
+        doc = scalar(src.source)
+        if not src.path:
+            return f"if(isValidJSON({doc}), {_str_or_raw(doc, ())}, {doc})"
+        return _str_or_raw(doc, src.path)
+    if isinstance(src, NameAfter):
+        name = f"`{k.SPAN_NAME}`"
+        return f"if(startsWith({name}, {lit(src.prefix)}), substring({name}, {len(src.prefix) + 1}), '')"
+    raise TypeError(f"not a scalar source: {src!r}")
+
+
+def _when(src: Source, condition: str) -> str:
+    if not src.when:
+        return condition
+    return f"(category IN ({', '.join(lit(c) for c in src.when)}) AND {condition})"
+
+
+def _first_present(pairs: list[tuple[str, str]], default: str) -> str:
+    if not pairs:
+        return default
+    return "multiIf(" + ", ".join(f"{c}, {v}" for c, v in pairs) + f", {default})"
+
+
+def _scalar_field(f: Field) -> str:
+    pairs = []
+    for src in f.sources:
+        expr = scalar(src)
+        absent = ("",) + f.placeholders
+        pairs.append((_when(src, f"{expr} NOT IN ({', '.join(lit(a) for a in absent)})"), expr))
+    return _first_present(pairs, "''")
+
+
+# -- shapes -----------------------------------------------------------------------------------
+
+
+def _part_text(q: str) -> str:
+    keyed = ", ".join(f"JSONHas({q}{_path(path)}), {_str_or_raw(q, path)}" for path in PART_TEXT_PATHS)
+    return (f"if(JSONType({q}) = 'String', JSONExtractString({q}), "
+            f"if(JSONExtractString({q}, 'type') IN ({', '.join(lit(t) for t in PART_SKIP_TYPES)}), '', "
+            f"multiIf({keyed}, '')))")
+
+
+def _let(var: str, value: str, body: str) -> str:
+    """Bind `value` to lambda variable `var` once, so `body` can use it many times."""
+    return f"arrayElement(arrayMap({var} -> {body}, [{value}]), 1)"
+
+
+def _convert(kind: str, v: str) -> str:
+    """JSON text of one output value from `v`, the raw JSON text found at the chosen path."""
+    if kind == "str":
+        return _js(_str_or_raw(v, ()))
+    if kind == "num":
+        return _let("n", _str_or_raw(v, ()), f"if(match(n, {lit(NUMBER_RE)}), n, 'null')")
+    if kind == "json":
+        return (f"if(JSONType({v}) = 'String', _let_json, {v})"
+                .replace("_let_json", _let("s", f"JSONExtractString({v})",
+                                           f"if(isValidJSON(s), JSONExtractRaw(s), {_js('s')})")))
+    text = (f"multiIf(JSONType({v}) = 'String', JSONExtractString({v}), "
+            f"JSONType({v}) = 'Array', arrayStringConcat(arrayFilter(t -> t != '', "
+            f"arrayMap(q -> {_part_text('q')}, JSONExtractArrayRaw({v}))), '\\n'), "
+            f"JSONType({v}) = 'Null', '', JSONExtractRaw({v}))")
+    return _js(text)
+
+
+_OUT_DEFAULTS = {"str": "'\"\"'", "content": "'\"\"'", "num": "'null'", "json": "'null'"}
+
+
+def _shape(shape: Shape, e: str) -> str:
+    """SQL building one canonical object's JSON from item text `e`."""
+    pieces = []
+    for i, out in enumerate(shape.outs):
+        if out.const is not None:
+            value = _js(lit(out.const))
+        else:
+            raw = _first_present([(f"JSONHas({e}{_path(p)})", f"JSONExtractRaw({e}{_path(p)})") for p in out.paths],
+                                 "''")
+            value = _let("v", raw, f"if(v = '', {_OUT_DEFAULTS[out.kind]}, {_convert(out.kind, 'v')})")
+        pieces.append(lit(("," if i else "{") + f'"{out.name}":') + ", " + value)
+    return "concat(" + ", ".join(pieces) + ", '}')"
+
+
+# -- item sources: Array(String) of canonical objects, plus a presence condition ----------------
+
+
+def _index_order(x: str) -> str:
+    return f"arrayMap(d -> toUInt64(d), extractAll({x}, {lit(DIGITS_RE)}))"
+
+
+def _object(pairs: list[tuple[str, str]]) -> str:
+    """JSON object text from (key, SQL text expression) pairs, every value a JSON string."""
+    pieces = [lit(("," if i else "{") + f'"{key}":') + ", " + _js(v) for i, (key, v) in enumerate(pairs)]
+    return "concat(" + ", ".join(pieces) + ", '}')"
+
+
+def items(src: Source) -> tuple[str, str]:
+    """(presence condition, Array(String) of canonical JSON objects) for an item source."""
+    if isinstance(src, JsonItems):
+        doc = scalar(src.source)
+        arr = f"JSONExtractArrayRaw({doc}{_path(src.path)})"
+        if src.parse_strings:
+            arr = f"arrayMap(x -> if(JSONType(x) = 'String', JSONExtractString(x), x), {arr})"
+        if src.flatten:
+            arr = f"arrayFlatten(arrayMap(x -> JSONExtractArrayRaw(x, {lit(src.flatten)}), {arr}))"
+        if src.only_types:
+            arr = f"arrayFilter(x -> JSONExtractString(x, 'type') IN ({', '.join(map(lit, src.only_types))}), {arr})"
+        return _when(src, f"{doc} != ''"), f"arrayMap(e -> {_shape(src.shape, 'e')}, {arr})"
+    if isinstance(src, IndexedItems):
+        stems = (f"arraySort(x -> {_index_order('x')}, arrayDistinct(arrayFilter(x -> x != '', "
+                 f"arrayMap(y -> extract(y, {lit(src.stem)}), mapKeys({_ATTRS})))))")
+        item = _object([(key, f"{_ATTRS}[concat(x, {lit(suffix)})]") for key, suffix in src.fields])
+        return _when(src, f"notEmpty({stems})"), f"arrayMap(e -> {_shape(src.shape, 'e')}, arrayMap(x -> {item}, {stems}))"
+    if isinstance(src, IndexedValues):
+        matched = (f"arraySort(x -> {_index_order('x')}, "
+                   f"arrayFilter(x -> match(x, {lit(src.pattern)}), mapKeys({_ATTRS})))")
+        return (_when(src, f"notEmpty({matched})"),
+                f"arrayMap(e -> {_shape(src.shape, 'e')}, arrayMap(x -> {_ATTRS}[x], {matched}))")
+    if isinstance(src, EventItems):
+        names = _lits([n for n, _ in src.names])
+        values = _lits([v for _, v in src.names])
+        pairs = ([(src.name_as, f"transform({_EV_NAMES}[i], {names}, {values}, '')")] if src.name_as else [])
+        pairs += [(key, f"{_EV_ATTRS}[i][{lit(attr)}]") for key, attr in src.fields]
+        picked = f"arrayFilter(i -> has({names}, {_EV_NAMES}[i]), arrayEnumerate({_EV_NAMES}))"
+        return (_when(src, f"hasAny({_EV_NAMES}, {names})"),
+                f"arrayMap(e -> {_shape(src.shape, 'e')}, arrayMap(i -> {_object(pairs)}, {picked}))")
+    if isinstance(src, TextItem):
+        text = scalar(src.source)
+        return (_when(src, _when(src.source, f"{text} != ''")),
+                f"[{_object([('role', lit(src.role)), ('content', text)])}]")
+    if isinstance(src, Concat):
+        parts = [items(p) for p in src.parts]
+        present = " OR ".join(f"({c})" for c, _ in parts)
+        return _when(src, present), "arrayConcat(" + ", ".join(f"if({c}, {a}, [])" for c, a in parts) + ")"
+    raise TypeError(f"not an item source: {src!r}")
+
+
+def _json_field(f: Field) -> tuple[str, str]:
+    """(helper expression: the Array(String) of objects, column expression using helper `_a_<name>`)."""
+    arr = _first_present([items(src) for src in f.sources], "CAST([], 'Array(String)')")
+    ref = f"_a_{f.name}"
+    return arr, f"if(empty({ref}), '', concat('[', arrayStringConcat({ref}, ','), ']'))"
+
+
+# -- classification ------------------------------------------------------------------------------
+
+
+def category_expr() -> str:
+    """SQL for the span category: attribute rules first, span-name patterns last, else 'other'."""
+    pairs = []
+    for rule in CATEGORY_RULES:
+        mapped = f"transform(lower({scalar(rule.source)}), {_lits(list(rule.values))}, {_lits(list(rule.values.values()))}, '')"
+        pairs.append((f"{mapped} != ''", mapped))
+    pairs += [(f"match(`{k.SPAN_NAME}`, {lit(r.pattern)})", lit(r.category)) for r in NAME_RULES]
+    return _first_present(pairs, "'other'")
+
+
+def convention_expr() -> str:
+    """SQL naming the first convention whose keys or scope the span carries."""
+    pairs = []
+    for rule in CONVENTIONS:
+        tests = [f"arrayExists(y -> {' OR '.join(f'startsWith(y, {lit(p)})' for p in rule.key_prefixes)}, mapKeys({_ATTRS}))"]
+        if rule.scopes:
+            tests.append(f"`{k.SCOPE_NAME}` IN ({', '.join(map(lit, rule.scopes))})")
+        pairs.append((" OR ".join(tests), lit(rule.name)))
+    return _first_present(pairs, "''")
+
+
+# -- the query --------------------------------------------------------------------------------------
+
+
+def column_expr(name: str) -> tuple[str, str]:
+    """(helper expression or '', column expression) for one canonical column, of its declared type.
+
+    A helper is bound once with `WITH … AS _a_<name>` / `_t_<name>` so the column can use it
+    several times without repeating its text.
+    """
+    if name == "category":
+        return "", category_expr()
+    if name == "convention":
+        return "", convention_expr()
+    f = FIELD_BY_NAME[name]
+    if f.kind == "json":
+        return _json_field(f)
+    if f.kind == "int" and isinstance(f.sources[0], Col):  # start_ns, duration_ns: straight from the row
+        return "", f"toInt64({_column(f.sources[0].name, as_text=False)})"
+    if f.kind == "str":
+        return "", _scalar_field(f)
+    ref = f"_t_{name}"
+    if f.kind == "int":
+        return _scalar_field(f), f"if(match({ref}, {lit(INT_RE)}), toInt64OrNull({ref}), NULL)"
+    if f.kind == "float":
+        return _scalar_field(f), f"if(match({ref}, {lit(NUMBER_RE)}), toFloat64OrNull({ref}), NULL)"
+    return _scalar_field(f), (f"if(match({ref}, {lit(ARRAY_START_RE)}) AND isValidJSON({ref}), "
+                              f"JSONExtract({ref}, 'Array(String)'), if({ref} = '', CAST([], 'Array(String)'), [{ref}]))")
+
+
+def canonical_select(source: str = "otel_traces", where: str = "") -> str:
+    """A SELECT over raw table `source` giving `CANONICAL_COLUMNS` in order.
+
+    `where` is a trusted SQL fragment over the raw columns, written by our own code with
+    server-side `{name:Type}` parameters; it is never built from user input.
+    """
+    if not _SAFE_SOURCE.match(source):
+        raise ValueError(f"not a safe table name: {source!r}")
+    helpers, columns = [], []
+    for name in CANONICAL_COLUMNS:
+        helper, expr = column_expr(name)
+        if helper:
+            helpers.append(f"{helper} AS _{'a' if FIELD_BY_NAME[name].kind == 'json' else 't'}_{name}")
+        columns.append(f"{expr} AS {name}")
+    sql = "WITH\n  " + ",\n  ".join(helpers) + "\nSELECT\n  " + ",\n  ".join(columns) + f"\nFROM {source}"
+    if where.strip():
+        sql += f"\nWHERE {where}"
+    return sql

@@ -1,0 +1,105 @@
+"""Money for a span: the span's own cost first, else tokens priced by `genai-prices`.
+
+Order: a cost the span carries (`cost_usd`: OpenInference `llm.cost.total`, Logfire
+`operation.cost`, MLflow `mlflow.llm.cost`) → a user override for the model → the
+maintained `genai-prices` table. Unknown model → None (the caller counts it as
+unpriced), never a silent 0. Input tokens include cached tokens, as in GenAI semconv
+and in `genai-prices`, so cached tokens are priced at the cache-read rate, not twice.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from semconv.model import CanonicalSpan
+
+# GenAI semconv provider names whose `genai-prices` provider id differs.
+PROVIDER_ALIASES: dict[str, str] = {
+    "gcp.gemini": "google", "gcp.vertex_ai": "google", "gcp.gen_ai": "google", "vertex_ai": "google",
+    "gemini": "google", "aws.bedrock": "aws", "azure.ai.openai": "azure", "azure.ai.inference": "azure",
+    "az.ai.openai": "azure", "az.ai.inference": "azure", "mistral_ai": "mistral", "x_ai": "x-ai",
+    "xai": "x-ai", "ibm.watsonx.ai": "ibm", "moonshot_ai": "moonshotai",
+}
+
+
+@dataclass(frozen=True)
+class ModelPrice:
+    """A user-given price in USD per million tokens."""
+
+    input_per_mtok: float
+    output_per_mtok: float
+    cached_input_per_mtok: float | None = None  # defaults to the input price
+
+
+def parse_overrides(text: str) -> dict[str, ModelPrice]:
+    """Overrides from JSON `{"model": {"input_per_mtok": …, "output_per_mtok": …}}` (e.g. an env var)."""
+    if not text.strip():
+        return {}
+    raw = json.loads(text)
+    if not isinstance(raw, dict):
+        raise ValueError("price overrides must be a JSON object keyed by model name")
+    return {model: ModelPrice(**spec) for model, spec in raw.items()}
+
+
+def _provider_ids(provider: str) -> tuple[str | None, ...]:
+    """Provider ids to try, most specific first; None lets genai-prices infer from the model."""
+    candidates: list[str | None] = []
+    for name in (provider, PROVIDER_ALIASES.get(provider, ""), provider.split(".")[0]):
+        if name and name not in candidates:
+            candidates.append(name)
+    return (*candidates, None)
+
+
+@lru_cache(maxsize=4096)
+def _catalogue_price(provider: str, model: str, input_tokens: int, output_tokens: int, cached: int) -> float | None:
+    import genai_prices  # imported lazily: loading its price snapshot takes a moment
+
+    usage = genai_prices.Usage(input_tokens=input_tokens, output_tokens=output_tokens, cache_read_tokens=cached)
+    for provider_id in _provider_ids(provider):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return float(genai_prices.calc_price(usage, model, provider_id=provider_id).total_price)
+        except (LookupError, ValueError):
+            continue
+    return None
+
+
+def price_tokens(
+    provider: str,
+    model: str,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    cached_tokens: int | None = None,
+    overrides: Mapping[str, ModelPrice] | None = None,
+) -> float | None:
+    """USD for these tokens of `model`, or None when the model has no known price or no tokens."""
+    if not model or (input_tokens is None and output_tokens is None):
+        return None
+    inp, out, cached = input_tokens or 0, output_tokens or 0, min(cached_tokens or 0, input_tokens or 0)
+    override = (overrides or {}).get(model)
+    if override is not None:
+        cached_rate = override.input_per_mtok if override.cached_input_per_mtok is None else override.cached_input_per_mtok
+        return ((inp - cached) * override.input_per_mtok + cached * cached_rate + out * override.output_per_mtok) / 1e6
+    return _catalogue_price(provider, model, inp, out, cached)
+
+
+def is_priced(provider: str, model: str, overrides: Mapping[str, ModelPrice] | None = None) -> bool:
+    """Whether `model` has a price (override or catalogue)."""
+    return price_tokens(provider, model, 1_000_000, 1_000_000, 0, overrides) is not None
+
+
+def span_cost(span: CanonicalSpan, overrides: Mapping[str, ModelPrice] | None = None) -> float | None:
+    """The span's cost in USD: its own when it carries one, else priced tokens, else None."""
+    if span.cost_usd is not None:
+        return span.cost_usd
+    for model in dict.fromkeys(m for m in (span.response_model, span.request_model) if m):
+        cost = price_tokens(span.provider, model, span.input_tokens, span.output_tokens, span.cached_tokens,
+                            overrides)
+        if cost is not None:
+            return cost
+    return None

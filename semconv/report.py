@@ -1,0 +1,146 @@
+"""The coverage report: what the mapping recognises in the stored spans, and what it does not.
+
+`coverage_report(store)` counts spans per category and convention (through the same
+compiled SQL the analyzer reads), lists GenAI-looking attribute keys that no rule of
+the table maps, and models whose tokens cannot be priced. `render_report` prints it.
+The store is anything with `query(sql, params) -> rows` (collector's `Store`).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
+
+from rich.console import Console
+from rich.table import Table
+
+from semconv import keys as k
+from semconv.compile import canonical_select
+from semconv.cost import ModelPrice, is_priced
+from semconv.spec import (
+    Attr,
+    Concat,
+    IndexedItems,
+    IndexedValues,
+    JsonItems,
+    JsonPath,
+    Source,
+    TextItem,
+)
+from semconv.table import CATEGORY_RULES, FIELDS
+
+PRICED_CATEGORIES = ("llm", "embedding")
+
+
+class Queryable(Protocol):
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple]: ...
+
+
+def _walk(src: Source) -> Iterator[Source]:
+    yield src
+    if isinstance(src, (JsonPath, JsonItems, TextItem)):
+        yield from _walk(src.source)
+    if isinstance(src, Concat):
+        for part in src.parts:
+            yield from _walk(part)
+
+
+def mapped_keys() -> tuple[frozenset[str], tuple[str, ...]]:
+    """(exact attribute keys the table reads, regexes of indexed keys it reads)."""
+    exact: set[str] = {rule.source.key for rule in CATEGORY_RULES if isinstance(rule.source, Attr)}
+    patterns: list[str] = []
+    for f in FIELDS:
+        for top in f.sources:
+            for src in _walk(top):
+                if isinstance(src, Attr):
+                    exact.add(src.key)
+                elif isinstance(src, IndexedItems):
+                    patterns.append(src.stem)
+                elif isinstance(src, IndexedValues):
+                    patterns.append(src.pattern)
+    return frozenset(exact), tuple(patterns)
+
+
+def is_mapped(key: str) -> bool:
+    """Whether some rule of the table reads attribute `key`."""
+    exact, patterns = mapped_keys()
+    return key in exact or any(re.search(p, key) for p in patterns)
+
+
+def _unmapped_keys(store: Queryable, source: str) -> list[dict]:
+    prefixes = list(k.GENAI_PREFIXES)
+    rows = store.query(
+        f"SELECT key, count() AS spans FROM {source} ARRAY JOIN mapKeys(SpanAttributes) AS key "
+        "WHERE arrayExists(p -> startsWith(key, p), {prefixes:Array(String)}) GROUP BY key ORDER BY key",
+        {"prefixes": prefixes},
+    )
+    return [{"key": key, "spans": n} for key, n in rows if not is_mapped(key)]
+
+
+def _unpriced_models(store: Queryable, source: str, overrides: Mapping[str, ModelPrice] | None) -> tuple[list[dict], int]:
+    rows = store.query(
+        f"SELECT provider, if(response_model != '', response_model, request_model) AS model, count() AS spans "
+        f"FROM ({canonical_select(source)}) "
+        "WHERE category IN {cats:Array(String)} AND cost_usd IS NULL "
+        "AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL) GROUP BY provider, model ORDER BY model",
+        {"cats": list(PRICED_CATEGORIES)},
+    )
+    unpriced = [{"provider": p, "model": m, "spans": n} for p, m, n in rows if not is_priced(p, m, overrides)]
+    return unpriced, sum(r["spans"] for r in unpriced)
+
+
+def coverage_report(
+    store: Queryable, source: str = "otel_traces", overrides: Mapping[str, ModelPrice] | None = None
+) -> dict:
+    """Spans per category and convention, unmapped GenAI-looking keys, models without prices."""
+    counts = store.query(
+        f"SELECT category, convention, count() FROM ({canonical_select(source)}) "
+        "GROUP BY category, convention ORDER BY category, convention"
+    )
+    by_category: dict[str, int] = {}
+    by_convention: dict[str, int] = {}
+    for category, convention, n in counts:
+        by_category[category] = by_category.get(category, 0) + n
+        by_convention[convention or "none"] = by_convention.get(convention or "none", 0) + n
+    unpriced, unpriced_spans = _unpriced_models(store, source, overrides)
+    return {
+        "spans": sum(n for _, _, n in counts),
+        "by_category": by_category,
+        "by_convention": by_convention,
+        "by_category_convention": [
+            {"category": c, "convention": v or "none", "spans": n} for c, v, n in counts
+        ],
+        "unmapped_keys": _unmapped_keys(store, source),
+        "unpriced_models": unpriced,
+        "unpriced_spans": unpriced_spans,
+    }
+
+
+def _table(title: str, columns: tuple[str, ...], rows: list[tuple]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="right" if i == len(columns) - 1 else "left")
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    return table
+
+
+def render_report(report: dict, width: int = 100) -> str:
+    """The report as plain text tables."""
+    out = io.StringIO()
+    console = Console(file=out, width=width, color_system=None, force_terminal=False)
+    console.print(f"semconv coverage: {report['spans']} spans")
+    console.print(_table("Spans per category and convention", ("category", "convention", "spans"),
+                         [(r["category"], r["convention"], r["spans"]) for r in report["by_category_convention"]]))
+    keys = report["unmapped_keys"]
+    console.print(_table("GenAI-looking keys no rule maps", ("key", "spans"),
+                         [(r["key"], r["spans"]) for r in keys]) if keys else "No unmapped GenAI-looking keys.")
+    models = report["unpriced_models"]
+    if models:
+        console.print(_table(f"Models without prices ({report['unpriced_spans']} spans unpriced)",
+                             ("provider", "model", "spans"), [(r["provider"], r["model"], r["spans"]) for r in models]))
+    else:
+        console.print("Every model with token counts has a price.")
+    return out.getvalue()

@@ -1,0 +1,65 @@
+"""End to end against `agentmortem serve`: OTel SDK exporter + AgentMetrics POST → collector → analyzer → API."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from analyzer.demo import send_demo
+from tests.analyzer.api.test_ingest import failing_run
+
+
+def create_key_cli(data: Path, tenant: str) -> str:
+    """`agentmortem keys create` in a subprocess (this process's engine holds another data directory)."""
+    env = {**os.environ, "AGENTMORTEM_CLICKHOUSE_URL": f"chdb://{data / 'db'}"}
+    out = subprocess.run([sys.executable, "-m", "analyzer.cli", "keys", "create", "--tenant", tenant], env=env,
+                         capture_output=True, text=True, timeout=120, check=True)
+    return re.search(r"^secret:\s+(\S+)$", out.stdout, re.M).group(1)
+
+
+def wait_for(predicate, timeout: float, log) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, log()
+        time.sleep(0.25)
+
+
+def test_serve_exposes_the_api_over_the_pipeline(server_factory, tmp_path):
+    data = tmp_path / "srv"
+    secret = create_key_cli(data, "acme")
+    srv = server_factory({"AGENTMORTEM_ANALYZER_INTERVAL_SECONDS": "0.5", "AGENTMORTEM_REQUIRE_AUTH": "true"}, data_dir=data)
+    api = f"http://127.0.0.1:{srv.ports['api_port']}"
+    auth = {"Authorization": f"Bearer {secret}"}
+    with httpx.Client(base_url=api, headers=auth, timeout=10) as http:
+        assert http.get("/health/ready").json()["ready"] is True
+        assert httpx.get(f"{api}/v1/runs").status_code == 401  # no key
+
+        sent = {s.scenario: s for s in send_demo(srv.http_url, headers=auth)}
+        run_id = str(uuid.uuid4())
+        posted = http.post("/v1/runs", json=failing_run(run_id))
+        assert posted.status_code == 202, posted.text
+
+        def analysed() -> bool:
+            r = http.get(f"/v1/runs/{sent['tool_error'].trace_id}")
+            return r.status_code == 200 and http.get(f"/v1/runs/{run_id}").status_code == 200
+
+        wait_for(analysed, 30, srv.log)
+        run = http.get(f"/v1/runs/{sent['tool_error'].trace_id}").json()
+        assert run["failure_class"] == "tool_error" and run["outcome"] == "failed"
+        x = http.get(f"/v1/runs/{run['run_id']}/explanation").json()
+        assert x["root_cause_span_id"] == run["root_cause_span_id"] and x["headline"] == run["headline"]
+        ours = http.get(f"/v1/runs/{run_id}").json()
+        assert ours["agent_id"] == "trip-planner" and ours["failure_class"] == "tool_error"
+        page = http.get(f"/runs/{run['run_id']}")
+        assert page.status_code == 200 and 'class="span agent' in page.text
+        assert page.headers["x-request-id"]
+        stats = http.get("/v1/stats").json()
+        assert stats["total_runs"] >= 2 and stats["by_failure_class"]["tool_error"] >= 2
+    assert srv.stop() == 0

@@ -1,0 +1,65 @@
+"""End to end: `agentmortem serve` + `agentmortem demo`'s real OTel exporter → post-mortems → `explain`."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+
+from analyzer.demo import send_demo
+from analyzer.demo_scenarios import SCENARIOS
+from tests.conftest import query_data_dir
+
+
+def metric(url: str, name: str) -> float:
+    text = urllib.request.urlopen(f"{url}/metrics", timeout=5).read().decode()
+    match = re.search(rf"^{name} ([0-9.e+]+)$", text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def explain(data_dir, ident: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "AGENTMORTEM_CLICKHOUSE_URL": f"chdb://{data_dir / 'db'}", "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "analyzer.cli", "explain", ident], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_demo_runs_are_explained_within_seconds(server_factory):
+    srv = server_factory({"AGENTMORTEM_ANALYZER_INTERVAL_SECONDS": "0.5"})
+    sent = {s.scenario: s for s in send_demo(srv.http_url)}
+    assert sorted(sent) == sorted(s.name for s in SCENARIOS) and all(s.trace_id for s in sent.values())
+    # every run but the abandoned one (its root never ends) is analysed promptly
+    expected_runs = len(SCENARIOS)  # 21 traces, one with a sub-run
+    deadline = time.monotonic() + 30
+    while metric(srv.http_url, "agentmortem_analyzer_runs_analysed_total") < expected_runs:
+        assert time.monotonic() < deadline, srv.log()
+        time.sleep(0.2)
+    assert srv.stop() == 0
+    rows = dict(query_data_dir(srv.data_dir, "SELECT TraceId, FailureClass FROM agent_runs FINAL WHERE ParentRunId = ''"))
+    assert rows[sent["tool_error"].trace_id] == "tool_error"
+    assert rows[sent["healthy_two_cities"].trace_id] == ""
+    assert sent["abandoned"].trace_id not in rows
+
+    out = explain(srv.data_dir, sent["tool_error"].trace_id)
+    assert out.returncode == 0, out.stderr
+    assert "failed at step 3 of 4 (execute_tool search_flights): tool search_flights failed" in out.stdout
+    assert "✗ ConnectionError" in out.stdout  # the tree marks the failing span
+
+    # not analysed yet (still waiting for its root): analysed on the spot
+    out = explain(srv.data_dir, sent["abandoned"].trace_id)
+    assert out.returncode == 0, out.stderr
+    assert "root never arrived" in out.stdout and "never ended" in out.stdout
+
+
+def test_explain_unknown_id_and_bad_shard(tmp_path):
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, "AGENTMORTEM_CLICKHOUSE_URL": f"chdb://{tmp_path / 'db'}"}
+        return subprocess.run([sys.executable, "-m", "analyzer.cli", *args], env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    out = cli("explain", "deadbeef")
+    assert out.returncode == 1 and "No run or trace" in out.stdout
+    out = cli("analyzer", "--shard", "3/2")
+    assert out.returncode == 2 and "0 <= i < n" in out.stderr

@@ -1,0 +1,292 @@
+"""One test (or a small table) per rule, on hand-built runs: the rule fires with the right evidence."""
+
+from __future__ import annotations
+
+import pytest
+
+from analyzer.analysis import analyze_run
+from analyzer.model import Baseline, SubRunOutcome, Verdict
+from analyzer.rules.config import RuleSettings
+from tests.analyzer.run_builder import WEATHER_TOOLS, RunBuilder
+
+
+def analyze(run, baseline: Baseline | None = None, **settings) -> Verdict:
+    return analyze_run(run, baseline, RuleSettings(**settings))[0]
+
+
+def of_type(verdict: Verdict, kind: str):
+    return [s for s in verdict.signals if s.type == kind]
+
+
+def test_tool_error_grouped_and_unrecovered():
+    b = RunBuilder()
+    b.llm(tool_calls=[("get_weather", {"city": "Paris"})], tools=WEATHER_TOOLS)
+    b.tool("get_weather", {"city": "Paris"}, error=("ConnectionError", "weather API unreachable"))
+    b.llm(answer="I could not get the weather.", tools=WEATHER_TOOLS)
+    v = analyze(b.build(output="I could not get the weather."))
+    [sig] = of_type(v, "tool_error")
+    assert (sig.span_id, sig.severity, sig.evidence["count"], sig.evidence["tool"]) == ("s02", "error", 1, "get_weather")
+    assert "weather API unreachable" in sig.evidence["message"]
+    assert v.outcome == "failed" and v.failure_class == "tool_error"
+
+
+def test_soft_tool_error_returned_as_result():
+    b = RunBuilder()
+    b.llm(tool_calls=[("search", {"q": "x"})], tools=WEATHER_TOOLS)
+    b.tool("search", {"q": "x"}, result="Error: index not found")
+    b.llm(answer="I'm sorry, I was unable to find anything.")
+    [sig] = of_type(analyze(b.build()), "tool_error")
+    assert sig.evidence["soft"] is True and sig.span_id == "s02"
+
+
+@pytest.mark.parametrize(("error", "kind", "code"), [
+    (("RateLimitError", "Error code: 429 - rate limit reached for gpt-4o-mini"), "rate_limited", 429),
+    (("AuthenticationError", "Error code: 401 - Incorrect API key provided"), "auth_error", 401),
+    (("PermissionDeniedError", "Error code: 403 - forbidden"), "auth_error", 403),
+    (("APITimeoutError", "Request timed out."), "timeout", None),
+    (("BadRequestError", "This model's maximum context length is 128000 tokens"), "context_overflow", None),
+    (("BadRequestError", "The response was filtered due to the prompt triggering content management policy"),
+     "content_filtered", None),
+    (("ValueError", "something broke"), "error", None),
+])
+def test_llm_failure_kinds(error, kind, code):
+    b = RunBuilder()
+    b.llm(tool_calls=[("get_weather", {"city": "Paris"})], tools=WEATHER_TOOLS)
+    b.tool("get_weather", {"city": "Paris"}, result={"temp_c": 18})
+    failing = b.llm(error=error)
+    v = analyze(b.build(root_error=error))
+    assert v.failure_class == kind and v.root_cause.span_id == failing
+    assert [s.type for s in v.signals if s.severity in ("error", "critical")] == [kind]  # root error is propagated
+    assert v.root_cause.evidence.get("status_code") == code
+
+
+def test_recovered_rate_limit_is_silent():
+    b = RunBuilder()
+    b.llm(error=("RateLimitError", "Error code: 429"))
+    b.llm(answer="It is sunny in Paris.")
+    v = analyze(b.build(output="It is sunny in Paris."))
+    assert v.signals == () and v.outcome == "ok"
+
+
+def test_context_overflow_truncated_and_nearly_full():
+    b = RunBuilder()
+    b.llm(answer="The report begins", finish=("length",), tokens=(125_000, 4000))
+    v = analyze(b.build(output="The report begins"))
+    reasons = sorted(s.evidence["reason"] for s in of_type(v, "context_overflow"))
+    assert reasons == ["output_truncated", "window_nearly_full"]
+    assert v.outcome == "degraded"
+
+
+def test_context_window_override():
+    settings = RuleSettings(model_context_windows={"my-model": 1000})
+    assert settings.context_window("acme/my-model-v2") == 1000
+    assert settings.context_window("gpt-4o-mini-2024-07-18") == 128_000
+    assert settings.context_window("gpt-4-0613") == 8_192
+    assert settings.context_window("unknown") is None
+
+
+def test_content_filter_finish_reason_and_refusal():
+    b = RunBuilder()
+    b.llm(answer="", finish=("content_filter",))
+    [sig] = of_type(analyze(b.build()), "content_filtered")
+    assert sig.evidence["reason"] == "finish_reason" and sig.span_id == "s01"
+    b = RunBuilder()
+    b.llm(answer="I'm sorry, but I can't help with that request.")
+    [sig] = of_type(analyze(b.build()), "content_filtered")
+    assert sig.evidence["reason"] == "refusal"
+
+
+def test_empty_output_and_non_answer():
+    b = RunBuilder()
+    b.llm(answer="")
+    v = analyze(b.build())
+    assert v.failure_class == "empty_output" and v.outcome == "failed"
+    b = RunBuilder()
+    b.llm(answer="I'm sorry, I was unable to complete the booking.")
+    v = analyze(b.build())
+    assert v.failure_class == "empty_output" and v.root_cause.evidence["reason"] == "non_answer"
+    assert v.outcome == "degraded"
+
+
+def test_invalid_tool_args_schema_and_json():
+    b = RunBuilder()
+    llm = b.llm(tool_calls=[("get_weather", {"town": "Paris"})], tools=WEATHER_TOOLS)
+    b.tool("get_weather", {"town": "Paris"}, error=("TypeError", "missing argument city"))
+    b.llm(answer="Sorry, I couldn't get the weather.")
+    v = analyze(b.build())
+    [sig] = of_type(v, "invalid_tool_args")
+    assert sig.span_id == llm and "'city' is a required property" in sig.evidence["problem"]
+    assert v.failure_class == "invalid_tool_args"
+    b = RunBuilder()
+    b.llm(tool_calls=[("search", '{"q": "par')], tools=WEATHER_TOOLS)
+    [sig] = of_type(analyze(b.build()), "invalid_tool_args")
+    assert sig.evidence["problem"] == "arguments are not valid JSON"
+
+
+def test_invalid_args_corrected_later_is_silent():
+    b = RunBuilder()
+    b.llm(tool_calls=[("get_weather", {"town": "Paris"})], tools=WEATHER_TOOLS)
+    b.tool("get_weather", {"town": "Paris"}, result="Error: city is required")
+    b.llm(tool_calls=[("get_weather", {"city": "Paris"})], tools=WEATHER_TOOLS)
+    b.tool("get_weather", {"city": "Paris"}, result={"temp_c": 18})
+    b.llm(answer="It is 18°C in Paris.")
+    v = analyze(b.build(output="It is 18°C in Paris."))
+    assert v.signals == () and v.outcome == "ok"
+
+
+def test_unknown_tool_only_when_definitions_offered():
+    b = RunBuilder()
+    llm = b.llm(tool_calls=[("book_flight", {"to": "Rome"})], tools=WEATHER_TOOLS)
+    b.tool("book_flight", {"to": "Rome"}, error=("KeyError", "book_flight"))
+    b.llm(answer="Your flight to Rome is booked.")
+    v = analyze(b.build())
+    [sig] = of_type(v, "unknown_tool")
+    assert sig.span_id == llm and sig.evidence["tool"] == "book_flight"
+    assert sig.evidence["offered"] == ["get_weather", "search"]
+    assert v.failure_class == "unknown_tool"
+    b = RunBuilder()
+    b.llm(tool_calls=[("book_flight", {"to": "Rome"})])
+    b.tool("book_flight", {"to": "Rome"}, result="booked")
+    b.llm(answer="Booked.")
+    assert of_type(analyze(b.build()), "unknown_tool") == []
+
+
+def test_loop_identical_calls_ending_in_non_answer():
+    b = RunBuilder()
+    for _ in range(4):
+        b.llm(tool_calls=[("search", {"q": "paris weather"})], tools=WEATHER_TOOLS)
+        b.tool("search", {"q": "paris weather"}, result={"hits": []})
+    b.llm(answer="I'm sorry, I couldn't find the weather for Paris.")
+    v = analyze(b.build())
+    [sig] = of_type(v, "loop")
+    assert sig.evidence["reason"] == "identical_calls" and sig.evidence["count"] == 4 and sig.severity == "error"
+    assert sig.evidence["wasted_span_ids"] == ["s03", "s04", "s05", "s06", "s07", "s08"]
+    assert v.failure_class == "loop" and v.root_cause.span_id == "s02"
+
+
+def test_loop_cycle_and_identical_prompts():
+    b = RunBuilder()
+    for _ in range(3):
+        b.tool("search", {"q": "a"}, result="x")
+        b.tool("get_weather", {"city": "b"}, result="y")
+    b.llm(answer="Done.")
+    [sig] = of_type(analyze(b.build()), "loop")
+    assert sig.evidence["reason"] == "cycle" and sig.evidence["period"] == 2 and sig.evidence["count"] == 6
+    b = RunBuilder()
+    for _ in range(3):
+        b.llm(answer="thinking", prompt=[{"role": "user", "content": "plan the trip"}])
+    b.llm(answer="Here is the plan.")
+    [sig] = of_type(analyze(b.build()), "loop")
+    assert sig.evidence["reason"] == "identical_prompts" and sig.evidence["count"] == 3 and sig.severity == "warning"
+
+
+def test_retry_storm_recovered_is_a_warning():
+    b = RunBuilder()
+    for _ in range(3):
+        b.tool("search", {"q": "x"}, error=("TimeoutError", "search timed out"))
+    b.tool("search", {"q": "x"}, result="found it")
+    b.llm(answer="found it")
+    v = analyze(b.build(output="found it"))
+    [sig] = v.signals
+    assert (sig.type, sig.severity, sig.evidence["count"], sig.evidence["failed"]) == ("retry_storm", "warning", 4, 3)
+    assert v.outcome == "degraded" and v.cost_impact.span_ids[:3] == ("s01", "s02", "s03")
+
+
+@pytest.mark.parametrize(("message", "as_output"), [
+    ("GraphRecursionError: Recursion limit of 25 reached without hitting a stop condition", False),
+    ("MaxTurnsExceeded: Max turns (10) exceeded", False),
+    ("Agent stopped due to iteration limit or time limit.", True),
+])
+def test_max_iterations_markers(message, as_output):
+    b = RunBuilder()
+    b.llm(tool_calls=[("search", {"q": "a"})], tools=WEATHER_TOOLS)
+    b.tool("search", {"q": "a"}, result="x")
+    if as_output:
+        run = b.build(output=message)
+    else:
+        run = b.build(root_error=tuple(message.split(": ", 1)))
+    v = analyze(run)
+    assert v.failure_class == "max_iterations" and v.root_cause.span_id == "root"
+
+
+def test_abandoned():
+    b = RunBuilder()
+    b.llm(tool_calls=[("search", {"q": "a"})], tools=WEATHER_TOOLS)
+    b.tool("search", {"q": "a"}, result="x")
+    v = analyze(b.build(ended=False))
+    assert v.failure_class == "abandoned" and v.root_cause.span_id == "s02"
+    assert v.root_cause.evidence["last_span_name"] == "execute_tool search"
+
+
+def _baseline(**kw) -> Baseline:
+    values = dict(agent_name="support", runs=50, duration_ms_p50=3000, duration_ms_p95=4000, duration_ms_mad=300,
+                  tokens_p50=300, tokens_p95=400, cost_usd_p50=0.002, cost_usd_p95=0.003, cost_usd_mad=0.0003)
+    values.update(kw)
+    return Baseline(**values)
+
+
+def test_latency_outlier_and_cost_overspend_vs_baseline():
+    b = RunBuilder(question="")
+    b.llm(answer="ok", cost=0.02, duration_s=20)
+    v = analyze(b.build(output="ok"), _baseline())
+    latency, cost = of_type(v, "latency_outlier")[0], of_type(v, "cost_overspend")[0]
+    assert latency.evidence["z"] == pytest.approx(0.6745 * (20_200 - 3000) / 300, abs=0.01)
+    assert cost.evidence["reason"] == "baseline" and v.outcome == "degraded"
+    assert analyze(b.build(output="ok"), _baseline(runs=5)).signals == ()  # too little history
+
+
+def test_budget_overspend_and_near_budget_warning():
+    b = RunBuilder(question="")
+    b.llm(answer="ok", cost=0.6)
+    v = analyze(b.build(output="ok"), agent_budgets_usd={"support": 0.5})
+    assert v.failure_class == "cost_overspend" and v.root_cause.evidence["budget_usd"] == 0.5
+    v, e = analyze_run(b.build(output="ok"), None, RuleSettings(agent_budgets_usd={"support": 0.7}))
+    [sig] = v.signals
+    assert (sig.severity, sig.decisive, v.outcome) == ("info", False, "ok")
+    assert "86% of its $0.7 budget" in e.markdown
+
+
+def test_delegation_failure_from_sub_run_outcomes():
+    b = RunBuilder()
+    call = b.tool("ask_researcher", {"q": "x"}, result="")
+    b.llm(answer="Everything is fine.")
+    sub = SubRunOutcome(run_id="child", parent_span_id=call, agent_name="researcher", outcome="failed",
+                        failure_class="tool_error")
+    v = analyze(b.build(output="Everything is fine.", sub_runs=(sub,)))
+    assert v.failure_class == "delegation_failure" and v.root_cause.span_id == call
+    assert v.root_cause.evidence["sub_failure_class"] == "tool_error"
+    ok = SubRunOutcome(run_id="child", parent_span_id=call, agent_name="researcher")
+    assert analyze(b.build(output="Everything is fine.", sub_runs=(ok,))).signals == ()
+
+
+def test_error_swallowed():
+    b = RunBuilder()
+    b.llm(tool_calls=[("get_weather", {"city": "Paris"})], tools=WEATHER_TOOLS)
+    failing = b.tool("get_weather", {"city": "Paris"}, error=("ConnectionError", "weather service unavailable (503)"))
+    reader = b.llm(answer="It is sunny in Paris today.")
+    v = analyze(b.build(output="It is sunny in Paris today."))
+    assert v.failure_class == "error_swallowed" and v.root_cause.span_id == failing
+    assert v.root_cause.evidence["read_by"] == reader
+
+
+def test_ungrounded_output_score():
+    b = RunBuilder(question="What's the status of order ORD-1234?")
+    b.llm(tool_calls=[("search", {"q": "ORD-1234"})], tools=WEATHER_TOOLS)
+    b.tool("search", {"q": "ORD-1234"}, result={"order": "ORD-1234", "status": "shipped", "total": "1234.50 USD"})
+    answer = ("Order ORD-1234 shipped on March 3, 2024 via https://track.example.com/x9 — total $1,234.50, "
+              "refund ref RF-99812.")
+    b.llm(answer=answer)
+    v = analyze(b.build(output=answer))
+    [sig] = of_type(v, "ungrounded_output")
+    assert sig.evidence["claims"] == 5 and sig.evidence["ungrounded"] == 3
+    assert sorted(sig.evidence["examples"]) == ["March 3, 2024", "RF-99812", "https://track.example.com/x9"]
+    assert v.hallucination_score == 0.6 and sig.severity == "error"
+
+
+def test_low_eval_score():
+    b = RunBuilder(question="")
+    b.llm(answer="ok", evaluations='[{"name": "relevance", "score": 0.2}, {"name": "toxicity", "label": "pass"}]')
+    v = analyze(b.build(output="ok"))
+    [sig] = of_type(v, "low_eval_score")
+    assert sig.evidence["name"] == "relevance" and sig.evidence["score"] == 0.2 and v.outcome == "degraded"
+    assert analyze(b.build(output="ok"), eval_thresholds={"relevance": 0.1}).signals == ()

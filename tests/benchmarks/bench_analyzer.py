@@ -1,0 +1,215 @@
+"""Analyzer benchmark: full analysis of ~1M spans, incremental analysis of 1 % more, and serve latency.
+
+    python tests/benchmarks/bench_analyzer.py                 # 1,000,000 spans (~50,000 runs)
+    python tests/benchmarks/bench_analyzer.py --spans 200000  # smaller
+    python tests/benchmarks/bench_analyzer.py --skip-serve
+
+Data: realistic runs are emitted once through the OTel SDK (a 20-span healthy agent run
+in both conventions, plus every failure scenario), stored like the collector stores
+them, then copied inside ClickHouse with fresh trace/span ids and shifted times (one
+`INSERT … SELECT` per template kind — column-wise, no Python per span). 90 % of runs
+are long healthy runs, 10 % failure scenarios. Targets on 2 cores: full ≤ 30 s,
+incremental (1 % new) ≤ 2 s, run end → explanation in `serve` ≤ 10 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from analyzer.config import AnalyzerSettings
+from analyzer.demo_emit import FLAVOURS, Emitter
+from analyzer.demo_scenarios import AGENT, SCENARIOS, TOOLS, play
+from analyzer.migrations import migrate_analyzer
+from analyzer.rules.config import RuleSettings
+from analyzer.scheduler import Scheduler
+from collector.migrations import migrate_collector
+from collector.schema import INSERT_COLUMNS
+from collector.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from tests.analyzer.emit import store_spans  # noqa: E402
+
+DAY_NS = 86_400 * 10**9
+
+
+def long_run(em: Emitter) -> dict:
+    """A healthy 20-span run: 9 model calls each followed by a tool call, then the answer."""
+    with em.agent(AGENT, "Plan a week of weather-aware sightseeing in Italy") as run:
+        for i in range(9):
+            em.llm(tool_calls=[("get_weather", {"city": f"City{i}"})], tools=TOOLS)
+            em.tool("get_weather", {"city": f"City{i}"}, {"city": f"City{i}", "temp_c": 20 + i})
+        run["answer"] = "Here is your plan."
+        em.llm(answer=run["answer"], tools=TOOLS)
+    return {}
+
+
+def make_templates(store: Store) -> tuple[list[str], list[str], int]:
+    """Store template traces in `bench_template`; returns (long ids, failure ids, failure spans)."""
+    store.command("DROP TABLE IF EXISTS bench_template")
+    store.command("CREATE TABLE bench_template AS otel_traces ENGINE = MergeTree PRIMARY KEY TraceId ORDER BY TraceId")
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("bench")
+    t0 = 1_700_000_000 * 10**9
+    for flavour in FLAVOURS:
+        long_run(Emitter(tracer, flavour, t0))
+    long_spans = list(exporter.get_finished_spans())
+    exporter.clear()
+    for scenario in SCENARIOS:
+        play(scenario, tracer, "genai", t0)
+    fail_spans = list(exporter.get_finished_spans())
+    store_spans(_Table(store, "bench_template"), long_spans + fail_spans)  # type: ignore[arg-type]
+
+    def ids(spans):
+        return sorted({format(s.context.trace_id, "032x") for s in spans})
+
+    return ids(long_spans), ids(fail_spans), len(fail_spans)
+
+
+class _Table:
+    """A store whose inserts go to another table (for `store_spans`)."""
+
+    def __init__(self, store: Store, table: str) -> None:
+        self.store, self.table = store, table
+
+    def insert_columns(self, _table, columns, names) -> None:
+        self.store.insert_columns(self.table, columns, names)
+
+
+def copy(store: Store, template_ids: list[str], copies: int, offset: int, start_ns: int, spacing_ns: int) -> None:
+    """`copies` copies of each template trace, with fresh ids; copy n starts at start + n·spacing."""
+    cols = ", ".join(f"`{c}`" for c in INSERT_COLUMNS)
+    select = []
+    for c in INSERT_COLUMNS:
+        if c == "Timestamp":
+            select.append("fromUnixTimestamp64Nano(toInt64(toUnixTimestamp64Nano(Timestamp) - {t0:Int64}"
+                          " + {start:Int64} + n * {spacing:Int64}))")
+        elif c == "TraceId":
+            select.append("lower(concat(hex(cityHash64(TraceId, n)), hex(cityHash64(n, TraceId))))")
+        elif c in ("SpanId", "ParentSpanId"):
+            select.append(f"if({c} = '', '', lower(hex(cityHash64({c}, n))))")
+        else:
+            select.append(f"`{c}`")
+    store.command(
+        f"INSERT INTO otel_traces ({cols}) SELECT {', '.join(select)} FROM bench_template "
+        "ARRAY JOIN range({lo:UInt64}, {hi:UInt64}) AS n WHERE TraceId IN {ids:Array(String)}",
+        {"t0": 1_700_000_000 * 10**9, "start": start_ns, "spacing": spacing_ns, "lo": offset,
+         "hi": offset + copies, "ids": template_ids},
+    )
+
+
+def generate(store: Store, spans: int, offset: int, start_ns: int, spacing_ns: int,
+             long_ids: list[str], fail_ids: list[str], fail_spans: int) -> int:
+    """About `spans` spans: 90 % of runs long healthy ones, 10 % failure scenarios. Returns runs."""
+    runs = max(1, spans // 20)
+    long_copies = max(1, int(runs * 0.9) // len(long_ids))
+    fail_copies = max(1, (spans - long_copies * 20 * len(long_ids)) // max(1, fail_spans))
+    copy(store, long_ids, long_copies, offset, start_ns, spacing_ns)
+    copy(store, fail_ids, fail_copies, offset, start_ns, spacing_ns)
+    return long_copies * len(long_ids) + fail_copies * len(fail_ids)
+
+
+def bench_store(spans: int) -> None:
+    data = Path(tempfile.mkdtemp(prefix="bench-analyzer-"))
+    store = Store(f"chdb://{data}")
+    migrate_collector(store)
+    migrate_analyzer(store)
+    long_ids, fail_ids, fail_spans = make_templates(store)
+    now = time.time_ns()
+    t = time.perf_counter()
+    traces = generate(store, spans, 0, now - DAY_NS, 10**6, long_ids, fail_ids, fail_spans)
+    stored = store.query("SELECT count() FROM otel_traces")[0][0]
+    print(f"generated {stored:,} spans in ~{traces:,} traces in {time.perf_counter() - t:.1f}s")
+
+    settings = AnalyzerSettings(settle_seconds=0, analyzer_lag_seconds=0, abandon_after_seconds=0.001,
+                                analyzer_batch_traces=5000)
+    sch = Scheduler(store, settings, RuleSettings())
+    t = time.perf_counter()
+    full = sch.run_once()
+    full_s = time.perf_counter() - t
+    print(f"full analysis: {full.analysed:,} traces, {full.runs:,} runs in {full_s:.1f}s "
+          f"({full.runs / full_s:,.0f} runs/s) — target ≤ 30 s")
+
+    t = time.perf_counter()
+    more = generate(store, spans // 100, 10_000_000, now - DAY_NS // 2, 10**6, long_ids, fail_ids, fail_spans)
+    gen_s = time.perf_counter() - t
+    t = time.perf_counter()
+    inc = sch.run_once()
+    inc_s = time.perf_counter() - t
+    print(f"incremental (1 % new: {more:,} traces stored in {gen_s:.1f}s): {inc.analysed:,} traces, "
+          f"{inc.runs:,} runs in {inc_s:.2f}s — target ≤ 2 s")
+    t = time.perf_counter()
+    idle = sch.run_once()
+    print(f"idle round (nothing new): {time.perf_counter() - t:.3f}s, {idle.analysed} traces")
+    store.close()
+    shutil.rmtree(data, ignore_errors=True)
+
+
+def bench_serve() -> None:
+    """Start `serve` with defaults, send the demo, time each run's end → its analysis being written."""
+    from analyzer.demo import send_demo
+
+    data = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+    ready = data / "ready.json"
+    env = {**os.environ, "AGENTMORTEM_CLICKHOUSE_URL": f"chdb://{data / 'db'}", "AGENTMORTEM_OTLP_GRPC_PORT": "0",
+           "AGENTMORTEM_OTLP_HTTP_PORT": "0", "AGENTMORTEM_API_PORT": "0"}
+    for key in [k for k in env if k.startswith("AGENTMORTEM_ANALYZER") or k.startswith("AGENTMORTEM_SETTLE")]:
+        del env[key]
+    proc = subprocess.Popen([sys.executable, "-m", "analyzer.cli", "serve", "--ready-file", str(ready)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while not ready.exists():
+            time.sleep(0.05)
+        import json
+
+        url = f"http://127.0.0.1:{json.loads(ready.read_text())['http_port']}"
+        latencies = []
+        for _ in range(5):
+            before = _runs(url)
+            send_demo(url, scenarios=[s for s in SCENARIOS if s.name == "tool_error"])
+            ended = time.perf_counter()
+            while _runs(url) <= before:
+                time.sleep(0.05)
+            latencies.append(time.perf_counter() - ended)
+        print("serve (defaults): run end → explanation written: "
+              + ", ".join(f"{x:.2f}s" for x in latencies) + f" (max {max(latencies):.2f}s) — target ≤ 10 s")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def _runs(url: str) -> float:
+    text = urllib.request.urlopen(f"{url}/metrics", timeout=5).read().decode()
+    match = re.search(r"^agentmortem_analyzer_runs_analysed_total ([0-9.e+]+)$", text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, default=1_000_000)
+    parser.add_argument("--skip-serve", action="store_true")
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} CPUs")
+    if not args.skip_serve:
+        bench_serve()  # first: chDB allows one data path per process, and this one is a subprocess
+    bench_store(args.spans)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""Ingest benchmark: spans per second acknowledged *and durable*, OTLP/HTTP protobuf and gRPC.
+
+Starts `agentmortem serve` on the embedded default in a temporary directory, then 4
+client processes each send pre-encoded requests of 500 GenAI-shaped spans (~15
+attributes each) as fast as acknowledgements come back. After the run the server is
+stopped and the stored span count is checked against the acknowledged count.
+
+    python tests/benchmarks/bench_ingest.py [--seconds 15] [--clients 4] [--spans 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
+
+from tests.conftest import query_data_dir, start_server  # noqa: E402
+
+
+def genai_request(n_spans: int) -> bytes:
+    """One request of `n_spans` spans shaped like an agent's LLM and tool calls."""
+    request = ExportTraceServiceRequest()
+    rs = request.resource_spans.add()
+    for key, value in (("service.name", "bench-agent"), ("deployment.environment", "bench"),
+                       ("telemetry.sdk.language", "python"), ("telemetry.sdk.name", "opentelemetry")):
+        kv = rs.resource.attributes.add()
+        kv.key, kv.value.string_value = key, value
+    ss = rs.scope_spans.add()
+    ss.scope.name, ss.scope.version = "opentelemetry.instrumentation.openai_v2", "2.4b0"
+    trace_id = uuid.uuid4().bytes
+    now = time.time_ns()
+    for i in range(n_spans):
+        span = ss.spans.add()
+        span.trace_id = trace_id if i % 50 else uuid.uuid4().bytes
+        span.span_id = uuid.uuid4().bytes[:8]
+        span.parent_span_id = b"" if i % 50 == 0 else uuid.uuid4().bytes[:8]
+        span.name = "chat gpt-4o-mini" if i % 3 else "execute_tool search"
+        span.kind = 3
+        span.start_time_unix_nano = now + i * 1000
+        span.end_time_unix_nano = now + i * 1000 + 250_000_000
+        attrs = {
+            "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": "gpt-4o-mini", "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
+            "gen_ai.response.id": f"chatcmpl-{i}", "gen_ai.agent.name": "researcher",
+            "gen_ai.conversation.id": "conv-1", "server.address": "api.openai.com",
+            "gen_ai.response.finish_reasons": None, "gen_ai.output.type": "text",
+        }
+        for key, value in attrs.items():
+            kv = span.attributes.add()
+            kv.key = key
+            if value is None:
+                kv.value.array_value.values.add().string_value = "stop"
+            else:
+                kv.value.string_value = value
+        for key, value in (("gen_ai.usage.input_tokens", 1200 + i), ("gen_ai.usage.output_tokens", 300),
+                           ("gen_ai.request.max_tokens", 1024), ("server.port", 443)):
+            kv = span.attributes.add()
+            kv.key, kv.value.int_value = key, value
+        kv = span.attributes.add()
+        kv.key, kv.value.double_value = "gen_ai.request.temperature", 0.2
+    return request.SerializeToString()
+
+
+def _client(protocol: str, target: str, bodies: list[bytes], seconds: float, out: mp.Queue) -> None:
+    acked = refused = 0
+    deadline = time.monotonic() + seconds
+    i = 0
+    if protocol == "http":
+        import httpx
+
+        with httpx.Client(timeout=30) as client:
+            while time.monotonic() < deadline:
+                r = client.post(target, content=bodies[i % len(bodies)],
+                                headers={"content-type": "application/x-protobuf"})
+                if r.status_code == 200:
+                    acked += 1
+                else:
+                    refused += 1
+                i += 1
+    else:
+        import grpc
+
+        with grpc.insecure_channel(target) as channel:
+            export = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+                                         request_serializer=None, response_deserializer=None)
+            while time.monotonic() < deadline:
+                try:
+                    export(bodies[i % len(bodies)], timeout=30)
+                    acked += 1
+                except grpc.RpcError:
+                    refused += 1
+                i += 1
+    out.put((acked, refused))
+
+
+def run(protocol: str, clients: int, spans: int, seconds: float) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        srv = start_server(Path(tmp))
+        target = f"{srv.http_url}/v1/traces" if protocol == "http" else srv.grpc_target
+        bodies = [genai_request(spans) for _ in range(8)]
+        out: mp.Queue = mp.Queue()
+        procs = [mp.Process(target=_client, args=(protocol, target, bodies, seconds, out)) for _ in range(clients)]
+        started = time.monotonic()
+        for p in procs:
+            p.start()
+        results = [out.get() for _ in procs]
+        elapsed = time.monotonic() - started
+        for p in procs:
+            p.join()
+        srv.stop()
+        acked = sum(a for a, _ in results) * spans
+        refused = sum(r for _, r in results)
+        stored = query_data_dir(Path(tmp), "SELECT count() FROM otel_traces")[0][0]
+        print(f"{protocol:5s} clients={clients} spans/request={spans}: {acked / elapsed:,.0f} spans/s acknowledged "
+              f"({acked:,} spans in {elapsed:.1f}s, {refused} refused requests, {stored:,} stored)")
+        assert stored == acked, "stored count differs from acknowledged count"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--spans", type=int, default=500)
+    parser.add_argument("--protocol", choices=["http", "grpc", "both"], default="both")
+    args = parser.parse_args()
+    print(f"cpu cores: {os.cpu_count()}")
+    for protocol in (["http", "grpc"] if args.protocol == "both" else [args.protocol]):
+        run(protocol, args.clients, args.spans, args.seconds)
+
+
+if __name__ == "__main__":
+    main()

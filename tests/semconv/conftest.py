@@ -1,0 +1,115 @@
+"""Fixtures for the semconv tests: genuine spans from real libraries, loaded into real chDB.
+
+Each producer runs once per session in its own interpreter (instrumentations patch globally
+and read their switches from the environment at instrumentation time) and hands back one
+serialized `ExportTraceServiceRequest`; tests load it with the collector's own conversion.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from collector.convert import request_to_batch
+from collector.schema import INSERT_COLUMNS
+from collector.store import Store
+from semconv.compile import canonical_select
+from semconv.extract import canonical_from_row
+from semconv.model import CanonicalSpan
+from tests.semconv import openai_stub, scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+VERCEL_DIR = Path(__file__).parent / "producers" / "vercel"
+
+
+@pytest.fixture(scope="session")
+def stub_url() -> Iterator[str]:
+    """The OpenAI-compatible stub, started in the test process."""
+    server, url = openai_stub.start()
+    yield url
+    server.shutdown()
+
+
+def _run(cmd: list[str], env: dict[str, str], out: Path, stdin: str = "", cwd: Path = ROOT) -> bytes:
+    done = subprocess.run(cmd + [str(out)], env=env, cwd=cwd, input=stdin, capture_output=True, text=True,
+                          timeout=180)
+    if done.returncode != 0:
+        raise RuntimeError(f"producer {cmd} failed:\n{done.stdout}\n{done.stderr}")
+    return out.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def produce(stub_url: str, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., bytes]:
+    """`produce(module, **env)` → serialized spans of that producer (run once per arguments)."""
+    cache: dict[tuple, bytes] = {}
+
+    def run(module: str, **extra_env: str) -> bytes:
+        key = (module, tuple(sorted(extra_env.items())))
+        if key not in cache:
+            env = {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
+            env.update({"STUB_URL": stub_url, "PYTHONPATH": str(ROOT)}, **extra_env)
+            out = tmp_path_factory.mktemp("spans") / "spans.pb"
+            cache[key] = _run([sys.executable, "-m", f"tests.semconv.producers.{module}"], env, out)
+        return cache[key]
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def vercel_spans(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """Spans from the Vercel AI SDK in Node (npm packages pinned in producers/vercel/package.json)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node/npm not installed")
+    if not (VERCEL_DIR / "node_modules" / "ai").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=VERCEL_DIR, check=True,
+                       capture_output=True, timeout=300)
+    out = tmp_path_factory.mktemp("vercel") / "spans.pb"
+    return _run(["node", "produce.mjs"], dict(os.environ), out, stdin=scenario.as_json(), cwd=VERCEL_DIR)
+
+
+def load(store: Store, data: bytes) -> int:
+    """Insert serialized spans into `otel_traces` the way the collector does; returns the span count."""
+    batch = request_to_batch(ExportTraceServiceRequest.FromString(data))
+    store.insert_columns("otel_traces", batch.columns, INSERT_COLUMNS)
+    return batch.count
+
+
+RAW_ROWS_SQL = "SELECT * REPLACE (toUnixTimestamp64Nano(Timestamp) AS Timestamp) FROM otel_traces ORDER BY SpanId"
+
+
+def sql_spans(store: Store) -> list[CanonicalSpan]:
+    """Canonical spans as ClickHouse computes them, ordered by span id."""
+    rows = store.query_dicts(f"SELECT * FROM ({canonical_select()}) ORDER BY span_id")
+    return [CanonicalSpan(**{**r, "finish_reasons": tuple(r["finish_reasons"])}) for r in rows]
+
+
+def python_spans(store: Store) -> list[CanonicalSpan]:
+    """Canonical spans as Python computes them from the raw rows, ordered by span id."""
+    return [canonical_from_row(row) for row in store.query_dicts(RAW_ROWS_SQL)]
+
+
+@pytest.fixture
+def loaded(store: Store) -> Callable[[bytes], list[CanonicalSpan]]:
+    """Load spans, check SQL and Python agree on every one, return them (SQL's)."""
+
+    def run(data: bytes) -> list[CanonicalSpan]:
+        load(store, data)
+        from_sql, from_python = sql_spans(store), python_spans(store)
+        assert [s.span_id for s in from_sql] == [s.span_id for s in from_python]
+        for a, b in zip(from_sql, from_python):
+            assert a == b, f"SQL and Python disagree on span {a.span_name!r}:\n{_diff(a, b)}"
+        return from_sql
+
+    return run
+
+
+def _diff(a: CanonicalSpan, b: CanonicalSpan) -> str:
+    return "\n".join(f"  {name}: sql={getattr(a, name)!r} python={getattr(b, name)!r}"
+                     for name in a.__dataclass_fields__ if name != "extra" and getattr(a, name) != getattr(b, name))

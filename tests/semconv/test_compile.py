@@ -1,0 +1,34 @@
+"""The compiled query: column names, order and types; safe identifiers; raw WHERE fragments."""
+
+from __future__ import annotations
+
+import pytest
+
+from semconv.compile import canonical_select
+from semconv.model import CANONICAL_COLUMNS
+from tests.semconv.conftest import load
+
+TYPES = {"start_ns": "Int64", "duration_ns": "Int64", "cost_usd": "Nullable(Float64)",
+         "finish_reasons": "Array(String)",
+         **{f"{n}_tokens": "Nullable(Int64)" for n in ("input", "output", "cached", "reasoning", "total")}}
+
+
+def test_columns_and_types(store):
+    rows = store.query(f"DESCRIBE ({canonical_select()})")
+    assert tuple(r[0] for r in rows) == CANONICAL_COLUMNS
+    assert {r[0]: r[1] for r in rows} == {name: TYPES.get(name, "String") for name in CANONICAL_COLUMNS}
+
+
+@pytest.mark.parametrize("bad", ["otel_traces; DROP TABLE x", "a b", "`t`", "t--", ""])
+def test_source_must_be_a_plain_identifier(bad):
+    with pytest.raises(ValueError):
+        canonical_select(bad)
+
+
+def test_where_fragment_with_server_side_parameters(store, produce):
+    load(store, produce("openai_v2"))
+    trace_ids = [r[0] for r in store.query("SELECT DISTINCT TraceId FROM otel_traces ORDER BY TraceId LIMIT 2")]
+    rows = store.query_dicts(canonical_select(where="TraceId IN {ids:Array(String)}"), {"ids": trace_ids})
+    assert sorted({r["trace_id"] for r in rows}) == trace_ids
+    qualified = store.query(f"SELECT count() FROM ({canonical_select(f'{store.database}.otel_traces')})")
+    assert qualified == [(4,)]
