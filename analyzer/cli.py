@@ -1,4 +1,4 @@
-"""The `agentmortem` command line: serve, collector, analyzer, explain, demo, keys, migrate.
+"""The `agentmortem` command line: serve, collector, analyzer, api, explain, demo, semconv report, keys, migrate.
 
 `serve` runs every component that exists in one process (the embedded chDB engine
 allows one engine per process): the collector, then the analyzer, then the HTTP API. `collector`,
@@ -15,6 +15,7 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -29,6 +30,7 @@ from collector.logs import configure_logging
 from collector.migrations import migrate_collector
 from collector.service import CollectorService
 from collector.store import Store, StoreError
+from semconv.cost import configured_overrides
 
 log = logging.getLogger("agentmortem")
 
@@ -42,7 +44,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-async def _run_services(services: list, ready_file: str | None) -> None:
+async def _run_services(services: list, ready_file: str | None,
+                        after_start: Callable[[dict[str, int]], None] | None = None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -52,60 +55,81 @@ async def _run_services(services: list, ready_file: str | None) -> None:
         for service in services:
             await service.start()
             started.append(service)
+        ports: dict[str, int] = {}
+        for service in started:
+            ports.update({k: v for k, v in vars(service).items() if k.endswith("_port")})
         if ready_file:
-            ports = {}
-            for service in started:
-                ports.update({k: v for k, v in vars(service).items() if k.endswith("_port")})
             Path(ready_file).write_text(json.dumps(ports))
         print("agentmortem is running; press Ctrl+C to stop", file=sys.stderr, flush=True)
+        if after_start is not None:
+            background = asyncio.create_task(asyncio.to_thread(after_start, ports))  # noqa: RUF006
         await stop.wait()
         log.info("shutting down")
+        if after_start is not None and not background.done():
+            background.cancel()
     finally:
         for service in reversed(started):
             await service.stop()
 
 
-def cmd_collector(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, make: Callable[[Settings, Store], list],
+           after_start: Callable[[Settings, dict[str, int]], None] | None = None) -> int:
+    """Run the services `make` builds on one store until SIGTERM/SIGINT, then close the store."""
     settings = _settings(args)
     store = Store(settings.clickhouse_url)
-    asyncio.run(_run_services([CollectorService(settings, store)], args.ready_file))
-    store.close()
+    hook = (lambda ports: after_start(settings, ports)) if after_start is not None else None
+    try:
+        asyncio.run(_run_services(make(settings, store), args.ready_file, after_start=hook))
+    finally:
+        store.close()
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    store = Store(settings.clickhouse_url)
+def cmd_collector(args: argparse.Namespace) -> int:
+    return _serve(args, lambda settings, store: [CollectorService(settings, store)])
+
+
+def _send_demo_to_self(settings: Settings, ports: dict[str, int]) -> None:
+    """`serve --demo`: play the demo scenarios into this process's own OTLP/HTTP receiver."""
+    from analyzer.demo import send_demo
+
+    if settings.require_auth:
+        log.warning("--demo skipped: AGENTMORTEM_REQUIRE_AUTH is on (use `agentmortem demo --api-key …`)")
+        return
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    try:
+        sent = send_demo(f"http://{host}:{ports['http_port']}")
+    except Exception:  # the demo must never take the server down
+        log.exception("demo data could not be sent")
+        return
+    log.info("demo: sent %d agent runs; post-mortems appear within seconds at http://%s:%s/",
+             len(sent), host, ports.get("api_port"))
+
+
+def _all_services(settings: Settings, store: Store) -> list:
     collector = CollectorService(settings, store)
     analyzer = AnalyzerService(store, AnalyzerSettings(), registry=collector.metrics.registry,
                                ttl_days=settings.ttl_days)
-    api = ApiService(settings, store, ingest=collector.ingest)
-    asyncio.run(_run_services([collector, analyzer, api], args.ready_file))
-    store.close()
-    return 0
+    return [collector, analyzer, ApiService(settings, store, ingest=collector.ingest)]
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    return _serve(args, _all_services, after_start=_send_demo_to_self if args.demo else None)
 
 
 def cmd_api(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    store = Store(settings.clickhouse_url)
-    asyncio.run(_run_services([ApiService(settings, store)], args.ready_file))
-    store.close()
-    return 0
+    return _serve(args, lambda settings, store: [ApiService(settings, store)])
 
 
 def cmd_analyzer(args: argparse.Namespace) -> int:
-    settings = _settings(args)
     analyzer_settings = AnalyzerSettings()
     try:
         shard = Shard.parse(args.shard) if args.shard else analyzer_settings.shard
     except ValueError as exc:
         print(f"invalid --shard: {exc}", file=sys.stderr)
         return 2
-    store = Store(settings.clickhouse_url)
-    service = AnalyzerService(store, analyzer_settings, shard=shard, ttl_days=settings.ttl_days)
-    asyncio.run(_run_services([service], args.ready_file))
-    store.close()
-    return 0
+    return _serve(args, lambda settings, store: [
+        AnalyzerService(store, analyzer_settings, shard=shard, ttl_days=settings.ttl_days)])
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -128,6 +152,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"{s.scenario:<32} {s.flavour:<14} trace {s.trace_id}")
     print(f"sent {len(sent)} agent runs to {args.endpoint}; see one with: agentmortem explain <trace id>",
           file=sys.stderr)
+    return 0
+
+
+def cmd_semconv_report(args: argparse.Namespace) -> int:
+    from semconv.report import coverage_report, render_report
+
+    settings = _settings(args)
+    store = Store(settings.clickhouse_url)
+    migrate_collector(store, settings.ttl_days)
+    report = coverage_report(store)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(render_report(report, width=args.width), end="")
     return 0
 
 
@@ -177,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run every component in one process (embedded default)")
     _add_listen_args(serve)
     serve.add_argument("--api-port", dest="api_port", type=int, help="API port (AGENTMORTEM_API_PORT; 0 = any free)")
+    serve.add_argument("--demo", action="store_true",
+                       help="once listening, send the demo agent runs (healthy + one per failure class) to itself")
     serve.set_defaults(func=cmd_serve)
     coll = sub.add_parser("collector", help="run the OTLP receivers alone")
     _add_listen_args(coll)
@@ -202,6 +242,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="attribute convention of the spans")
     demo.add_argument("--api-key", help="sent as Authorization: Bearer when the collector requires keys")
     demo.set_defaults(func=cmd_demo)
+    semconv = sub.add_parser("semconv", help="semantic-convention tools")
+    semconv_sub = semconv.add_subparsers(dest="semconv_command", required=True)
+    report = semconv_sub.add_parser(
+        "report", help="which conventions and categories the stored spans map to, unmapped keys, unpriced models")
+    _add_store_args(report)
+    report.add_argument("--json", action="store_true", help="print the report as JSON")
+    report.add_argument("--width", type=int, default=100, help="table width in characters")
+    report.set_defaults(func=cmd_semconv_report)
     mig = sub.add_parser("migrate", help="create or upgrade the tables and exit")
     _add_store_args(mig)
     mig.set_defaults(func=cmd_migrate)
@@ -222,8 +270,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = _settings(args)
+        configured_overrides()
     except ValidationError as exc:
         print(f"invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"invalid configuration: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
     try:

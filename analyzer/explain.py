@@ -14,6 +14,7 @@ from analyzer.rules.view import RunView
 
 _MAX_CONSEQUENCES = 2
 _MAX_CITED = 4
+_MAX_CLAUSE_WORDS = 22
 
 
 def _money(value: float | None) -> str:
@@ -95,12 +96,21 @@ def _impact_line(verdict: Verdict, loc: dict) -> str:
             f"({len(ci.span_ids)} spans).")
 
 
+def _clause(text: str, max_words: int = _MAX_CLAUSE_WORDS) -> str:
+    """A finding as a clause inside a sentence: first letter lowered (not of names like
+    `RateLimitError`), cut to `max_words` words."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        text = text[0].lower() + text[1:]
+    words = text.split()
+    return text if len(words) <= max_words else " ".join(words[:max_words]) + " …"
+
+
 def _failure(run: Run, view: RunView, verdict: Verdict) -> tuple[str, str, dict]:
     root = verdict.root_cause
     assert root is not None
     loc = where(view, root)
     headline = _headline(run, verdict, loc)
-    led_to = [f"{render(WHAT, s)} ({_cite(_signal_ids(s)[:1])})" for s in consequences(verdict)]
+    led_to = [f"{_clause(render(WHAT, s))} ({_cite(_signal_ids(s)[:1])})" for s in consequences(verdict)]
     why = render(WHY, root).capitalize() + (f"; this led to: {'; '.join(led_to)}" if led_to else "") + "."
     path = " › ".join(f"`{p['span_name']}`" for p in loc["path"]) or f"`{loc['span_name']}`"
     parts = {

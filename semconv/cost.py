@@ -10,6 +10,7 @@ and in `genai-prices`, so cached tokens are priced at the cache-read rate, not t
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,6 +46,25 @@ def parse_overrides(text: str) -> dict[str, ModelPrice]:
     return {model: ModelPrice(**spec) for model, spec in raw.items()}
 
 
+OVERRIDES_ENV = "AGENTMORTEM_PRICE_OVERRIDES"
+
+
+@lru_cache(maxsize=1)
+def configured_overrides() -> dict[str, ModelPrice]:
+    """The user's price overrides from `AGENTMORTEM_PRICE_OVERRIDES`: inline JSON, or `@path` to a JSON file.
+
+    Read once per process; a malformed value raises ValueError naming the variable.
+    """
+    text = os.environ.get(OVERRIDES_ENV, "")
+    try:
+        if text.startswith("@"):
+            with open(text[1:], encoding="utf-8") as fh:
+                text = fh.read()
+        return parse_overrides(text)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ValueError(f"{OVERRIDES_ENV} is invalid: {exc}") from exc
+
+
 def _provider_ids(provider: str) -> tuple[str | None, ...]:
     """Provider ids to try, most specific first; None lets genai-prices infer from the model."""
     candidates: list[str | None] = []
@@ -77,9 +97,14 @@ def price_tokens(
     cached_tokens: int | None = None,
     overrides: Mapping[str, ModelPrice] | None = None,
 ) -> float | None:
-    """USD for these tokens of `model`, or None when the model has no known price or no tokens."""
+    """USD for these tokens of `model`, or None when the model has no known price or no tokens.
+
+    `overrides=None` means the configured ones (`configured_overrides()`).
+    """
     if not model or (input_tokens is None and output_tokens is None):
         return None
+    if overrides is None:
+        overrides = configured_overrides()
     inp, out, cached = input_tokens or 0, output_tokens or 0, min(cached_tokens or 0, input_tokens or 0)
     override = (overrides or {}).get(model)
     if override is not None:

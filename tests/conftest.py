@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,9 +85,10 @@ class ServerProcess:
 
 
 def start_server(
-    data_dir: Path, env_overrides: dict[str, str] | None = None, command: str = "serve", timeout: float = 60
+    data_dir: Path, env_overrides: dict[str, str] | None = None, command: str = "serve", timeout: float = 60,
+    args: Sequence[str] = (),
 ) -> ServerProcess:
-    """Start `agentmortem <command>` on `data_dir` and wait until it listens."""
+    """Start `agentmortem <command> [args]` on `data_dir` and wait until it listens."""
     data_dir.mkdir(parents=True, exist_ok=True)
     ready = data_dir / f"ready-{uuid.uuid4().hex[:6]}.json"
     log_path = data_dir / f"server-{uuid.uuid4().hex[:6]}.log"
@@ -104,7 +105,7 @@ def start_server(
     env.update(env_overrides or {})
     log_file = open(log_path, "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "analyzer.cli", command, "--ready-file", str(ready)],
+        [sys.executable, "-m", "analyzer.cli", command, *args, "--ready-file", str(ready)],
         env=env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + timeout
@@ -147,8 +148,9 @@ def server_factory(tmp_path: Path) -> Iterator:
     """Start servers with custom environment; all are stopped at the end."""
     started: list[ServerProcess] = []
 
-    def factory(env: dict[str, str] | None = None, data_dir: Path | None = None, command: str = "serve"):
-        srv = start_server(data_dir or tmp_path / f"srv{len(started)}", env, command)
+    def factory(env: dict[str, str] | None = None, data_dir: Path | None = None, command: str = "serve",
+                args: Sequence[str] = ()):
+        srv = start_server(data_dir or tmp_path / f"srv{len(started)}", env, command, args=args)
         started.append(srv)
         return srv
 

@@ -44,9 +44,14 @@ def span_end(span: CanonicalSpan) -> int:
 
 
 def error_text(span: CanonicalSpan) -> str:
-    """The span's own error description: type, message and status message."""
-    parts = dict.fromkeys(p for p in (span.error_type, span.error_message, span.status_message) if p)
-    return ": ".join(parts)
+    """The span's own error description: type, message and status message, each said once.
+
+    SDKs often set the status message to "Type: message", so a part contained in another
+    part is left out ("ConnectionError" + "unreachable" + "ConnectionError: unreachable"
+    → "ConnectionError: unreachable").
+    """
+    parts = list(dict.fromkeys(p for p in (span.error_type, span.error_message, span.status_message) if p))
+    return ": ".join(p for p in parts if not any(p != q and p in q for q in parts))
 
 
 def soft_error(span: CanonicalSpan) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -63,3 +64,19 @@ def test_explain_unknown_id_and_bad_shard(tmp_path):
     assert out.returncode == 1 and "No run or trace" in out.stdout
     out = cli("analyzer", "--shard", "3/2")
     assert out.returncode == 2 and "0 <= i < n" in out.stderr
+
+
+def test_serve_demo_fills_the_api_with_explained_runs(server_factory):
+    """`serve --demo` (the README's run command) sends the demo to itself: runs appear in the API."""
+    srv = server_factory({"AGENTMORTEM_ANALYZER_INTERVAL_SECONDS": "0.5"}, args=["--demo"])
+    api = f"http://127.0.0.1:{srv.ports['api_port']}"
+    deadline = time.monotonic() + 60
+    while True:
+        runs = json.loads(urllib.request.urlopen(f"{api}/v1/runs?limit=100", timeout=5).read())["data"]
+        if len([r for r in runs if not r["parent_run_id"]]) >= len(SCENARIOS) - 1:  # all but the abandoned one
+            break
+        assert time.monotonic() < deadline, srv.log()
+        time.sleep(0.3)
+    classes = {r["failure_class"] for r in runs}
+    assert {"tool_error", "loop", "unknown_tool", "ungrounded_output"} <= classes
+    assert "demo: sent" in srv.log()

@@ -30,6 +30,17 @@ def test_tool_error_grouped_and_unrecovered():
     assert v.outcome == "failed" and v.failure_class == "tool_error"
 
 
+def test_error_text_says_each_part_once():
+    """SDKs set the status message to "Type: message"; the evidence must not repeat it."""
+    b = RunBuilder()
+    b.llm(tool_calls=[("get_weather", {"city": "Paris"})], tools=WEATHER_TOOLS)
+    b.tool("get_weather", {"city": "Paris"}, error=("ConnectionError", "weather API unreachable"),
+           status_message="ConnectionError: weather API unreachable")
+    b.llm(answer="I could not get the weather.", tools=WEATHER_TOOLS)
+    [sig] = of_type(analyze(b.build(output="I could not get the weather.")), "tool_error")
+    assert sig.evidence["message"] == "ConnectionError: weather API unreachable"
+
+
 def test_soft_tool_error_returned_as_result():
     b = RunBuilder()
     b.llm(tool_calls=[("search", {"q": "x"})], tools=WEATHER_TOOLS)

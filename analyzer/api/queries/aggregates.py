@@ -13,7 +13,6 @@ from typing import Any
 
 from analyzer.api.queries.runs import RUNS, STATUS_SQL, RunFilter, run_where
 from analyzer.api.queries.scope import RAW_TENANT, Scope, Where
-from analyzer.api.timefmt import to_ns
 from collector.schema import TRACES_TABLE
 from collector.store import Store
 from semconv.compile import canonical_select
@@ -90,10 +89,7 @@ def _canonical(where: str) -> str:
 def tool_stats(store: Store, scope: Scope, f: RunFilter) -> list[dict]:
     """Calls, successes, failures, error rate and latency per tool, from the raw spans."""
     raw = Where(scope, tenant_column=RAW_TENANT)
-    if f.since is not None:
-        raw.add("Timestamp >= fromUnixTimestamp64Nano({since_ns:Int64})", since_ns=to_ns(f.since))
-    if f.until is not None:
-        raw.add("Timestamp < fromUnixTimestamp64Nano({until_ns:Int64})", until_ns=to_ns(f.until))
+    raw.between(f.since, f.until, column="Timestamp")
     if f.agent_id:
         runs = run_where(scope, RunFilter(agent_id=f.agent_id))
         raw.add(f"TraceId IN (SELECT TraceId FROM {RUNS} {runs.sql()})", **runs.params)

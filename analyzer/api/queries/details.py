@@ -14,7 +14,6 @@ from functools import lru_cache
 import orjson
 
 from analyzer.api.queries.scope import RAW_TENANT, Scope, Where
-from analyzer.api.timefmt import to_ns
 from analyzer.load import to_span
 from analyzer.model import Run
 from analyzer.runs import trace_runs
@@ -67,10 +66,7 @@ def signal_where(scope: Scope, f: SignalFilter) -> Where:
         w.add("IsRootCause = {root_cause:UInt8}", root_cause=int(f.root_cause))
     if f.decisive is not None:
         w.add("Decisive = {decisive:UInt8}", decisive=int(f.decisive))
-    if f.since is not None:
-        w.add("Start >= fromUnixTimestamp64Nano({since_ns:Int64})", since_ns=to_ns(f.since))
-    if f.until is not None:
-        w.add("Start < fromUnixTimestamp64Nano({until_ns:Int64})", until_ns=to_ns(f.until))
+    w.between(f.since, f.until)
     return w
 
 

@@ -17,7 +17,6 @@ import orjson
 
 from analyzer.api.agentmetrics import trace_id_for
 from analyzer.api.queries.scope import Scope, Where
-from analyzer.api.timefmt import to_ns
 from collector.store import Store
 
 RUNS = "agent_runs FINAL"
@@ -93,10 +92,7 @@ def run_where(scope: Scope, f: RunFilter) -> Where:
     w.when(f.service, "ServiceName = {service:String}", service=f.service)
     w.when(f.environment, "Environment = {environment:String}", environment=f.environment)
     w.when(f.trace_id, "TraceId = {trace_id:String}", trace_id=(f.trace_id or "").lower())
-    if f.since is not None:
-        w.add("Start >= fromUnixTimestamp64Nano({since_ns:Int64})", since_ns=to_ns(f.since))
-    if f.until is not None:
-        w.add("Start < fromUnixTimestamp64Nano({until_ns:Int64})", until_ns=to_ns(f.until))
+    w.between(f.since, f.until)
     w.when(f.min_cost, "ifNull(CostUsd, 0) >= {min_cost:Float64}", min_cost=f.min_cost)
     if f.search:
         w.add(

@@ -9,8 +9,10 @@ request values only ever travel as parameters.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from analyzer.api.timefmt import to_ns
 from semconv.keys import TENANT
 
 
@@ -60,6 +62,14 @@ class Where:
         """`add` only when `value` is given (not None and not "")."""
         if value is not None and value != "":
             self.add(clause, **params)
+        return self
+
+    def between(self, since: datetime | None, until: datetime | None, column: str = "Start") -> Where:
+        """`since <= column < until`, each bound only when given."""
+        if since is not None:
+            self.add(f"{column} >= fromUnixTimestamp64Nano({{since_ns:Int64}})", since_ns=to_ns(since))
+        if until is not None:
+            self.add(f"{column} < fromUnixTimestamp64Nano({{until_ns:Int64}})", until_ns=to_ns(until))
         return self
 
     def sql(self) -> str:
