@@ -177,6 +177,17 @@ def _object(pairs: list[tuple[str, str]]) -> str:
     return "concat(" + ", ".join(pieces) + ", '}')"
 
 
+def _indexed_value(key: str, suffix: str, joined: dict[str, str]) -> str:
+    """One item key of an `IndexedItems` object for stem `x`: its attribute, else its joined parts."""
+    own = f"{_ATTRS}[concat(x, {lit(suffix)})]"
+    if key not in joined:
+        return own
+    parts = (f"arraySort(p -> {_index_order('p')}, arrayFilter(p -> startsWith(p, x) AND "
+             f"match(substring(p, length(x) + 1), {lit('^(?:' + joined[key] + ')$')}), mapKeys({_ATTRS})))")
+    return (f"if({own} != '', {own}, "
+            f"arrayStringConcat(arrayFilter(t -> t != '', arrayMap(p -> {_ATTRS}[p], {parts})), '\\n'))")
+
+
 def items(src: Source) -> tuple[str, str]:
     """(presence condition, Array(String) of canonical JSON objects) for an item source."""
     if isinstance(src, JsonItems):
@@ -192,7 +203,8 @@ def items(src: Source) -> tuple[str, str]:
     if isinstance(src, IndexedItems):
         stems = (f"arraySort(x -> {_index_order('x')}, arrayDistinct(arrayFilter(x -> x != '', "
                  f"arrayMap(y -> extract(y, {lit(src.stem)}), mapKeys({_ATTRS})))))")
-        item = _object([(key, f"{_ATTRS}[concat(x, {lit(suffix)})]") for key, suffix in src.fields])
+        joined = dict(src.joined)
+        item = _object([(key, _indexed_value(key, suffix, joined)) for key, suffix in src.fields])
         return _when(src, f"notEmpty({stems})"), f"arrayMap(e -> {_shape(src.shape, 'e')}, arrayMap(x -> {item}, {stems}))"
     if isinstance(src, IndexedValues):
         matched = (f"arraySort(x -> {_index_order('x')}, "
