@@ -36,8 +36,15 @@ from semconv.spec import (
 from semconv.table import CATEGORY_RULES, CONVENTIONS, FIELD_BY_NAME, NAME_RULES
 
 _SAFE_SOURCE = re.compile(r"^[A-Za-z0-9_.]+$")
-_ATTRS, _RES = f"`{k.SPAN_ATTRIBUTES}`", f"`{k.RESOURCE_ATTRIBUTES}`"
-_EV_NAMES, _EV_ATTRS = f"`{k.EVENT_NAMES}`", f"`{k.EVENT_ATTRIBUTES}`"
+_EV_NAMES = f"`{k.EVENT_NAMES}`"
+# The attribute maps, cast once per query from Map(LowCardinality(String), String): every
+# `m['key']` on the LowCardinality map materialises its keys again, ~10x slower per lookup.
+_ATTRS, _RES, _EV_ATTRS = "_span_attrs", "_resource_attrs", "_event_attrs"
+_MAP_CASTS = (
+    f"CAST(`{k.SPAN_ATTRIBUTES}`, 'Map(String, String)') AS {_ATTRS}",
+    f"CAST(`{k.RESOURCE_ATTRIBUTES}`, 'Map(String, String)') AS {_RES}",
+    f"CAST(`{k.EVENT_ATTRIBUTES}`, 'Array(Map(String, String))') AS {_EV_ATTRS}",
+)
 
 
 def lit(value: str) -> str:
@@ -286,7 +293,7 @@ def canonical_select(source: str = "otel_traces", where: str = "") -> str:
     """
     if not _SAFE_SOURCE.match(source):
         raise ValueError(f"not a safe table name: {source!r}")
-    helpers, columns = [], []
+    helpers, columns = list(_MAP_CASTS), []
     for name in CANONICAL_COLUMNS:
         helper, expr = column_expr(name)
         if helper:
