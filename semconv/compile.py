@@ -39,12 +39,16 @@ _SAFE_SOURCE = re.compile(r"^[A-Za-z0-9_.]+$")
 _EV_NAMES = f"`{k.EVENT_NAMES}`"
 # The attribute maps, cast once per query from Map(LowCardinality(String), String): every
 # `m['key']` on the LowCardinality map materialises its keys again, ~10x slower per lookup.
-_ATTRS, _RES, _EV_ATTRS = "_span_attrs", "_resource_attrs", "_event_attrs"
+# `_span_keys` (every span attribute key, one per line) lets one substring search rule out
+# spans that carry no key with a given prefix before the per-key lambdas run.
+_ATTRS, _RES, _EV_ATTRS, _KEYS = "_span_attrs", "_resource_attrs", "_event_attrs", "_span_keys"
 _MAP_CASTS = (
     f"CAST(`{k.SPAN_ATTRIBUTES}`, 'Map(String, String)') AS {_ATTRS}",
     f"CAST(`{k.RESOURCE_ATTRIBUTES}`, 'Map(String, String)') AS {_RES}",
     f"CAST(`{k.EVENT_ATTRIBUTES}`, 'Array(Map(String, String))') AS {_EV_ATTRS}",
+    f"arrayStringConcat(mapKeys({_ATTRS}), '\\n') AS {_KEYS}",
 )
+_LITERAL_HEAD = re.compile(r"^\^?\(?((?:[A-Za-z0-9_]|\\\.)+)")
 
 
 def lit(value: str) -> str:
@@ -65,11 +69,27 @@ def _path(path: tuple[str, ...]) -> str:
     return "".join(", " + lit(p) for p in path)
 
 
+def _unquote(raw: str) -> str:
+    """Text of `raw`, the compact JSON of one value (as `JSONExtractRaw` gives it, '' when absent):
+    a string unquoted, null as empty, anything else as is. Reading the small raw value again is
+    cheaper than asking the whole document for its type first."""
+    return f"multiIf(startsWith({raw}, '\"'), JSONExtractString({raw}), {raw} = 'null', '', {raw})"
+
+
 def _str_or_raw(doc: str, path: tuple[str, ...]) -> str:
     """Value at `path` as text: a JSON string unquoted, null as empty, anything else compact JSON."""
-    p = _path(path)
-    return (f"multiIf(JSONType({doc}{p}) = 'String', JSONExtractString({doc}{p}), "
-            f"JSONType({doc}{p}) = 'Null', '', JSONExtractRaw({doc}{p}))")
+    return _unquote(f"JSONExtractRaw({doc}{_path(path)})")
+
+
+def _keys_may_start_with(prefixes: tuple[str, ...]) -> str:
+    """A cheap necessary condition for "some span attribute key starts with one of `prefixes`"."""
+    return f"multiSearchAny({_KEYS}, {_lits(list(prefixes))})"
+
+
+def _literal_head(pattern: str) -> str:
+    """The literal text every key matching `pattern` (an anchored `^…` regex) starts with."""
+    match = _LITERAL_HEAD.match(pattern) if pattern.startswith("^") else None
+    return match.group(1).replace("\\.", ".") if match else ""
 
 
 # -- scalars ------------------------------------------------------------------------------
@@ -126,7 +146,7 @@ def _scalar_field(f: Field) -> str:
 
 
 def _part_text(q: str) -> str:
-    keyed = ", ".join(f"JSONHas({q}{_path(path)}), {_str_or_raw(q, path)}" for path in PART_TEXT_PATHS)
+    keyed = ", ".join(f"JSONExtractRaw({q}{_path(path)}) != '', {_str_or_raw(q, path)}" for path in PART_TEXT_PATHS)
     return (f"if(JSONType({q}) = 'String', JSONExtractString({q}), "
             f"if(JSONExtractString({q}, 'type') IN ({', '.join(lit(t) for t in PART_SKIP_TYPES)}), '', "
             f"multiIf({keyed}, '')))")
@@ -140,17 +160,17 @@ def _let(var: str, value: str, body: str) -> str:
 def _convert(kind: str, v: str) -> str:
     """JSON text of one output value from `v`, the raw JSON text found at the chosen path."""
     if kind == "str":
-        return _js(_str_or_raw(v, ()))
+        return _js(_unquote(v))
     if kind == "num":
-        return _let("n", _str_or_raw(v, ()), f"if(match(n, {lit(NUMBER_RE)}), n, 'null')")
+        return _let("n", _unquote(v), f"if(match(n, {lit(NUMBER_RE)}), n, 'null')")
     if kind == "json":
-        return (f"if(JSONType({v}) = 'String', _let_json, {v})"
+        return (f"if(startsWith({v}, '\"'), _let_json, {v})"
                 .replace("_let_json", _let("s", f"JSONExtractString({v})",
                                            f"if(isValidJSON(s), JSONExtractRaw(s), {_js('s')})")))
-    text = (f"multiIf(JSONType({v}) = 'String', JSONExtractString({v}), "
-            f"JSONType({v}) = 'Array', arrayStringConcat(arrayFilter(t -> t != '', "
+    text = (f"multiIf(startsWith({v}, '\"'), JSONExtractString({v}), "
+            f"startsWith({v}, '['), arrayStringConcat(arrayFilter(t -> t != '', "
             f"arrayMap(q -> {_part_text('q')}, JSONExtractArrayRaw({v}))), '\\n'), "
-            f"JSONType({v}) = 'Null', '', JSONExtractRaw({v}))")
+            f"{v} = 'null', '', JSONExtractRaw({v}))")
     return _js(text)
 
 
@@ -164,8 +184,8 @@ def _shape(shape: Shape, e: str) -> str:
         if out.const is not None:
             value = _js(lit(out.const))
         else:
-            raw = _first_present([(f"JSONHas({e}{_path(p)})", f"JSONExtractRaw({e}{_path(p)})") for p in out.paths],
-                                 "''")
+            raw = _first_present([(f"JSONExtractRaw({e}{_path(p)}) != ''", f"JSONExtractRaw({e}{_path(p)})")
+                                  for p in out.paths], "''")
             value = _let("v", raw, f"if(v = '', {_OUT_DEFAULTS[out.kind]}, {_convert(out.kind, 'v')})")
         pieces.append(lit(("," if i else "{") + f'"{out.name}":') + ", " + value)
     return "concat(" + ", ".join(pieces) + ", '}')"
@@ -184,6 +204,12 @@ def _object(pairs: list[tuple[str, str]]) -> str:
     return "concat(" + ", ".join(pieces) + ", '}')"
 
 
+def _indexed_present(pattern: str, keys: str) -> str:
+    """`notEmpty(keys)`, first ruled out cheaply for spans with no key starting like `pattern`."""
+    head = _literal_head(pattern)
+    return f"({_keys_may_start_with((head,))} AND notEmpty({keys}))" if head else f"notEmpty({keys})"
+
+
 def items(src: Source) -> tuple[str, str]:
     """(presence condition, Array(String) of canonical JSON objects) for an item source."""
     if isinstance(src, JsonItems):
@@ -200,11 +226,12 @@ def items(src: Source) -> tuple[str, str]:
         stems = (f"arraySort(x -> {_index_order('x')}, arrayDistinct(arrayFilter(x -> x != '', "
                  f"arrayMap(y -> extract(y, {lit(src.stem)}), mapKeys({_ATTRS})))))")
         item = _object([(key, f"{_ATTRS}[concat(x, {lit(suffix)})]") for key, suffix in src.fields])
-        return _when(src, f"notEmpty({stems})"), f"arrayMap(e -> {_shape(src.shape, 'e')}, arrayMap(x -> {item}, {stems}))"
+        present = _indexed_present(src.stem, stems)
+        return _when(src, present), f"arrayMap(e -> {_shape(src.shape, 'e')}, arrayMap(x -> {item}, {stems}))"
     if isinstance(src, IndexedValues):
         matched = (f"arraySort(x -> {_index_order('x')}, "
                    f"arrayFilter(x -> match(x, {lit(src.pattern)}), mapKeys({_ATTRS})))")
-        return (_when(src, f"notEmpty({matched})"),
+        return (_when(src, _indexed_present(src.pattern, matched)),
                 f"arrayMap(e -> {_shape(src.shape, 'e')}, arrayMap(x -> {_ATTRS}[x], {matched}))")
     if isinstance(src, EventItems):
         names = _lits([n for n, _ in src.names])
@@ -249,7 +276,8 @@ def convention_expr() -> str:
     """SQL naming the first convention whose keys or scope the span carries."""
     pairs = []
     for rule in CONVENTIONS:
-        tests = [f"arrayExists(y -> {' OR '.join(f'startsWith(y, {lit(p)})' for p in rule.key_prefixes)}, mapKeys({_ATTRS}))"]
+        starts = " OR ".join(f"startsWith(y, {lit(p)})" for p in rule.key_prefixes)
+        tests = [f"({_keys_may_start_with(rule.key_prefixes)} AND arrayExists(y -> {starts}, mapKeys({_ATTRS})))"]
         if rule.scopes:
             tests.append(f"`{k.SCOPE_NAME}` IN ({', '.join(map(lit, rule.scopes))})")
         pairs.append((" OR ".join(tests), lit(rule.name)))
