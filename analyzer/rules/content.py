@@ -112,18 +112,27 @@ def given_text(input_messages: str) -> str:
     return "\n".join(texts)
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))  # = json.dumps with these options
+
+
 def prompt_key(input_messages: str) -> str:
     """A canonical form of a prompt, for spotting identical prompts."""
     value = parse_json(input_messages)
-    return json.dumps(value, sort_keys=True, separators=(",", ":")) if value is not None else input_messages
+    return _CANONICAL.encode(value) if value is not None else input_messages
 
 
 def canonical_args(arguments: Any) -> str:
     """Tool arguments in one canonical text form (sorted keys) so equal calls compare equal."""
-    value = parse_json(arguments) if isinstance(arguments, str) else arguments
-    if value is None:
-        return (arguments or "").strip() if isinstance(arguments, str) else ""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    if isinstance(arguments, str):
+        return _canonical_args_text(arguments)
+    return "" if arguments is None else _CANONICAL.encode(arguments)
+
+
+@lru_cache(maxsize=4096)
+def _canonical_args_text(arguments: str) -> str:
+    """`canonical_args` of JSON text, cached: agents repeat their calls' arguments."""
+    value = parse_json(arguments)
+    return arguments.strip() if value is None else _CANONICAL.encode(value)
 
 
 @dataclass(frozen=True)

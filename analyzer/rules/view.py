@@ -162,9 +162,18 @@ class RunView:
 
     # -- failures ----------------------------------------------------------------------------
     @cached_property
+    def failure_texts(self) -> dict[str, str]:
+        """`failure_text` of every span by id ("" when it did not fail), computed once per run."""
+        return {rs.span_id: failure_text(rs.span) for rs in self.run.spans}
+
+    def failure(self, rs: RunSpan) -> str:
+        """Why this span of the run failed, or ""."""
+        return self.failure_texts[rs.span_id]
+
+    @cached_property
     def span_failures(self) -> list[SpanFailure]:
         """Every failing span with its kind, and whether a later call to its target succeeded."""
-        raw = [(rs, failure_text(rs.span)) for rs in self.run.spans]
+        raw = [(rs, self.failure(rs)) for rs in self.run.spans]
         last_success: dict[tuple[str, str], int] = {}
         for rs, text in raw:
             if not text:
@@ -262,7 +271,7 @@ class RunView:
         rs, text = self.final_answer
         if rs is None:
             return bool(self.failures)
-        return (not text and not rs.span.tool_calls) or is_non_answer(text) or bool(failure_text(rs.span))
+        return (not text and not rs.span.tool_calls) or is_non_answer(text) or bool(self.failure(rs))
 
     @cached_property
     def source_text(self) -> str:
