@@ -9,6 +9,7 @@ tests hold both to the same answers.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from semconv import keys as k
 from semconv.jsonvalues import ARRAY_START_RE, DIGITS_RE, INT_RE, NUMBER_RE
@@ -27,6 +28,7 @@ from semconv.spec import (
     JsonItems,
     JsonPath,
     NameAfter,
+    Out,
     Res,
     Scalar,
     Shape,
@@ -177,18 +179,49 @@ def _convert(kind: str, v: str) -> str:
 _OUT_DEFAULTS = {"str": "'\"\"'", "content": "'\"\"'", "num": "'null'", "json": "'null'"}
 
 
-def _shape(shape: Shape, e: str) -> str:
-    """SQL building one canonical object's JSON from item text `e`."""
+def _assemble(shape: Shape, value: Callable[[Out], str]) -> str:
+    """SQL concatenating the canonical object's JSON, `value(out)` giving each non-constant value."""
     pieces = []
     for i, out in enumerate(shape.outs):
-        if out.const is not None:
-            value = _js(lit(out.const))
-        else:
-            raw = _first_present([(f"JSONExtractRaw({e}{_path(p)}) != ''", f"JSONExtractRaw({e}{_path(p)})")
-                                  for p in out.paths], "''")
-            value = _let("v", raw, f"if(v = '', {_OUT_DEFAULTS[out.kind]}, {_convert(out.kind, 'v')})")
-        pieces.append(lit(("," if i else "{") + f'"{out.name}":') + ", " + value)
+        text = _js(lit(out.const)) if out.const is not None else value(out)
+        pieces.append(lit(("," if i else "{") + f'"{out.name}":') + ", " + text)
     return "concat(" + ", ".join(pieces) + ", '}')"
+
+
+def _shape(shape: Shape, e: str) -> str:
+    """SQL building one canonical object's JSON from item text `e`."""
+    def value(out: Out) -> str:
+        raw = _first_present([(f"JSONExtractRaw({e}{_path(p)}) != ''", f"JSONExtractRaw({e}{_path(p)})")
+                              for p in out.paths], "''")
+        return _let("v", raw, f"if(v = '', {_OUT_DEFAULTS[out.kind]}, {_convert(out.kind, 'v')})")
+    return _assemble(shape, value)
+
+
+def _text_value(kind: str, text: str) -> str:
+    """`_convert` of a JSON string holding `text`, without the JSON round trip."""
+    if kind == "num":
+        return _let("n", text, f"if(match(n, {lit(NUMBER_RE)}), n, 'null')")
+    if kind == "json":
+        return _let("s", text, f"if(isValidJSON(s), JSONExtractRaw(s), {_js('s')})")
+    return _js(text)
+
+
+def _shape_texts(shape: Shape, pairs: list[tuple[str, str]]) -> str:
+    """`_shape(shape, _object(pairs))`, computed from the pairs' text expressions directly.
+
+    In such an object every key is top-level and holds a string, so each output's first
+    matching path is known here. One difference is kept: text that is not valid UTF-8 makes
+    the object's JSON unreadable, and then every output takes its default.
+    """
+    texts: dict[str, str] = {}
+    for key, text in pairs:
+        texts.setdefault(key, text)
+
+    def value(out: Out) -> str:
+        text = next((texts[p[0]] for p in out.paths if len(p) == 1 and p[0] in texts), None)
+        return _OUT_DEFAULTS[out.kind] if text is None else _text_value(out.kind, text)
+    readable = " AND ".join(f"isValidUTF8({text})" for text in texts.values())
+    return f"if({readable}, {_assemble(shape, value)}, {_assemble(shape, lambda out: _OUT_DEFAULTS[out.kind])})"
 
 
 # -- item sources: Array(String) of canonical objects, plus a presence condition ----------------
@@ -225,9 +258,8 @@ def items(src: Source) -> tuple[str, str]:
     if isinstance(src, IndexedItems):
         stems = (f"arraySort(x -> {_index_order('x')}, arrayDistinct(arrayFilter(x -> x != '', "
                  f"arrayMap(y -> extract(y, {lit(src.stem)}), mapKeys({_ATTRS})))))")
-        item = _object([(key, f"{_ATTRS}[concat(x, {lit(suffix)})]") for key, suffix in src.fields])
-        present = _indexed_present(src.stem, stems)
-        return _when(src, present), f"arrayMap(e -> {_shape(src.shape, 'e')}, arrayMap(x -> {item}, {stems}))"
+        item = _shape_texts(src.shape, [(key, f"{_ATTRS}[concat(x, {lit(suffix)})]") for key, suffix in src.fields])
+        return _when(src, _indexed_present(src.stem, stems)), f"arrayMap(x -> {item}, {stems})"
     if isinstance(src, IndexedValues):
         matched = (f"arraySort(x -> {_index_order('x')}, "
                    f"arrayFilter(x -> match(x, {lit(src.pattern)}), mapKeys({_ATTRS})))")
@@ -240,7 +272,7 @@ def items(src: Source) -> tuple[str, str]:
         pairs += [(key, f"{_EV_ATTRS}[i][{lit(attr)}]") for key, attr in src.fields]
         picked = f"arrayFilter(i -> has({names}, {_EV_NAMES}[i]), arrayEnumerate({_EV_NAMES}))"
         return (_when(src, f"hasAny({_EV_NAMES}, {names})"),
-                f"arrayMap(e -> {_shape(src.shape, 'e')}, arrayMap(i -> {_object(pairs)}, {picked}))")
+                f"arrayMap(i -> {_shape_texts(src.shape, pairs)}, {picked})")
     if isinstance(src, TextItem):
         text = scalar(src.source)
         return (_when(src, _when(src.source, f"{text} != ''")),
