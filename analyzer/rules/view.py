@@ -131,7 +131,8 @@ class RunView:
         """Model calls that are not wrappers of other model calls (where usage is counted once)."""
         return [
             rs for rs in self.run.spans
-            if rs.span.category == "llm" and not any(d.span.category == "llm" for d in self.descendants(rs.span_id))
+            if rs.span.category == "llm"
+            and (not rs.children or not any(d.span.category == "llm" for d in self.descendants(rs.span_id)))
         ]
 
     # -- totals ----------------------------------------------------------------------------
@@ -173,14 +174,14 @@ class RunView:
     @cached_property
     def span_failures(self) -> list[SpanFailure]:
         """Every failing span with its kind, and whether a later call to its target succeeded."""
-        raw = [(rs, self.failure(rs)) for rs in self.run.spans]
+        raw = [(rs, self.failure(rs), target(rs)) for rs in self.run.spans]
         last_success: dict[tuple[str, str], int] = {}
-        for rs, text in raw:
+        for rs, text, tgt in raw:
             if not text:
-                last_success[target(rs)] = max(last_success.get(target(rs), 0), rs.step)
+                last_success[tgt] = max(last_success.get(tgt, 0), rs.step)
         return [
-            SpanFailure(rs, failure_kind(rs.span, text), text, target(rs), last_success.get(target(rs), 0) > rs.step)
-            for rs, text in raw if text
+            SpanFailure(rs, failure_kind(rs.span, text), text, tgt, last_success.get(tgt, 0) > rs.step)
+            for rs, text, tgt in raw if text
         ]
 
     @cached_property
