@@ -16,7 +16,7 @@ from semconv.compile import canonical_select
 from semconv.model import CANONICAL_COLUMNS, CanonicalSpan
 
 BaselineKey = tuple[str, str]  # (tenant, agent name)
-_FINISH = CANONICAL_COLUMNS.index("finish_reasons")
+_new_span = object.__new__
 
 
 @lru_cache(maxsize=4)
@@ -25,10 +25,17 @@ def _spans_sql(source: str) -> str:
 
 
 def to_span(row: Sequence) -> CanonicalSpan:
-    """A `CanonicalSpan` from one row of the canonical SELECT (columns in contract order)."""
-    values = list(row)
-    values[_FINISH] = tuple(values[_FINISH] or ())
-    return CanonicalSpan(*values)
+    """A `CanonicalSpan` from one row of the canonical SELECT (columns in contract order).
+
+    Filled straight into the instance dict: the frozen dataclass' `__init__` pays one
+    `object.__setattr__` per field, ~60 % of the cost for a million spans. Same result.
+    """
+    span = _new_span(CanonicalSpan)
+    values = span.__dict__
+    values.update(zip(CANONICAL_COLUMNS, row))
+    values["finish_reasons"] = tuple(values["finish_reasons"] or ())
+    values["extra"] = {}
+    return span
 
 
 def load_spans(store: Store, trace_ids: Sequence[str], source: str = TRACES_TABLE) -> list[CanonicalSpan]:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from analyzer.baselines import recompute_baselines
 from analyzer.config import AnalyzerSettings, Shard
 from analyzer.load import load_baselines
-from analyzer.pipeline import analyse_traces
+from analyzer.pipeline import analyse_batches
 from analyzer.rules.config import RuleSettings
 from collector.store import Store
 
@@ -166,10 +166,9 @@ class Scheduler:
         by_id = {c.trace_id: c for c in due}
         still_pending: list[Candidate] = []
         step = self.settings.analyzer_batch_traces
-        for i in range(0, len(due), step):
-            batch = [c.trace_id for c in due[i:i + step]]
-            result = analyse_traces(self.store, batch, self.rules, baselines,
-                                    may_abandon=lambda t: quiet[t] >= abandon_ms)
+        batches = [[c.trace_id for c in due[i:i + step]] for i in range(0, len(due), step)]
+        for result in analyse_batches(self.store, batches, self.rules, baselines,
+                                      may_abandon=lambda t: quiet[t] >= abandon_ms):
             self._record(by_id, result.written, result.pending)
             written, pending, runs = written + len(result.written), pending + len(result.pending), runs + result.runs
             still_pending += [by_id[t] for t in result.pending]

@@ -9,6 +9,7 @@ tests hold both to the same answers.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from semconv import keys as k
 from semconv.jsonvalues import ARRAY_START_RE, DIGITS_RE, INT_RE, NUMBER_RE
@@ -27,6 +28,7 @@ from semconv.spec import (
     JsonItems,
     JsonPath,
     NameAfter,
+    Out,
     Res,
     Scalar,
     Shape,
@@ -36,8 +38,19 @@ from semconv.spec import (
 from semconv.table import CATEGORY_RULES, CONVENTIONS, FIELD_BY_NAME, NAME_RULES
 
 _SAFE_SOURCE = re.compile(r"^[A-Za-z0-9_.]+$")
-_ATTRS, _RES = f"`{k.SPAN_ATTRIBUTES}`", f"`{k.RESOURCE_ATTRIBUTES}`"
-_EV_NAMES, _EV_ATTRS = f"`{k.EVENT_NAMES}`", f"`{k.EVENT_ATTRIBUTES}`"
+_EV_NAMES = f"`{k.EVENT_NAMES}`"
+# The attribute maps, cast once per query from Map(LowCardinality(String), String): every
+# `m['key']` on the LowCardinality map materialises its keys again, ~10x slower per lookup.
+# `_span_keys` (every span attribute key, one per line) lets one substring search rule out
+# spans that carry no key with a given prefix before the per-key lambdas run.
+_ATTRS, _RES, _EV_ATTRS, _KEYS = "_span_attrs", "_resource_attrs", "_event_attrs", "_span_keys"
+_MAP_CASTS = (
+    f"CAST(`{k.SPAN_ATTRIBUTES}`, 'Map(String, String)') AS {_ATTRS}",
+    f"CAST(`{k.RESOURCE_ATTRIBUTES}`, 'Map(String, String)') AS {_RES}",
+    f"CAST(`{k.EVENT_ATTRIBUTES}`, 'Array(Map(String, String))') AS {_EV_ATTRS}",
+    f"arrayStringConcat(mapKeys({_ATTRS}), '\\n') AS {_KEYS}",
+)
+_LITERAL_HEAD = re.compile(r"^\^?\(?((?:[A-Za-z0-9_]|\\\.)+)")
 
 
 def lit(value: str) -> str:
@@ -58,11 +71,27 @@ def _path(path: tuple[str, ...]) -> str:
     return "".join(", " + lit(p) for p in path)
 
 
+def _unquote(raw: str) -> str:
+    """Text of `raw`, the compact JSON of one value (as `JSONExtractRaw` gives it, '' when absent):
+    a string unquoted, null as empty, anything else as is. Reading the small raw value again is
+    cheaper than asking the whole document for its type first."""
+    return f"multiIf(startsWith({raw}, '\"'), JSONExtractString({raw}), {raw} = 'null', '', {raw})"
+
+
 def _str_or_raw(doc: str, path: tuple[str, ...]) -> str:
     """Value at `path` as text: a JSON string unquoted, null as empty, anything else compact JSON."""
-    p = _path(path)
-    return (f"multiIf(JSONType({doc}{p}) = 'String', JSONExtractString({doc}{p}), "
-            f"JSONType({doc}{p}) = 'Null', '', JSONExtractRaw({doc}{p}))")
+    return _unquote(f"JSONExtractRaw({doc}{_path(path)})")
+
+
+def _keys_may_start_with(prefixes: tuple[str, ...]) -> str:
+    """A cheap necessary condition for "some span attribute key starts with one of `prefixes`"."""
+    return f"multiSearchAny({_KEYS}, {_lits(list(prefixes))})"
+
+
+def _literal_head(pattern: str) -> str:
+    """The literal text every key matching `pattern` (an anchored `^…` regex) starts with."""
+    match = _LITERAL_HEAD.match(pattern) if pattern.startswith("^") else None
+    return match.group(1).replace("\\.", ".") if match else ""
 
 
 # -- scalars ------------------------------------------------------------------------------
@@ -119,7 +148,7 @@ def _scalar_field(f: Field) -> str:
 
 
 def _part_text(q: str) -> str:
-    keyed = ", ".join(f"JSONHas({q}{_path(path)}), {_str_or_raw(q, path)}" for path in PART_TEXT_PATHS)
+    keyed = ", ".join(f"JSONExtractRaw({q}{_path(path)}) != '', {_str_or_raw(q, path)}" for path in PART_TEXT_PATHS)
     return (f"if(JSONType({q}) = 'String', JSONExtractString({q}), "
             f"if(JSONExtractString({q}, 'type') IN ({', '.join(lit(t) for t in PART_SKIP_TYPES)}), '', "
             f"multiIf({keyed}, '')))")
@@ -133,35 +162,66 @@ def _let(var: str, value: str, body: str) -> str:
 def _convert(kind: str, v: str) -> str:
     """JSON text of one output value from `v`, the raw JSON text found at the chosen path."""
     if kind == "str":
-        return _js(_str_or_raw(v, ()))
+        return _js(_unquote(v))
     if kind == "num":
-        return _let("n", _str_or_raw(v, ()), f"if(match(n, {lit(NUMBER_RE)}), n, 'null')")
+        return _let("n", _unquote(v), f"if(match(n, {lit(NUMBER_RE)}), n, 'null')")
     if kind == "json":
-        return (f"if(JSONType({v}) = 'String', _let_json, {v})"
+        return (f"if(startsWith({v}, '\"'), _let_json, {v})"
                 .replace("_let_json", _let("s", f"JSONExtractString({v})",
                                            f"if(isValidJSON(s), JSONExtractRaw(s), {_js('s')})")))
-    text = (f"multiIf(JSONType({v}) = 'String', JSONExtractString({v}), "
-            f"JSONType({v}) = 'Array', arrayStringConcat(arrayFilter(t -> t != '', "
+    text = (f"multiIf(startsWith({v}, '\"'), JSONExtractString({v}), "
+            f"startsWith({v}, '['), arrayStringConcat(arrayFilter(t -> t != '', "
             f"arrayMap(q -> {_part_text('q')}, JSONExtractArrayRaw({v}))), '\\n'), "
-            f"JSONType({v}) = 'Null', '', JSONExtractRaw({v}))")
+            f"{v} = 'null', '', JSONExtractRaw({v}))")
     return _js(text)
 
 
 _OUT_DEFAULTS = {"str": "'\"\"'", "content": "'\"\"'", "num": "'null'", "json": "'null'"}
 
 
-def _shape(shape: Shape, e: str) -> str:
-    """SQL building one canonical object's JSON from item text `e`."""
+def _assemble(shape: Shape, value: Callable[[Out], str]) -> str:
+    """SQL concatenating the canonical object's JSON, `value(out)` giving each non-constant value."""
     pieces = []
     for i, out in enumerate(shape.outs):
-        if out.const is not None:
-            value = _js(lit(out.const))
-        else:
-            raw = _first_present([(f"JSONHas({e}{_path(p)})", f"JSONExtractRaw({e}{_path(p)})") for p in out.paths],
-                                 "''")
-            value = _let("v", raw, f"if(v = '', {_OUT_DEFAULTS[out.kind]}, {_convert(out.kind, 'v')})")
-        pieces.append(lit(("," if i else "{") + f'"{out.name}":') + ", " + value)
+        text = _js(lit(out.const)) if out.const is not None else value(out)
+        pieces.append(lit(("," if i else "{") + f'"{out.name}":') + ", " + text)
     return "concat(" + ", ".join(pieces) + ", '}')"
+
+
+def _shape(shape: Shape, e: str) -> str:
+    """SQL building one canonical object's JSON from item text `e`."""
+    def value(out: Out) -> str:
+        raw = _first_present([(f"JSONExtractRaw({e}{_path(p)}) != ''", f"JSONExtractRaw({e}{_path(p)})")
+                              for p in out.paths], "''")
+        return _let("v", raw, f"if(v = '', {_OUT_DEFAULTS[out.kind]}, {_convert(out.kind, 'v')})")
+    return _assemble(shape, value)
+
+
+def _text_value(kind: str, text: str) -> str:
+    """`_convert` of a JSON string holding `text`, without the JSON round trip."""
+    if kind == "num":
+        return _let("n", text, f"if(match(n, {lit(NUMBER_RE)}), n, 'null')")
+    if kind == "json":
+        return _let("s", text, f"if(isValidJSON(s), JSONExtractRaw(s), {_js('s')})")
+    return _js(text)
+
+
+def _shape_texts(shape: Shape, pairs: list[tuple[str, str]]) -> str:
+    """`_shape(shape, _object(pairs))`, computed from the pairs' text expressions directly.
+
+    In such an object every key is top-level and holds a string, so each output's first
+    matching path is known here. One difference is kept: text that is not valid UTF-8 makes
+    the object's JSON unreadable, and then every output takes its default.
+    """
+    texts: dict[str, str] = {}
+    for key, text in pairs:
+        texts.setdefault(key, text)
+
+    def value(out: Out) -> str:
+        text = next((texts[p[0]] for p in out.paths if len(p) == 1 and p[0] in texts), None)
+        return _OUT_DEFAULTS[out.kind] if text is None else _text_value(out.kind, text)
+    readable = " AND ".join(f"isValidUTF8({text})" for text in texts.values())
+    return f"if({readable}, {_assemble(shape, value)}, {_assemble(shape, lambda out: _OUT_DEFAULTS[out.kind])})"
 
 
 # -- item sources: Array(String) of canonical objects, plus a presence condition ----------------
@@ -188,6 +248,12 @@ def _indexed_value(key: str, suffix: str, joined: dict[str, str]) -> str:
             f"arrayStringConcat(arrayFilter(t -> t != '', arrayMap(p -> {_ATTRS}[p], {parts})), '\\n'))")
 
 
+def _indexed_present(pattern: str, keys: str) -> str:
+    """`notEmpty(keys)`, first ruled out cheaply for spans with no key starting like `pattern`."""
+    head = _literal_head(pattern)
+    return f"({_keys_may_start_with((head,))} AND notEmpty({keys}))" if head else f"notEmpty({keys})"
+
+
 def items(src: Source) -> tuple[str, str]:
     """(presence condition, Array(String) of canonical JSON objects) for an item source."""
     if isinstance(src, JsonItems):
@@ -204,12 +270,12 @@ def items(src: Source) -> tuple[str, str]:
         stems = (f"arraySort(x -> {_index_order('x')}, arrayDistinct(arrayFilter(x -> x != '', "
                  f"arrayMap(y -> extract(y, {lit(src.stem)}), mapKeys({_ATTRS})))))")
         joined = dict(src.joined)
-        item = _object([(key, _indexed_value(key, suffix, joined)) for key, suffix in src.fields])
-        return _when(src, f"notEmpty({stems})"), f"arrayMap(e -> {_shape(src.shape, 'e')}, arrayMap(x -> {item}, {stems}))"
+        item = _shape_texts(src.shape, [(key, _indexed_value(key, suffix, joined)) for key, suffix in src.fields])
+        return _when(src, _indexed_present(src.stem, stems)), f"arrayMap(x -> {item}, {stems})"
     if isinstance(src, IndexedValues):
         matched = (f"arraySort(x -> {_index_order('x')}, "
                    f"arrayFilter(x -> match(x, {lit(src.pattern)}), mapKeys({_ATTRS})))")
-        return (_when(src, f"notEmpty({matched})"),
+        return (_when(src, _indexed_present(src.pattern, matched)),
                 f"arrayMap(e -> {_shape(src.shape, 'e')}, arrayMap(x -> {_ATTRS}[x], {matched}))")
     if isinstance(src, EventItems):
         names = _lits([n for n, _ in src.names])
@@ -218,7 +284,7 @@ def items(src: Source) -> tuple[str, str]:
         pairs += [(key, f"{_EV_ATTRS}[i][{lit(attr)}]") for key, attr in src.fields]
         picked = f"arrayFilter(i -> has({names}, {_EV_NAMES}[i]), arrayEnumerate({_EV_NAMES}))"
         return (_when(src, f"hasAny({_EV_NAMES}, {names})"),
-                f"arrayMap(e -> {_shape(src.shape, 'e')}, arrayMap(i -> {_object(pairs)}, {picked}))")
+                f"arrayMap(i -> {_shape_texts(src.shape, pairs)}, {picked})")
     if isinstance(src, TextItem):
         text = scalar(src.source)
         return (_when(src, _when(src.source, f"{text} != ''")),
@@ -254,7 +320,8 @@ def convention_expr() -> str:
     """SQL naming the first convention whose keys or scope the span carries."""
     pairs = []
     for rule in CONVENTIONS:
-        tests = [f"arrayExists(y -> {' OR '.join(f'startsWith(y, {lit(p)})' for p in rule.key_prefixes)}, mapKeys({_ATTRS}))"]
+        starts = " OR ".join(f"startsWith(y, {lit(p)})" for p in rule.key_prefixes)
+        tests = [f"({_keys_may_start_with(rule.key_prefixes)} AND arrayExists(y -> {starts}, mapKeys({_ATTRS})))"]
         if rule.scopes:
             tests.append(f"`{k.SCOPE_NAME}` IN ({', '.join(map(lit, rule.scopes))})")
         pairs.append((" OR ".join(tests), lit(rule.name)))
@@ -298,7 +365,7 @@ def canonical_select(source: str = "otel_traces", where: str = "") -> str:
     """
     if not _SAFE_SOURCE.match(source):
         raise ValueError(f"not a safe table name: {source!r}")
-    helpers, columns = [], []
+    helpers, columns = list(_MAP_CASTS), []
     for name in CANONICAL_COLUMNS:
         helper, expr = column_expr(name)
         if helper:

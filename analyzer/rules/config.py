@@ -85,10 +85,16 @@ class RuleSettings(BaseSettings):
 
     def context_window(self, model: str) -> int | None:
         """The model's input window by the longest matching name prefix, or None if unknown."""
-        name = model.lower().rsplit("/", 1)[-1]
-        windows = {**DEFAULT_CONTEXT_WINDOWS, **{k.lower(): v for k, v in self.model_context_windows.items()}}
-        best = max((prefix for prefix in windows if name.startswith(prefix)), key=len, default=None)
-        return windows[best] if best else None
+        return _context_window(model, tuple(self.model_context_windows.items()))
+
+
+@lru_cache(maxsize=1024)
+def _context_window(model: str, overrides: tuple[tuple[str, int], ...]) -> int | None:
+    """`RuleSettings.context_window`, cached: every model call of every run asks it."""
+    name = model.lower().rsplit("/", 1)[-1]
+    windows = {**DEFAULT_CONTEXT_WINDOWS, **{k.lower(): v for k, v in overrides}}
+    best = max((prefix for prefix in windows if name.startswith(prefix)), key=len, default=None)
+    return windows[best] if best else None
 
 
 @lru_cache

@@ -8,10 +8,13 @@ style `{"type": "text", "text": …}`) or GenAI-semconv `parts` (`{"type": "text
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+import orjson
 
 _TEXT_PART_TYPES = ("text", "output_text", "input_text", None)
 _REFUSAL = re.compile(
@@ -28,14 +31,28 @@ _NON_ANSWER = re.compile(
 )
 
 
-def parse_json(text: str) -> Any:
-    """The decoded JSON value, or None when the text is empty or not JSON."""
-    if not text:
-        return None
+# orjson decodes ~2.5x faster than json and to the same values, except that it turns
+# integers past 64 bits into floats (so texts with 19+ digits in a row go to json) and
+# rejects NaN, Infinity, 1e400 and lone surrogates, which json accepts (so errors go to json).
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
+def _decode(text: str) -> tuple[Any, bool]:
+    """(json.loads(text) or None when not JSON, whether orjson decoded it)."""
+    if isinstance(text, str) and not _LONG_DIGITS.search(text):
+        try:
+            return orjson.loads(text), True
+        except orjson.JSONDecodeError:
+            pass
     try:
-        return json.loads(text)
+        return json.loads(text), False
     except (ValueError, TypeError):
-        return None
+        return None, False
+
+
+def parse_json(text: str) -> Any:
+    """The decoded JSON value, or None when the text is empty or not JSON (`json.loads` semantics)."""
+    return _decode(text)[0] if text else None
 
 
 def string_leaves(value: Any) -> list[str]:
@@ -112,18 +129,55 @@ def given_text(input_messages: str) -> str:
     return "\n".join(texts)
 
 
-def prompt_key(input_messages: str) -> str:
-    """A canonical form of a prompt, for spotting identical prompts."""
-    value = parse_json(input_messages)
-    return json.dumps(value, sort_keys=True, separators=(",", ":")) if value is not None else input_messages
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))  # = json.dumps with these options
+
+
+def prompt_key(input_messages: str) -> str | bytes:
+    """A canonical form of a prompt, for spotting identical prompts: equal exactly when the
+    texts decode to the same JSON value (sorted-key JSON of it; the text itself when not JSON)."""
+    value, fast = _decode(input_messages) if input_messages else (None, False)
+    if value is None:
+        return input_messages
+    if fast or _orjson_exact(value):  # orjson's sorted-key JSON, ~3x faster, where it is exact
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    return _CANONICAL.encode(value)
+
+
+def _orjson_exact(value: Any) -> bool:
+    """orjson writes this value exactly (no NaN/Infinity, which it writes as null; no integer
+    or string it cannot write), as it does every value it decoded itself."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return False
+        if isinstance(item, int) and not isinstance(item, bool) and not -2**63 <= item < 2**64:
+            return False
+        if isinstance(item, str) and not item.isascii():
+            try:
+                item.encode()
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item)  # the keys, strings as well
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
 
 
 def canonical_args(arguments: Any) -> str:
     """Tool arguments in one canonical text form (sorted keys) so equal calls compare equal."""
-    value = parse_json(arguments) if isinstance(arguments, str) else arguments
-    if value is None:
-        return (arguments or "").strip() if isinstance(arguments, str) else ""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    if isinstance(arguments, str):
+        return _canonical_args_text(arguments)
+    return "" if arguments is None else _CANONICAL.encode(arguments)
+
+
+@lru_cache(maxsize=4096)
+def _canonical_args_text(arguments: str) -> str:
+    """`canonical_args` of JSON text, cached: agents repeat their calls' arguments."""
+    value = parse_json(arguments)
+    return arguments.strip() if value is None else _CANONICAL.encode(value)
 
 
 @dataclass(frozen=True)

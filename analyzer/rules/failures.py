@@ -36,6 +36,9 @@ KIND_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 _SOFT_ERROR = re.compile(r"^\s*(error|exception|traceback \(most recent call last\))\b|^\s*\w*(Error|Exception):", re.I)
+# Every soft error needs one of these in the result's raw text (an error key or an error word;
+# only a \u escape could spell one in JSON without them), so most results need no JSON parsing.
+_SOFT_ERROR_HINT = re.compile(r"rror|xception|raceback|\\u", re.I)
 _STATUS_CODE = re.compile(r"(?:error code|status(?: code)?|http)[^0-9]{0,4}(\d{3})\b", re.I)
 
 
@@ -56,7 +59,7 @@ def error_text(span: CanonicalSpan) -> str:
 
 def soft_error(span: CanonicalSpan) -> str:
     """The error a tool returned as its result while its span ended OK, or ""."""
-    if span.category != "tool" or not span.tool_result:
+    if span.category != "tool" or not span.tool_result or not _SOFT_ERROR_HINT.search(span.tool_result):
         return ""
     result = parse_json(span.tool_result)
     if isinstance(result, dict):

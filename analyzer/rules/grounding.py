@@ -122,11 +122,11 @@ def grounding(view: RunView) -> tuple[float | None, list[Claim], list[Claim]]:
 
 def _grounding(view: RunView) -> tuple[float | None, list[Claim], list[Claim]]:
     _, answer = view.final_answer
-    source = view.source_text
-    if not answer or not source.strip():
+    claims = extract_claims(answer) if answer else []
+    if not claims:  # checked first: gathering the sources is the costly part
         return None, [], []
-    claims = extract_claims(answer)
-    if not claims:
+    source = view.source_text
+    if not source.strip():
         return None, [], []
     sources = Sources(source)
     ungrounded = [c for c in claims if not sources.grounded(c)]

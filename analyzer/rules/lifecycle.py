@@ -11,7 +11,7 @@ from __future__ import annotations
 from analyzer.model import Run, RunSpan, Signal
 from analyzer.rules.config import RuleContext
 from analyzer.rules.content import all_text, assistant_text
-from analyzer.rules.failures import failure_text, span_end
+from analyzer.rules.failures import span_end
 
 _SNIPPET = 60
 
@@ -46,7 +46,7 @@ def delegation_failure(run: Run, ctx: RuleContext) -> list[Signal]:
     for rs in run.spans:
         if rs.span_id == run.root_span_id or rs.span.category != "agent":
             continue
-        failed = bool(failure_text(rs.span))
+        failed = bool(ctx.view.failure(rs))
         silent = ctx.view.content_captured and bool(rs.span.output_messages) and not assistant_text(
             rs.span.output_messages)
         if failed or silent:

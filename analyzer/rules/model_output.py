@@ -50,6 +50,13 @@ def context_overflow(run: Run, ctx: RuleContext) -> list[Signal]:
     return signals
 
 
+def _has_refusal(output_messages: str) -> bool:
+    """A message carries a `refusal` (a key the raw text must spell, unless \\u-escaped)."""
+    if "refusal" not in output_messages and "\\u" not in output_messages:
+        return False
+    return any(m.get("refusal") for m in messages(output_messages))
+
+
 def content_filtered(run: Run, ctx: RuleContext) -> list[Signal]:
     """Provider content filters and guardrails (errors or finish reasons), and model refusals."""
     signals = [failure_signal(f, "error", reason="error") for f in ctx.view.failures_of("content_filtered")]
@@ -59,7 +66,7 @@ def content_filtered(run: Run, ctx: RuleContext) -> list[Signal]:
                         finish_reasons=sorted({r for rs in filtered for r in rs.span.finish_reasons}))
     refused = [
         rs for rs in leaves if rs not in filtered and (
-            any(m.get("refusal") for m in messages(rs.span.output_messages))
+            _has_refusal(rs.span.output_messages)
             or (rs is ctx.view.final_answer[0] and is_refusal(ctx.view.final_answer[1]))
         )
     ]

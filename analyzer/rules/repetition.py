@@ -12,7 +12,6 @@ from __future__ import annotations
 from analyzer.model import Run, RunSpan, Signal
 from analyzer.rules.config import RuleContext
 from analyzer.rules.content import canonical_args, prompt_key
-from analyzer.rules.failures import failure_text
 from analyzer.rules.view import CallSite, target
 
 
@@ -62,9 +61,9 @@ def _cycles(keys: list[tuple[str, str]], min_cycles: int) -> list[tuple[int, int
     return out
 
 
-def _plain_retries(sites: list[CallSite]) -> bool:
+def _plain_retries(sites: list[CallSite], ctx: RuleContext) -> bool:
     """Each repeat only re-ran a call that had just failed, with no model decision in between."""
-    return all(site.llm is None and prev.tool is not None and failure_text(prev.tool.span)
+    return all(site.llm is None and prev.tool is not None and ctx.view.failure(prev.tool)
                for prev, site in zip(sites, sites[1:]))
 
 
@@ -75,7 +74,7 @@ def loop(run: Run, ctx: RuleContext) -> list[Signal]:
     keys = [(site.name, canonical_args(site.arguments)) for site in sites]
     signals = []
     for start, end in _identical_runs(keys, ctx.settings.loop_min_repeats):
-        if _plain_retries(sites[start:end]):
+        if _plain_retries(sites[start:end], ctx):
             continue
         signals.append(_loop_signal(ctx, "identical_calls", sites[start:end], tool=keys[start][0],
                                     arguments=keys[start][1][:200]))
@@ -84,7 +83,7 @@ def loop(run: Run, ctx: RuleContext) -> list[Signal]:
                                     tools=[k[0] for k in keys[start:start + period]]))
     prompts: dict[str, list[RunSpan]] = {}
     for rs in ctx.view.llm_leaves:
-        if rs.span.input_messages and not failure_text(rs.span):
+        if rs.span.input_messages and not ctx.view.failure(rs):
             prompts.setdefault(prompt_key(rs.span.input_messages), []).append(rs)
     for same in prompts.values():
         if len(same) >= ctx.settings.loop_min_repeats:
@@ -106,14 +105,14 @@ def retry_storm(run: Run, ctx: RuleContext) -> list[Signal]:
     for calls in by_target.values():
         streak: list[RunSpan] = []
         for rs in calls + [None]:  # type: ignore[list-item]
-            failed = rs is not None and bool(failure_text(rs.span))
+            failed = rs is not None and bool(ctx.view.failure(rs))
             if rs is not None:
                 streak.append(rs)
             if rs is None or not failed:
                 if len(streak) >= ctx.settings.retry_storm_min_calls and any(
-                    failure_text(s.span) for s in streak[:-1]
+                    ctx.view.failure(s) for s in streak[:-1]
                 ):
-                    recovered = not failure_text(streak[-1].span)
+                    recovered = not ctx.view.failure(streak[-1])
                     failures = streak[:-1] if recovered else streak
                     ids = [s.span_id for s in streak]
                     signals.append(Signal("retry_storm", "warning" if recovered else "error", ids[0], {

@@ -17,7 +17,6 @@ from jsonschema.validators import validator_for
 from analyzer.model import Run, Signal
 from analyzer.rules.config import RuleContext
 from analyzer.rules.content import parse_json, tool_definitions
-from analyzer.rules.failures import failure_text
 from analyzer.rules.view import CallSite
 
 
@@ -34,15 +33,26 @@ def _validator(schema_text: str):  # noqa: ANN202 - jsonschema's validator class
 
 def argument_problem(arguments: str, schema: dict | None) -> str:
     """Why these arguments are invalid for the schema, or "" when they are fine."""
+    return _argument_problem(arguments, _schema_text(schema) if schema else "")
+
+
+def _schema_text(schema: dict) -> str:
+    return json.dumps(schema, sort_keys=True)
+
+
+@lru_cache(maxsize=4096)
+def _argument_problem(arguments: str, schema_text: str) -> str:
+    """`argument_problem` for a schema given as canonical JSON text ("" for none), cached: agents
+    repeat calls, and validating costs more than everything else a rule does with a call."""
     if not arguments.strip():
         value: object = {}
     else:
         value = parse_json(arguments)
         if value is None and arguments.strip() != "null":
             return "arguments are not valid JSON"
-    if not schema:
+    if not schema_text:
         return ""
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    validator = _validator(schema_text)
     if validator is None:
         return ""
     error = next(iter(validator.iter_errors(value)), None)
@@ -59,8 +69,8 @@ def _offered_to(site: CallSite, ctx: RuleContext) -> dict[str, dict]:
     return ctx.view.offered_tools
 
 
-def _ok(site: CallSite) -> bool:
-    return site.tool is None or not failure_text(site.tool.span)
+def _ok(site: CallSite, ctx: RuleContext) -> bool:
+    return site.tool is None or not ctx.view.failure(site.tool)
 
 
 def invalid_tool_args(run: Run, ctx: RuleContext) -> list[Signal]:
@@ -68,14 +78,18 @@ def invalid_tool_args(run: Run, ctx: RuleContext) -> list[Signal]:
     sites = ctx.view.calls
     bad: dict[str, list[tuple[CallSite, str]]] = {}
     fixed: set[str] = set()
+    texts: dict[int, tuple[dict, str]] = {}  # by schema object (kept alive): the calls share a few
     for site in sites:
         offered = _offered_to(site, ctx)
         if offered and site.name not in offered:
             continue  # unknown_tool's business
-        problem = argument_problem(site.arguments, offered.get(site.name))
+        schema = offered.get(site.name)
+        if schema and id(schema) not in texts:
+            texts[id(schema)] = (schema, _schema_text(schema))
+        problem = _argument_problem(site.arguments, texts[id(schema)][1] if schema else "")
         if problem:
             bad.setdefault(site.name, []).append((site, problem))
-        elif site.name in bad and _ok(site):
+        elif site.name in bad and _ok(site, ctx):
             fixed.add(site.name)
     signals = []
     for name, found in bad.items():

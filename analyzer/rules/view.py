@@ -131,7 +131,8 @@ class RunView:
         """Model calls that are not wrappers of other model calls (where usage is counted once)."""
         return [
             rs for rs in self.run.spans
-            if rs.span.category == "llm" and not any(d.span.category == "llm" for d in self.descendants(rs.span_id))
+            if rs.span.category == "llm"
+            and (not rs.children or not any(d.span.category == "llm" for d in self.descendants(rs.span_id)))
         ]
 
     # -- totals ----------------------------------------------------------------------------
@@ -162,16 +163,25 @@ class RunView:
 
     # -- failures ----------------------------------------------------------------------------
     @cached_property
+    def failure_texts(self) -> dict[str, str]:
+        """`failure_text` of every span by id ("" when it did not fail), computed once per run."""
+        return {rs.span_id: failure_text(rs.span) for rs in self.run.spans}
+
+    def failure(self, rs: RunSpan) -> str:
+        """Why this span of the run failed, or ""."""
+        return self.failure_texts[rs.span_id]
+
+    @cached_property
     def span_failures(self) -> list[SpanFailure]:
         """Every failing span with its kind, and whether a later call to its target succeeded."""
-        raw = [(rs, failure_text(rs.span)) for rs in self.run.spans]
+        raw = [(rs, self.failure(rs), target(rs)) for rs in self.run.spans]
         last_success: dict[tuple[str, str], int] = {}
-        for rs, text in raw:
+        for rs, text, tgt in raw:
             if not text:
-                last_success[target(rs)] = max(last_success.get(target(rs), 0), rs.step)
+                last_success[tgt] = max(last_success.get(tgt, 0), rs.step)
         return [
-            SpanFailure(rs, failure_kind(rs.span, text), text, target(rs), last_success.get(target(rs), 0) > rs.step)
-            for rs, text in raw if text
+            SpanFailure(rs, failure_kind(rs.span, text), text, tgt, last_success.get(tgt, 0) > rs.step)
+            for rs, text, tgt in raw if text
         ]
 
     @cached_property
@@ -262,7 +272,7 @@ class RunView:
         rs, text = self.final_answer
         if rs is None:
             return bool(self.failures)
-        return (not text and not rs.span.tool_calls) or is_non_answer(text) or bool(failure_text(rs.span))
+        return (not text and not rs.span.tool_calls) or is_non_answer(text) or bool(self.failure(rs))
 
     @cached_property
     def source_text(self) -> str:
