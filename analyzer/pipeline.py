@@ -98,12 +98,13 @@ def analyse_traces(
     `may_abandon(trace_id)`; the scheduler says yes once it has been quiet long enough.
     """
     baselines = load_baselines(store) if baselines is None else baselines
-    analysed, result = _analyse_loaded(load_spans(store, trace_ids), trace_ids, rules, baselines, may_abandon)
+    spans = load_spans(store, trace_ids, for_analysis=True)
+    analysed, result = _analyse_loaded(spans, trace_ids, rules, baselines, may_abandon)
     write_results(store, analysed, result.written, version or time.time_ns())
     return result
 
 
-_GC_YOUNG_THRESHOLD = 20_000  # allocations between young-generation collections (Python's default: 700)
+_GC_YOUNG_THRESHOLD = 100_000  # allocations between young-generation collections (Python default: 700)
 _gc_lock = threading.Lock()
 _gc_state: dict = {"users": 0, "saved": gc.get_threshold()}
 
@@ -148,12 +149,12 @@ def analyse_batches(
         return
     with (_few_gc_passes(), ThreadPoolExecutor(1, "analyzer-load") as loader,
           ThreadPoolExecutor(1, "analyzer-write") as writer):
-        loading = loader.submit(load_spans, store, batches[0])
+        loading = loader.submit(load_spans, store, batches[0], for_analysis=True)
         written: tuple[Future, BatchResult] | None = None
         for i, trace_ids in enumerate(batches):
             spans = loading.result()
             if i + 1 < len(batches):
-                loading = loader.submit(load_spans, store, batches[i + 1])
+                loading = loader.submit(load_spans, store, batches[i + 1], for_analysis=True)
             analysed, result = _analyse_loaded(spans, trace_ids, rules, baselines, may_abandon)
             del spans
             writing = writer.submit(write_results, store, analysed, result.written, time.time_ns())
