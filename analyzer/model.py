@@ -28,10 +28,11 @@ class RunSpan:
     children: tuple[str, ...] = ()  # span ids, in start order
     orphan: bool = False  # its parent was missing and it was attached to the root
     cost_usd: float | None = None  # span cost or priced from tokens (leaf LLM spans only)
+    # `span.span_id`, kept as a plain attribute: the rules read it tens of times per span.
+    span_id: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def span_id(self) -> str:
-        return self.span.span_id
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "span_id", self.span.span_id)
 
 
 @dataclass(frozen=True)

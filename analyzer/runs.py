@@ -51,11 +51,12 @@ def dedupe(spans: Iterable[CanonicalSpan]) -> dict[str, CanonicalSpan]:
     """One copy per span id: the longest, then the latest-starting, then by content (order-free)."""
     best: dict[str, CanonicalSpan] = {}
     for span in spans:
-        if not span.span_id:
+        sid = span.span_id
+        if not sid:
             continue
-        kept = best.get(span.span_id)
+        kept = best.get(sid)
         if kept is None or _rank(span) > _rank(kept):
-            best[span.span_id] = span
+            best[sid] = span
     return best
 
 

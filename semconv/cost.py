@@ -122,7 +122,10 @@ def span_cost(span: CanonicalSpan, overrides: Mapping[str, ModelPrice] | None = 
     """The span's cost in USD: its own when it carries one, else priced tokens, else None."""
     if span.cost_usd is not None:
         return span.cost_usd
-    for model in dict.fromkeys(m for m in (span.response_model, span.request_model) if m):
+    response, request = span.response_model, span.request_model
+    for model in (response, request) if request != response else (response,):
+        if not model:
+            continue
         cost = price_tokens(span.provider, model, span.input_tokens, span.output_tokens, span.cached_tokens,
                             overrides)
         if cost is not None:

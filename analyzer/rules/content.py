@@ -34,14 +34,25 @@ _NON_ANSWER = re.compile(
 # orjson decodes ~2.5x faster than json and to the same values, except that it turns
 # integers past 64 bits into floats (so texts with 19+ digits in a row go to json) and
 # rejects NaN, Infinity, 1e400 and lone surrogates, which json accepts (so errors go to json).
-_LONG_DIGITS = re.compile(r"\d{19}")
+# The digit runs are found on the UTF-8 bytes with every ASCII digit mapped to "0" (a regex
+# costs more than the decoding it saves).
+_DIGITS_AS_ZEROS = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+_NINETEEN_DIGITS = b"0" * 19
+
+
+def _utf8(text: str) -> bytes | None:
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # lone surrogates, which orjson refuses
+        return None
 
 
 def _decode(text: str) -> tuple[Any, bool]:
     """(json.loads(text) or None when not JSON, whether orjson decoded it)."""
-    if isinstance(text, str) and not _LONG_DIGITS.search(text):
+    raw = _utf8(text) if isinstance(text, str) else None
+    if raw is not None and _NINETEEN_DIGITS not in raw.translate(_DIGITS_AS_ZEROS):
         try:
-            return orjson.loads(text), True
+            return orjson.loads(raw), True
         except orjson.JSONDecodeError:
             pass
     try:

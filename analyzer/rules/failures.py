@@ -9,6 +9,7 @@ error as their result (frameworks that catch tool exceptions) are "soft" failure
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from analyzer.rules.content import parse_json
 from semconv.model import CanonicalSpan
@@ -57,9 +58,17 @@ def error_text(span: CanonicalSpan) -> str:
     return ": ".join(p for p in parts if not any(p != q and p in q for q in parts))
 
 
+def _may_name_error(text: str) -> bool:
+    """`_SOFT_ERROR_HINT` matches; for ASCII text, by plain substring tests on its lower case."""
+    if not text.isascii():
+        return bool(_SOFT_ERROR_HINT.search(text))
+    low = text.lower()
+    return "rror" in low or "xception" in low or "raceback" in low or "\\u" in low
+
+
 def soft_error(span: CanonicalSpan) -> str:
     """The error a tool returned as its result while its span ended OK, or ""."""
-    if span.category != "tool" or not span.tool_result or not _SOFT_ERROR_HINT.search(span.tool_result):
+    if span.category != "tool" or not span.tool_result or not _may_name_error(span.tool_result):
         return ""
     result = parse_json(span.tool_result)
     if isinstance(result, dict):
@@ -82,10 +91,13 @@ def failure_text(span: CanonicalSpan) -> str:
 
 def failure_kind(span: CanonicalSpan, text: str) -> str:
     """The one kind of a failing span's failure (see module doc)."""
-    for kind, pattern in KIND_PATTERNS:
-        if pattern.search(text):
-            return kind
-    return "tool_error" if span.category == "tool" else "error"
+    return _kind_in(text) or ("tool_error" if span.category == "tool" else "error")
+
+
+@lru_cache(maxsize=4096)
+def _kind_in(text: str) -> str:
+    """The first kind whose pattern matches an error text, or "" (cached: errors repeat)."""
+    return next((kind for kind, pattern in KIND_PATTERNS if pattern.search(text)), "")
 
 
 def status_code_in(text: str) -> int | None:
