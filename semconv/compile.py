@@ -148,8 +148,9 @@ def _scalar_field(f: Field) -> str:
 
 
 def _part_text(q: str) -> str:
+    """Text of message part `q` (a raw array element, so a string starts with a quote)."""
     keyed = ", ".join(f"JSONExtractRaw({q}{_path(path)}) != '', {_str_or_raw(q, path)}" for path in PART_TEXT_PATHS)
-    return (f"if(JSONType({q}) = 'String', JSONExtractString({q}), "
+    return (f"if(startsWith({q}, '\"'), JSONExtractString({q}), "
             f"if(JSONExtractString({q}, 'type') IN ({', '.join(lit(t) for t in PART_SKIP_TYPES)}), '', "
             f"multiIf({keyed}, '')))")
 
