@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from collector.config import Settings
 from collector.logs import configure_logging
 from collector.migrations import migrate_collector
 from collector.service import CollectorService
-from collector.store import Store, StoreError
+from collector.store import Store, StoreError, StoreInUse
 from semconv.cost import configured_overrides
 
 log = logging.getLogger("agentmortem")
@@ -132,12 +133,46 @@ def cmd_analyzer(args: argparse.Namespace) -> int:
         AnalyzerService(store, analyzer_settings, shard=shard, ttl_days=settings.ttl_days)])
 
 
+def _explain_via_api(settings: Settings, ident: str) -> int:
+    """`explain` while `serve` holds the embedded data directory: ask its API for the post-mortem."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    base = f"http://{host}:{settings.api_port}"
+    request = urllib.request.Request(f"{base}/v1/runs/{urllib.parse.quote(ident, safe='')}/explanation?format=markdown")
+    if key := os.environ.get("AGENTMORTEM_API_KEY"):
+        request.add_header("Authorization", f"Bearer {key}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            markdown = response.read().decode()
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")
+        print(f"the running server's API ({base}) answered {exc.code}: {detail}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"and its API at {base} is not reachable ({exc})", file=sys.stderr)
+        return 1
+    console = Console()
+    console.print(Markdown(markdown))
+    console.print(f"(from the running server's API; the run tree is on its page: {base}/runs/{ident})", style="dim")
+    return 0
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from analyzer.terminal import explain_command  # rich and the rules load only when needed
 
     settings = _settings(args)
     store = Store(settings.clickhouse_url)
-    migrate_collector(store, settings.ttl_days)
+    try:
+        migrate_collector(store, settings.ttl_days)
+    except StoreInUse as exc:
+        print(f"{exc}\nasking its API instead …", file=sys.stderr)
+        return _explain_via_api(settings, args.id)
     migrate_analyzer(store)
     return explain_command(store, args.id)
 

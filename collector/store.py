@@ -9,6 +9,7 @@ column-oriented inserts. Driver exceptions become `StoreError` here and nowhere 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import threading
@@ -26,6 +27,31 @@ log = logging.getLogger(__name__)
 
 class StoreError(Exception):
     """The database refused or failed an operation (retryable from a client's view)."""
+
+
+class StoreInUse(StoreError):
+    """The embedded data directory is held by another process (chDB allows one per directory)."""
+
+
+def data_dir_in_use(path: str) -> bool:
+    """Whether another process holds the embedded engine's lock on `path` (its `status` file).
+
+    Only meaningful when this process has not opened the engine itself: the lock is per
+    open file, so probing our own directory would report it in use.
+    """
+    try:
+        fd = os.open(os.path.join(path, "status"), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -108,9 +134,15 @@ class Store:
                     secure=loc.secure,
                     autogenerate_session_id=False,
                 )
-        except ClickHouseError as exc:
-            raise StoreError(f"cannot connect to {loc.describe()}: {exc}") from exc
-        except Exception as exc:  # network errors from the HTTP layer, engine start failures
+        except Exception as exc:  # driver errors, network errors from the HTTP layer, engine start failures
+            if loc.embedded and loc.path and data_dir_in_use(loc.path):
+                raise StoreInUse(
+                    f"{loc.describe()} is in use by another process (e.g. `agentmortem serve`): the embedded "
+                    "engine allows one process per data directory; stop that process, use the HTTP API it "
+                    "serves, or point AGENTMORTEM_CLICKHOUSE_URL at a ClickHouse server"
+                ) from exc
+            if isinstance(exc, ClickHouseError):
+                raise StoreError(f"cannot connect to {loc.describe()}: {exc}") from exc
             hint = ""
             if loc.embedded:
                 hint = (
@@ -158,6 +190,9 @@ class Store:
         """Turn any driver failure into `StoreError` and drop the client that saw it."""
         try:
             yield
+        except StoreError:
+            self._discard_client()
+            raise
         except ClickHouseError as exc:
             self._discard_client()
             raise StoreError(str(exc)) from exc

@@ -238,6 +238,17 @@ def _object(pairs: list[tuple[str, str]]) -> str:
     return "concat(" + ", ".join(pieces) + ", '}')"
 
 
+def _indexed_value(key: str, suffix: str, joined: dict[str, str]) -> str:
+    """One item key of an `IndexedItems` object for stem `x`: its attribute, else its joined parts."""
+    own = f"{_ATTRS}[concat(x, {lit(suffix)})]"
+    if key not in joined:
+        return own
+    parts = (f"arraySort(p -> {_index_order('p')}, arrayFilter(p -> startsWith(p, x) AND "
+             f"match(substring(p, length(x) + 1), {lit('^(?:' + joined[key] + ')$')}), mapKeys({_ATTRS})))")
+    return (f"if({own} != '', {own}, "
+            f"arrayStringConcat(arrayFilter(t -> t != '', arrayMap(p -> {_ATTRS}[p], {parts})), '\\n'))")
+
+
 def _indexed_present(pattern: str, keys: str) -> str:
     """`notEmpty(keys)`, first ruled out cheaply for spans with no key starting like `pattern`."""
     head = _literal_head(pattern)
@@ -259,7 +270,8 @@ def items(src: Source) -> tuple[str, str]:
     if isinstance(src, IndexedItems):
         stems = (f"arraySort(x -> {_index_order('x')}, arrayDistinct(arrayFilter(x -> x != '', "
                  f"arrayMap(y -> extract(y, {lit(src.stem)}), mapKeys({_ATTRS})))))")
-        item = _shape_texts(src.shape, [(key, f"{_ATTRS}[concat(x, {lit(suffix)})]") for key, suffix in src.fields])
+        joined = dict(src.joined)
+        item = _shape_texts(src.shape, [(key, _indexed_value(key, suffix, joined)) for key, suffix in src.fields])
         return _when(src, _indexed_present(src.stem, stems)), f"arrayMap(x -> {item}, {stems})"
     if isinstance(src, IndexedValues):
         matched = (f"arraySort(x -> {_index_order('x')}, "

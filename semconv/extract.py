@@ -208,6 +208,16 @@ def _index_order(text: str) -> tuple[int, ...]:
     return tuple(int(d) for d in re.findall(DIGITS_RE, text))
 
 
+def _indexed_value(attrs: dict[str, str], stem: str, suffix: str, parts: str | None) -> str:
+    """One item key of an `IndexedItems` object: its attribute, else its joined parts."""
+    own = attrs.get(stem + suffix, "")
+    if own or parts is None:
+        return own
+    keys = sorted((key for key in attrs if key.startswith(stem) and re.fullmatch(parts, key[len(stem):])),
+                  key=_index_order)
+    return "\n".join(attrs[key] for key in keys if attrs[key])
+
+
 def items(src: Source, row: dict, category: str) -> list[dict] | None:
     """Canonical objects of an item source, or None when the source is absent."""
     if not _applies(src, category):
@@ -231,7 +241,9 @@ def items(src: Source, row: dict, category: str) -> list[dict] | None:
         stems = sorted({m.group(1) for key in attrs if (m := re.search(src.stem, key))}, key=_index_order)
         if not stems:
             return None
-        return [_shape(src.shape, {key: attrs.get(stem + suffix, "") for key, suffix in src.fields}) for stem in stems]
+        joined = dict(src.joined)
+        return [_shape(src.shape, {key: _indexed_value(attrs, stem, suffix, joined.get(key))
+                                   for key, suffix in src.fields}) for stem in stems]
     if isinstance(src, IndexedValues):
         matched = sorted((key for key in attrs if re.search(src.pattern, key)), key=_index_order)
         if not matched:

@@ -89,6 +89,7 @@ OI_FINISH_REASON = "llm.finish_reason"
 OI_INPUT_VALUE, OI_OUTPUT_VALUE = "input.value", "output.value"
 OI_INPUT_MESSAGES_INDEXED = r"^(llm\.input_messages\.\d+\.message\.)"
 OI_OUTPUT_MESSAGES_INDEXED = r"^(llm\.output_messages\.\d+\.message\.)"
+OI_MESSAGE_PART_TEXT = r"contents\.\d+\.message_content\.text"  # after a message stem
 OI_OUTPUT_TOOL_CALLS_INDEXED = r"^(llm\.output_messages\.\d+\.message\.tool_calls\.\d+\.tool_call\.)"
 OI_TOOLS_JSON_SCHEMA_INDEXED = r"^llm\.tools\.\d+\.tool\.json_schema$"
 OI_TOOL_NAME, OI_TOOL_ID = "tool.name", "tool.id"

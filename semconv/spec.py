@@ -133,6 +133,10 @@ class IndexedItems:
     fields: tuple[tuple[str, str], ...]  # (item key, attribute suffix after the stem)
     shape: Shape
     when: tuple[str, ...] = ()
+    # (item key, regex of suffixes after the stem): where the key's own attribute is empty,
+    # the non-empty values of the matching attributes, in index order, joined by newlines
+    # (OpenInference content parts: `…message.contents.M.message_content.text`)
+    joined: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,7 @@ EVALUATION = Shape((
 _DETAILS_IN = EventAttr(k.EVENT_OPERATION_DETAILS, k.GEN_AI_INPUT_MESSAGES)
 _DETAILS_OUT = EventAttr(k.EVENT_OPERATION_DETAILS, k.GEN_AI_OUTPUT_MESSAGES)
 _MSG_FIELDS = (("role", "role"), ("content", "content"))
+_OI_PARTS = (("content", k.OI_MESSAGE_PART_TEXT),)
 
 # -- fields ----------------------------------------------------------------------------------------
 
@@ -240,7 +241,7 @@ FIELDS: tuple[Field, ...] = (
         Concat((JsonItems(Attr(k.GEN_AI_SYSTEM_INSTRUCTIONS), SYSTEM_MESSAGE),
                 JsonItems(Attr(k.GEN_AI_INPUT_MESSAGES), MESSAGE))),
         JsonItems(_DETAILS_IN, MESSAGE),
-        IndexedItems(k.OI_INPUT_MESSAGES_INDEXED, _MSG_FIELDS, MESSAGE),
+        IndexedItems(k.OI_INPUT_MESSAGES_INDEXED, _MSG_FIELDS, MESSAGE, joined=_OI_PARTS),
         IndexedItems(k.PROMPT_INDEXED, _MSG_FIELDS, MESSAGE),
         JsonItems(Attr(k.AI_PROMPT_MESSAGES), MESSAGE),
         JsonItems(EventAttr(k.EVENT_CONTENT_PROMPT, k.GEN_AI_PROMPT), MESSAGE),
@@ -254,7 +255,7 @@ FIELDS: tuple[Field, ...] = (
     Field("output_messages", "json", (
         JsonItems(Attr(k.GEN_AI_OUTPUT_MESSAGES), MESSAGE),
         JsonItems(_DETAILS_OUT, MESSAGE),
-        IndexedItems(k.OI_OUTPUT_MESSAGES_INDEXED, _MSG_FIELDS, MESSAGE),
+        IndexedItems(k.OI_OUTPUT_MESSAGES_INDEXED, _MSG_FIELDS, MESSAGE, joined=_OI_PARTS),
         IndexedItems(k.COMPLETION_INDEXED, _MSG_FIELDS, MESSAGE),
         TextItem("assistant", Attr(k.AI_RESPONSE_TEXT)),
         JsonItems(EventAttr(k.EVENT_CONTENT_COMPLETION, k.GEN_AI_COMPLETION), MESSAGE),

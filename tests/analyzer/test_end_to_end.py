@@ -21,10 +21,15 @@ def metric(url: str, name: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
-def explain(data_dir, ident: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "AGENTMORTEM_CLICKHOUSE_URL": f"chdb://{data_dir / 'db'}", "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "analyzer.cli", "explain", ident], env=env, capture_output=True,
+def cli(data_dir, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """`agentmortem ARGS` on a server's data directory."""
+    full_env = {**os.environ, "AGENTMORTEM_CLICKHOUSE_URL": f"chdb://{data_dir / 'db'}", "COLUMNS": "200", **env}
+    return subprocess.run([sys.executable, "-m", "analyzer.cli", *args], env=full_env, capture_output=True,
                           text=True, timeout=120)
+
+
+def explain(data_dir, ident: str) -> subprocess.CompletedProcess:
+    return cli(data_dir, "explain", ident)
 
 
 def test_demo_runs_are_explained_within_seconds(server_factory):
@@ -55,14 +60,9 @@ def test_demo_runs_are_explained_within_seconds(server_factory):
 
 
 def test_explain_unknown_id_and_bad_shard(tmp_path):
-    def cli(*args: str) -> subprocess.CompletedProcess:
-        env = {**os.environ, "AGENTMORTEM_CLICKHOUSE_URL": f"chdb://{tmp_path / 'db'}"}
-        return subprocess.run([sys.executable, "-m", "analyzer.cli", *args], env=env, capture_output=True,
-                              text=True, timeout=120)
-
-    out = cli("explain", "deadbeef")
+    out = cli(tmp_path, "explain", "deadbeef")
     assert out.returncode == 1 and "No run or trace" in out.stdout
-    out = cli("analyzer", "--shard", "3/2")
+    out = cli(tmp_path, "analyzer", "--shard", "3/2")
     assert out.returncode == 2 and "0 <= i < n" in out.stderr
 
 
@@ -80,3 +80,14 @@ def test_serve_demo_fills_the_api_with_explained_runs(server_factory):
     classes = {r["failure_class"] for r in runs}
     assert {"tool_error", "loop", "unknown_tool", "ungrounded_output"} <= classes
     assert "demo: sent" in srv.log()
+
+    # the data dir is held by the server: `explain` asks its API, other commands say why they cannot run
+    env = {"AGENTMORTEM_API_PORT": str(srv.ports["api_port"]), "AGENTMORTEM_HOST": "127.0.0.1"}
+    failed = next(r for r in runs if r["failure_class"] == "tool_error")
+    out = cli(srv.data_dir, "explain", failed["trace_id"], **env)
+    assert out.returncode == 0, out.stderr
+    assert "in use by another process" in out.stderr
+    assert failed["headline"].replace("`", "")[:60] in " ".join(out.stdout.split())
+    assert "from the running server's API" in out.stdout
+    out = cli(srv.data_dir, "semconv", "report")
+    assert out.returncode == 1 and "in use by another process" in out.stderr

@@ -1,11 +1,13 @@
 """Ingest benchmark: spans per second acknowledged *and durable*, OTLP/HTTP protobuf and gRPC.
 
-Starts `agentmortem serve` on the embedded default in a temporary directory, then 4
-client processes each send pre-encoded requests of 500 GenAI-shaped spans (~15
-attributes each) as fast as acknowledgements come back. After the run the server is
-stopped and the stored span count is checked against the acknowledged count.
+Starts `agentmortem collector` (or `serve`, with `--command serve`) on the embedded
+default in a temporary directory, then 4 client processes each send pre-encoded requests
+of 500 GenAI-shaped spans (~15 attributes each) as fast as acknowledgements come back.
+After the run the server is stopped and the stored span count is checked against the
+acknowledged count. Besides spans/s it prints the server's CPU time per span, which
+stays meaningful when other work shares the cores.
 
-    python tests/benchmarks/bench_ingest.py [--seconds 15] [--clients 4] [--spans 500]
+    python tests/benchmarks/bench_ingest.py [--seconds 15] [--clients 4] [--spans 500] [--command serve]
 """
 
 from __future__ import annotations
@@ -102,26 +104,35 @@ def _client(protocol: str, target: str, bodies: list[bytes], seconds: float, out
     out.put((acked, refused))
 
 
-def run(protocol: str, clients: int, spans: int, seconds: float) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(protocol: str, clients: int, spans: int, seconds: float, command: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        srv = start_server(Path(tmp))
+        srv = start_server(Path(tmp), command=command)
         target = f"{srv.http_url}/v1/traces" if protocol == "http" else srv.grpc_target
         bodies = [genai_request(spans) for _ in range(8)]
         out: mp.Queue = mp.Queue()
         procs = [mp.Process(target=_client, args=(protocol, target, bodies, seconds, out)) for _ in range(clients)]
+        cpu_before = cpu_seconds(srv.proc.pid)
         started = time.monotonic()
         for p in procs:
             p.start()
         results = [out.get() for _ in procs]
         elapsed = time.monotonic() - started
+        server_cpu = cpu_seconds(srv.proc.pid) - cpu_before
         for p in procs:
             p.join()
         srv.stop()
         acked = sum(a for a, _ in results) * spans
         refused = sum(r for _, r in results)
         stored = query_data_dir(Path(tmp), "SELECT count() FROM otel_traces")[0][0]
-        print(f"{protocol:5s} clients={clients} spans/request={spans}: {acked / elapsed:,.0f} spans/s acknowledged "
-              f"({acked:,} spans in {elapsed:.1f}s, {refused} refused requests, {stored:,} stored)")
+        print(f"{command} {protocol:5s} clients={clients} spans/request={spans}: {acked / elapsed:,.0f} spans/s "
+              f"acknowledged ({acked:,} spans in {elapsed:.1f}s, {refused} refused requests, {stored:,} stored); "
+              f"server CPU {server_cpu / max(acked, 1) * 1e6:.1f} µs/span")
         assert stored == acked, "stored count differs from acknowledged count"
 
 
@@ -131,10 +142,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--spans", type=int, default=500)
     parser.add_argument("--protocol", choices=["http", "grpc", "both"], default="both")
+    parser.add_argument("--command", choices=["collector", "serve"], default="collector",
+                        help="collector alone, or serve (collector + analyzer + API sharing the cores)")
     args = parser.parse_args()
     print(f"cpu cores: {os.cpu_count()}")
     for protocol in (["http", "grpc"] if args.protocol == "both" else [args.protocol]):
-        run(protocol, args.clients, args.spans, args.seconds)
+        run(protocol, args.clients, args.spans, args.seconds, args.command)
 
 
 if __name__ == "__main__":

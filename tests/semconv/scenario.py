@@ -27,6 +27,10 @@ TOOL_ARGS_JSON = json.dumps(TOOL_ARGS, separators=(",", ":"))
 TOOL_CALL_ID = "call_weather_1"
 TOOL_RESULT = "sunny, 21C"
 FINAL_ANSWER = "It is sunny and 21C in Paris."
+# a chat turn whose messages are lists of content parts (text + image)
+MULTIPART_QUESTION = ("What does this chart show?", "Answer in one sentence.")
+MULTIPART_IMAGE_URL = "https://example.com/chart.png"
+MULTIPART_ANSWER = ("Sales doubled in Q3.", "Q4 is flat.")
 STREAM_ANSWER = "Streaming hello from the stub."
 
 # usage the stub / fake models report, per turn

@@ -120,3 +120,14 @@ def test_vercel_ai_sdk(vercel_spans, loaded):
     assert first.finish_reasons == ("tool-calls",)
     # the outer span repeats its steps' usage (the analyzer sums leaf LLM spans only)
     assert agent.input_tokens == sc.TOOL_TURN_USAGE["input"] + sc.FINAL_TURN_USAGE["input"]
+
+
+def test_openinference_message_content_parts(produce, loaded):
+    """Messages recorded as content parts (`…message.contents.M.message_content.text`) keep their text."""
+    [llm] = loaded(produce("openinference_multipart"))
+    assert llm.category == "llm" and llm.convention == "openinference"
+    assert messages(llm.input_messages) == [
+        {"role": "system", "content": sc.SYSTEM_PROMPT},
+        {"role": "user", "content": "\n".join(sc.MULTIPART_QUESTION)},  # the image part has no text
+    ]
+    assert messages(llm.output_messages) == [{"role": "assistant", "content": "\n".join(sc.MULTIPART_ANSWER)}]
