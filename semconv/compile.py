@@ -148,8 +148,9 @@ def _scalar_field(f: Field) -> str:
 
 
 def _part_text(q: str) -> str:
+    """Text of message part `q` (a raw array element, so a string starts with a quote)."""
     keyed = ", ".join(f"JSONExtractRaw({q}{_path(path)}) != '', {_str_or_raw(q, path)}" for path in PART_TEXT_PATHS)
-    return (f"if(JSONType({q}) = 'String', JSONExtractString({q}), "
+    return (f"if(startsWith({q}, '\"'), JSONExtractString({q}), "
             f"if(JSONExtractString({q}, 'type') IN ({', '.join(lit(t) for t in PART_SKIP_TYPES)}), '', "
             f"multiIf({keyed}, '')))")
 
@@ -214,14 +215,23 @@ def _shape_texts(shape: Shape, pairs: list[tuple[str, str]]) -> str:
     the object's JSON unreadable, and then every output takes its default.
     """
     texts: dict[str, str] = {}
+    bound: list[tuple[str, str]] = []  # texts with lambdas, bound once: repeated, they are computed again
     for key, text in pairs:
-        texts.setdefault(key, text)
+        if key in texts:
+            continue
+        if "->" in text:
+            bound.append((f"_text{len(bound)}", text))
+            text = bound[-1][0]
+        texts[key] = text
 
     def value(out: Out) -> str:
         text = next((texts[p[0]] for p in out.paths if len(p) == 1 and p[0] in texts), None)
         return _OUT_DEFAULTS[out.kind] if text is None else _text_value(out.kind, text)
     readable = " AND ".join(f"isValidUTF8({text})" for text in texts.values())
-    return f"if({readable}, {_assemble(shape, value)}, {_assemble(shape, lambda out: _OUT_DEFAULTS[out.kind])})"
+    sql = f"if({readable}, {_assemble(shape, value)}, {_assemble(shape, lambda out: _OUT_DEFAULTS[out.kind])})"
+    for var, text in reversed(bound):
+        sql = _let(var, text, sql)
+    return sql
 
 
 # -- item sources: Array(String) of canonical objects, plus a presence condition ----------------
@@ -238,12 +248,17 @@ def _object(pairs: list[tuple[str, str]]) -> str:
 
 
 def _indexed_value(key: str, suffix: str, joined: dict[str, str]) -> str:
-    """One item key of an `IndexedItems` object for stem `x`: its attribute, else its joined parts."""
+    """One item key of an `IndexedItems` object for stem `x`: its attribute, else its joined parts.
+
+    The part keys are looked for among the span's keys that end like a part (filtered once per
+    span): filtering every key for every item (stem) cost more than all the rest of the item.
+    """
     own = f"{_ATTRS}[concat(x, {lit(suffix)})]"
     if key not in joined:
         return own
+    part_like = f"arrayFilter(p -> match(p, {lit('(?:' + joined[key] + ')$')}), mapKeys({_ATTRS}))"
     parts = (f"arraySort(p -> {_index_order('p')}, arrayFilter(p -> startsWith(p, x) AND "
-             f"match(substring(p, length(x) + 1), {lit('^(?:' + joined[key] + ')$')}), mapKeys({_ATTRS})))")
+             f"match(substring(p, length(x) + 1), {lit('^(?:' + joined[key] + ')$')}), {part_like}))")
     return (f"if({own} != '', {own}, "
             f"arrayStringConcat(arrayFilter(t -> t != '', arrayMap(p -> {_ATTRS}[p], {parts})), '\\n'))")
 
