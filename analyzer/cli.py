@@ -63,7 +63,7 @@ async def _run_services(services: list, ready_file: str | None,
             Path(ready_file).write_text(json.dumps(ports))
         print("agentmortem is running; press Ctrl+C to stop", file=sys.stderr, flush=True)
         if after_start is not None:
-            background = asyncio.create_task(asyncio.to_thread(after_start, ports))  # noqa: RUF006
+            background = asyncio.create_task(asyncio.to_thread(after_start, ports))
         await stop.wait()
         log.info("shutting down")
         if after_start is not None and not background.done():
@@ -71,6 +71,11 @@ async def _run_services(services: list, ready_file: str | None,
     finally:
         for service in reversed(started):
             await service.stop()
+
+
+def _local_host(settings: Settings) -> str:
+    """The address this machine reaches our listeners on (loopback when bound to every interface)."""
+    return "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
 
 
 def _serve(args: argparse.Namespace, make: Callable[[Settings, Store], list],
@@ -97,7 +102,7 @@ def _send_demo_to_self(settings: Settings, ports: dict[str, int]) -> None:
     if settings.require_auth:
         log.warning("--demo skipped: AGENTMORTEM_REQUIRE_AUTH is on (use `agentmortem demo --api-key …`)")
         return
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    host = _local_host(settings)
     try:
         sent = send_demo(f"http://{host}:{ports['http_port']}")
     except Exception:  # the demo must never take the server down
@@ -142,7 +147,7 @@ def _explain_via_api(settings: Settings, ident: str) -> int:
     from rich.console import Console
     from rich.markdown import Markdown
 
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    host = _local_host(settings)
     base = f"http://{host}:{settings.api_port}"
     request = urllib.request.Request(f"{base}/v1/runs/{urllib.parse.quote(ident, safe='')}/explanation?format=markdown")
     if key := os.environ.get("AGENTMORTEM_API_KEY"):
