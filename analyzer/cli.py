@@ -45,6 +45,15 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+def write_ready_file(path: str, ports: dict[str, int]) -> None:
+    """Publish the bound ports at `path` atomically (written aside, then renamed): whoever polls for
+    the file never reads it half-written."""
+    target = Path(path)
+    aside = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    aside.write_text(json.dumps(ports))
+    os.replace(aside, target)
+
+
 async def _run_services(services: list, ready_file: str | None,
                         after_start: Callable[[dict[str, int]], None] | None = None) -> None:
     stop = asyncio.Event()
@@ -60,7 +69,7 @@ async def _run_services(services: list, ready_file: str | None,
         for service in started:
             ports.update({k: v for k, v in vars(service).items() if k.endswith("_port")})
         if ready_file:
-            Path(ready_file).write_text(json.dumps(ports))
+            write_ready_file(ready_file, ports)
         print("agentmortem is running; press Ctrl+C to stop", file=sys.stderr, flush=True)
         if after_start is not None:
             background = asyncio.create_task(asyncio.to_thread(after_start, ports))
