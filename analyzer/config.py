@@ -12,6 +12,8 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from analyzer.workers import default_worker_count
+
 
 @dataclass(frozen=True)
 class Shard:
@@ -55,6 +57,11 @@ class AnalyzerSettings(BaseSettings):
     analyzer_batch_traces: int = Field(2000, gt=0, description="Traces loaded and analysed per batch")
     analyzer_max_traces_per_round: int = Field(
         200_000, gt=0, description="Upper bound on traces analysed in one round (the rest wait for the next)"
+    )
+    analyzer_workers: int = Field(
+        default_factory=default_worker_count, ge=0,
+        description="Processes that analyse rounds of several batches in parallel (default: one per core; "
+                    "0 or 1: in the analyzer's own process)",
     )
     baseline_interval_seconds: float = Field(60.0, gt=0, description="How often agent baselines are recomputed")
     baseline_window_days: int = Field(14, gt=0, description="Runs this recent make an agent's baseline")

@@ -1,9 +1,11 @@
 """The analysis pipeline for a batch of traces: load → build runs → analyse → write.
 
 `analyse_runs` is pure: it judges one trace's runs sub-runs first, so each parent
-sees what its sub-agents came to (`Run.sub_runs`). `analyse_traces` does the I/O
-around it for a batch of trace ids and reports which traces were written and which
-are still waiting for a root that has not arrived.
+sees what its sub-agents came to (`Run.sub_runs`). `analyse_payload` turns one batch's
+encoded spans into result rows (what a worker process runs). `analyse_traces` does the
+I/O around it for a batch of trace ids and reports which traces were written and which
+are still waiting for a root that has not arrived; `analyse_batches` does that for many
+batches, overlapping loading, analysis (in worker processes when given) and writing.
 """
 
 from __future__ import annotations
@@ -12,17 +14,19 @@ import contextlib
 import gc
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from analyzer.analysis import analyze_run
-from analyzer.load import BaselineKey, all_trace_ids, load_baselines, load_spans
+from analyzer.load import BaselineKey, all_trace_ids, load_baselines, load_spans, spans_from_payload, spans_payload
 from analyzer.model import Baseline, Explanation, Run, SubRunOutcome, Verdict
 from analyzer.rules.config import RuleSettings
 from analyzer.rules.content import assistant_text
 from analyzer.runs import build_runs
-from analyzer.write import write_results
+from analyzer.workers import AnalysisWorkers
+from analyzer.write import Tables, replace_results, result_rows
 from collector.store import Store
 from semconv.model import CanonicalSpan
 
@@ -84,6 +88,28 @@ def _analyse_loaded(spans: Iterable[CanonicalSpan], trace_ids: Sequence[str], ru
                                  runs=len(analysed))
 
 
+@dataclass(frozen=True)
+class BatchJob:
+    """What a batch's analysis needs besides its spans (picklable, for worker processes)."""
+
+    trace_ids: tuple[str, ...]
+    abandonable: frozenset[str]  # traces that may be judged abandoned if their root is missing
+    version: int  # of the rows written (nanoseconds when the batch was planned)
+
+
+def analyse_payload(payload: bytes, job: BatchJob, rules: RuleSettings,
+                    baselines: Mapping[BaselineKey, Baseline]) -> tuple[Tables, BatchResult]:
+    """One batch from its encoded spans (`spans_payload`) to result rows; no I/O."""
+    with _cyclic_gc_paused():
+        spans = spans_from_payload(payload)
+        analysed, result = _analyse_loaded(spans, job.trace_ids, rules, baselines, job.abandonable.__contains__)
+        return result_rows(analysed, job.version), result
+
+
+def _job(trace_ids: Sequence[str], may_abandon: Callable[[str], bool]) -> BatchJob:
+    return BatchJob(tuple(trace_ids), frozenset(t for t in trace_ids if may_abandon(t)), time.time_ns())
+
+
 def analyse_traces(
     store: Store,
     trace_ids: Sequence[str],
@@ -98,9 +124,11 @@ def analyse_traces(
     `may_abandon(trace_id)`; the scheduler says yes once it has been quiet long enough.
     """
     baselines = load_baselines(store) if baselines is None else baselines
-    spans = load_spans(store, trace_ids, for_analysis=True)
-    analysed, result = _analyse_loaded(spans, trace_ids, rules, baselines, may_abandon)
-    write_results(store, analysed, result.written, version or time.time_ns())
+    job = _job(trace_ids, may_abandon)
+    if version is not None:
+        job = replace(job, version=version)
+    tables, result = analyse_payload(spans_payload(store, trace_ids, for_analysis=True), job, rules, baselines)
+    replace_results(store, tables, result.written, job.version)
     return result
 
 
@@ -138,33 +166,62 @@ def analyse_batches(
     rules: RuleSettings,
     baselines: Mapping[BaselineKey, Baseline],
     may_abandon: Callable[[str], bool] = lambda trace_id: True,
+    workers: AnalysisWorkers | None = None,
 ) -> Iterator[BatchResult]:
     """`analyse_traces` over consecutive batches, yielding each batch's result once it is written.
 
-    Overlapped: while one batch is analysed, the next one's spans load and the previous one's
-    results are written on two helper threads. The engine does that work without holding the
-    GIL, so on two cores it runs beside the analysis instead of before and after it.
+    Overlapped: the next batches' spans load on a helper thread and results are written on
+    another while batches are analysed (the engine works without holding the GIL). With
+    `workers`, up to `workers.count` batches are analysed at once in worker processes;
+    without, in this thread, one at a time.
     """
     if not batches:
         return
+    jobs = [_job(ids, may_abandon) for ids in batches]
+    window = workers.count if workers is not None else 1  # batches being analysed at once
     with (_cyclic_gc_paused(), ThreadPoolExecutor(1, "analyzer-load") as loader,
           ThreadPoolExecutor(1, "analyzer-write") as writer):
-        loading = loader.submit(load_spans, store, batches[0], for_analysis=True)
-        written: tuple[Future, BatchResult] | None = None
-        for i, trace_ids in enumerate(batches):
-            spans = loading.result()
-            if i + 1 < len(batches):
-                loading = loader.submit(load_spans, store, batches[i + 1], for_analysis=True)
-            analysed, result = _analyse_loaded(spans, trace_ids, rules, baselines, may_abandon)
-            del spans
-            writing = writer.submit(write_results, store, analysed, result.written, time.time_ns())
-            if written is not None:
-                written[0].result()
-                yield written[1]
-            written = (writing, result)
-        if written is not None:
-            written[0].result()
-            yield written[1]
+        loads = deque(loader.submit(spans_payload, store, ids, for_analysis=True) for ids in batches[:window + 1])
+        analysing: deque[tuple[BatchJob, Future]] = deque()
+        written: deque[tuple[Future, BatchResult]] = deque()
+        for i, job in enumerate(jobs):
+            payload = loads.popleft().result()
+            if i + window + 1 < len(batches):
+                loads.append(loader.submit(spans_payload, store, batches[i + window + 1], for_analysis=True))
+            analysing.append((job, _analyse(workers, payload, job, rules, baselines)))
+            del payload
+            while len(analysing) >= window or (analysing and i + 1 == len(jobs)):
+                done_job, future = analysing.popleft()
+                tables, result = _result(workers, future)
+                written.append((writer.submit(replace_results, store, tables, result.written, done_job.version),
+                                result))
+                while len(written) > 1:
+                    yield _written(written.popleft())
+        while written:
+            yield _written(written.popleft())
+
+
+def _analyse(workers: AnalysisWorkers | None, payload: bytes, job: BatchJob, rules: RuleSettings,
+             baselines: Mapping[BaselineKey, Baseline]) -> Future:
+    if workers is not None:
+        return workers.submit(analyse_payload, payload, job, rules, dict(baselines))
+    future: Future = Future()
+    future.set_result(analyse_payload(payload, job, rules, baselines))
+    return future
+
+
+def _result(workers: AnalysisWorkers | None, future: Future) -> tuple[Tables, BatchResult]:
+    try:
+        return future.result()
+    except BaseException as exc:
+        if workers is not None:
+            workers.discard_if_broken(exc)
+        raise
+
+
+def _written(entry: tuple[Future, BatchResult]) -> BatchResult:
+    entry[0].result()
+    return entry[1]
 
 
 def load_runs(store: Store, trace_ids: Sequence[str] | None = None, rules: RuleSettings | None = None) -> list[Run]:

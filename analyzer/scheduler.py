@@ -32,6 +32,7 @@ from analyzer.config import AnalyzerSettings, Shard
 from analyzer.load import load_baselines
 from analyzer.pipeline import analyse_batches
 from analyzer.rules.config import RuleSettings
+from analyzer.workers import AnalysisWorkers
 from collector.store import Store
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,13 @@ class Scheduler:
         self.on_round = on_round
         self._watermark: int | None = None
         self._baselines_at = 0.0
+        # Worker processes pay off from two batches in a round on; they start on first use.
+        self._workers = AnalysisWorkers(settings.analyzer_workers) if settings.analyzer_workers > 1 else None
+
+    def close(self) -> None:
+        """Stop this scheduler's analysis worker processes, if any were started."""
+        if self._workers is not None:
+            self._workers.close()
 
     # -- watermark -----------------------------------------------------------------------
     def watermark(self) -> int:
@@ -167,8 +175,9 @@ class Scheduler:
         still_pending: list[Candidate] = []
         step = self.settings.analyzer_batch_traces
         batches = [[c.trace_id for c in due[i:i + step]] for i in range(0, len(due), step)]
+        workers = self._workers if len(batches) > 1 else None
         for result in analyse_batches(self.store, batches, self.rules, baselines,
-                                      may_abandon=lambda t: quiet[t] >= abandon_ms):
+                                      may_abandon=lambda t: quiet[t] >= abandon_ms, workers=workers):
             self._record(by_id, result.written, result.pending)
             written, pending, runs = written + len(result.written), pending + len(result.pending), runs + result.runs
             still_pending += [by_id[t] for t in result.pending]

@@ -88,4 +88,5 @@ class AnalyzerService:
         if self._task is not None:
             await self._task
             self._task = None
+        await asyncio.to_thread(self.scheduler.close)
         log.info("analyzer stopped")

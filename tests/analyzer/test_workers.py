@@ -1,0 +1,69 @@
+"""Analysis in worker processes: same rows as in-process analysis; a dead worker is replaced."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+
+from analyzer.config import AnalyzerSettings
+from analyzer.demo_emit import FLAVOURS
+from analyzer.demo_scenarios import SCENARIOS
+from analyzer.migrations import migrate_analyzer
+from analyzer.pipeline import analyse_traces
+from analyzer.rules.config import RuleSettings
+from analyzer.scheduler import Scheduler
+from analyzer.workers import AnalysisWorkers
+from tests.analyzer.emit import START_NS, store_scenario
+
+RULES = RuleSettings()
+TABLES = {
+    "agent_runs": "* EXCEPT (AnalyzedAt, Version)",
+    "agent_signals": "* EXCEPT (Version)",
+    "agent_explanations": "* EXCEPT (Version)",
+}
+
+
+def analysis_rows(store) -> dict[str, list[tuple]]:
+    return {t: store.query(f"SELECT {cols} FROM {t} FINAL WHERE Deleted = 0 ORDER BY ALL") for t, cols in TABLES.items()}
+
+
+def test_worker_processes_write_exactly_what_in_process_analysis_writes(store):
+    migrate_analyzer(store)
+    trace_ids = [store_scenario(store, s, flavour, START_NS + i * 10**12)["trace_id"]
+                 for i, (s, flavour) in enumerate((s, f) for s in SCENARIOS for f in FLAVOURS)]
+    settings = AnalyzerSettings(settle_seconds=0, analyzer_lag_seconds=0, abandon_after_seconds=0.001,
+                                analyzer_batch_traces=4, analyzer_workers=2)
+    sch = Scheduler(store, settings, RULES)
+    try:
+        result = sch.run_once()
+        assert sch._workers is not None and sch._workers._pool is not None  # the round ran in workers
+    finally:
+        sch.close()
+    assert result.analysed == len(trace_ids) and result.pending == 0
+    in_workers = analysis_rows(store)
+    analyse_traces(store, trace_ids, RULES)  # the same traces again, in this process: replaces every row
+    assert analysis_rows(store) == in_workers
+    assert len(in_workers["agent_runs"]) >= len(trace_ids)
+    assert {r[0] for r in in_workers["agent_explanations"]} == {r[0] for r in in_workers["agent_runs"]}
+
+
+def test_one_batch_rounds_stay_in_process(store):
+    migrate_analyzer(store)
+    store_scenario(store, "tool_error")
+    sch = Scheduler(store, AnalyzerSettings(settle_seconds=0, analyzer_lag_seconds=0, analyzer_workers=2), RULES)
+    assert sch.run_once().analysed == 1
+    assert sch._workers is not None and sch._workers._pool is None  # no process started for one batch
+
+
+def test_a_dead_worker_fails_its_job_and_the_next_job_gets_a_new_pool():
+    workers = AnalysisWorkers(1)
+    try:
+        future = workers.submit(os._exit, 3)
+        with pytest.raises(BrokenProcessPool):
+            future.result(timeout=60)
+        workers.discard_if_broken(future.exception())
+        assert workers.submit(os.getpid).result(timeout=60) != os.getpid()
+    finally:
+        workers.close()
