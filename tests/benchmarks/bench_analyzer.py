@@ -143,7 +143,7 @@ def bench_store(spans: int) -> None:
     full = sch.run_once()
     full_s = time.perf_counter() - t
     print(f"full analysis: {full.analysed:,} traces, {full.runs:,} runs in {full_s:.1f}s "
-          f"({full.runs / full_s:,.0f} runs/s) — target ≤ 30 s")
+          f"({full.runs / full_s:,.0f} runs/s, {settings.analyzer_workers} worker process(es)) — target ≤ 30 s")
 
     t = time.perf_counter()
     more = generate(store, spans // 100, 10_000_000, now - DAY_NS // 2, 10**6, long_ids, fail_ids, fail_spans)
@@ -156,6 +156,7 @@ def bench_store(spans: int) -> None:
     t = time.perf_counter()
     idle = sch.run_once()
     print(f"idle round (nothing new): {time.perf_counter() - t:.3f}s, {idle.analysed} traces")
+    sch.close()
     store.close()
     shutil.rmtree(data, ignore_errors=True)
 
