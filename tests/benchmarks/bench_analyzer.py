@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -139,11 +140,14 @@ def bench_store(spans: int) -> None:
     settings = AnalyzerSettings(settle_seconds=0, analyzer_lag_seconds=0, abandon_after_seconds=0.001,
                                 analyzer_batch_traces=5000)
     sch = Scheduler(store, settings, RuleSettings())
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), _cpu_seconds()
     full = sch.run_once()
     full_s = time.perf_counter() - t
+    sch.close()  # its worker processes: their CPU time is counted once they have exited
+    own, workers = (after - before for after, before in zip(_cpu_seconds(), cpu))
     print(f"full analysis: {full.analysed:,} traces, {full.runs:,} runs in {full_s:.1f}s "
           f"({full.runs / full_s:,.0f} runs/s, {settings.analyzer_workers} worker process(es)) — target ≤ 30 s")
+    print(f"  CPU: {own:.1f}s in this process (engine, loading, writing) + {workers:.1f}s in workers (analysis)")
 
     t = time.perf_counter()
     more = generate(store, spans // 100, 10_000_000, now - DAY_NS // 2, 10**6, long_ids, fail_ids, fail_spans)
@@ -159,6 +163,12 @@ def bench_store(spans: int) -> None:
     sch.close()
     store.close()
     shutil.rmtree(data, ignore_errors=True)
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """(this process, its exited children): user + system CPU seconds."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
 def bench_serve() -> None:
