@@ -97,6 +97,8 @@ def loop(run: Run, ctx: RuleContext) -> list[Signal]:
 
 def retry_storm(run: Run, ctx: RuleContext) -> list[Signal]:
     """≥ N calls to one target where every call but possibly the last failed."""
+    if not ctx.view.failure_texts:
+        return []  # a storm needs a failed call (most runs have none)
     by_target: dict[tuple[str, str], list[RunSpan]] = {}
     for rs in run.spans:
         if rs.span.category in ("llm", "tool", "retrieval", "embedding"):
