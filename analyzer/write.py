@@ -31,8 +31,13 @@ KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
+# = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str), without building an
+# encoder per call (one per run and one per signal).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _ENCODER.encode(value)
 
 
 def run_row(a: Analysed, version: int, analysed_at_ms: int) -> dict[str, Any]:

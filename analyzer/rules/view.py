@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from analyzer.model import Run, RunSpan
 from analyzer.rules.content import (
@@ -55,9 +55,10 @@ class Failure:
         return self.spans[0]
 
 
-@dataclass(frozen=True)
-class CallSite:
-    """A tool call as the run shows it: asked by a model and/or executed by a tool span."""
+class CallSite(NamedTuple):
+    """A tool call as the run shows it: asked by a model and/or executed by a tool span.
+
+    A named tuple, not a frozen dataclass: every tool call of every run makes one, ~4x faster."""
 
     name: str
     arguments: str
