@@ -216,17 +216,24 @@ class ToolCall(NamedTuple):
 
 def tool_calls(field_text: str) -> list[ToolCall]:
     """The calls in a `tool_calls` field (`[{"id", "name", "arguments"}]`, or OpenAI `function` form)."""
-    value = parse_json(field_text)
+    value = parse_json(field_text) if field_text else None
+    if not isinstance(value, list):
+        return []
     calls = []
-    for item in value if isinstance(value, list) else []:
+    for item in value:  # (every model call of every run comes here: kept lean)
         if not isinstance(item, dict):
             continue
-        fn = item.get("function") if isinstance(item.get("function"), dict) else item
-        args = fn.get("arguments", fn.get("args", ""))
+        fn = item.get("function")
+        if not isinstance(fn, dict):
+            fn = item
+        name = str(fn.get("name", ""))
+        if not name:
+            continue
+        args = fn["arguments"] if "arguments" in fn else fn.get("args", "")
         if not isinstance(args, str):
             args = json.dumps(args, separators=(",", ":"))
-        calls.append(ToolCall(str(fn.get("name", "")), args, str(item.get("id", ""))))
-    return [c for c in calls if c.name]
+        calls.append(ToolCall(name, args, str(item.get("id", ""))))
+    return calls
 
 
 @lru_cache(maxsize=1024)

@@ -45,10 +45,14 @@ def context_overflow(run: Run, ctx: RuleContext) -> list[Signal]:
     signals += _grouped("context_overflow", truncated, "warning", reason="output_truncated",
                         finish_reasons=sorted({r for rs in truncated for r in rs.span.finish_reasons}))
     full = []
+    windows: dict[str, int | None] = {}  # by model: a run calls one or two models many times
     for rs in leaves:
         if not rs.span.input_tokens:
             continue  # no window to look up
-        window = ctx.settings.context_window(rs.span.request_model or rs.span.response_model)
+        model = rs.span.request_model or rs.span.response_model
+        if model not in windows:
+            windows[model] = ctx.settings.context_window(model)
+        window = windows[model]
         if window and rs.span.input_tokens >= ctx.settings.context_window_fraction * window:
             full.append((rs, window))
     if full:

@@ -250,13 +250,19 @@ class RunView:
                 continue
             candidates = by_call_id.get(s.tool_call_id, ()) if s.tool_call_id else by_name.get(
                 s.tool_name or s.span_name, ())
-            match = next((i for i in candidates if i not in used and requested[i][0].step <= rs.step), None)
+            match = None
+            for i in candidates:
+                if i not in used and requested[i][0].step <= rs.step:
+                    match = i
+                    break
             if match is not None:
                 used.add(match)
             llm = requested[match][0] if match is not None else None
             args = s.tool_arguments or (requested[match][1].arguments if match is not None else "")
             name = s.tool_name or (requested[match][1].name if match is not None else s.span_name)
             sites.append(CallSite(name, args, llm, rs))
+        if len(used) == len(requested):
+            return sites  # executed calls only, already in step order (the order of `run.spans`)
         for i, (llm, call) in enumerate(requested):
             if i not in used:
                 sites.append(CallSite(call.name, call.arguments, llm, None))
