@@ -279,8 +279,14 @@ class RunView:
 
         The text is the agent's own output when it recorded one, else the last model answer;
         the span is the last model call that answered (the root when there is none)."""
-        answering = [rs for rs in self.llm_leaves if rs.span.output_messages or rs.span.tool_calls]
-        last = max(answering, key=lambda rs: (span_end(rs.span), rs.step)) if answering else None
+        # The latest-ending answer, the later step on a tie: the calls come in step order, so the
+        # last one with the greatest end (no key tuple per call).
+        last, last_end = None, 0
+        for rs in self.llm_leaves:
+            if rs.span.output_messages or rs.span.tool_calls:
+                end = span_end(rs.span)
+                if last is None or end >= last_end:
+                    last, last_end = rs, end
         root = self.root
         if root is not None and root.span.output_messages:
             return last or root, assistant_text(root.span.output_messages)
