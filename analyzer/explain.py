@@ -76,11 +76,11 @@ def _run_facts(run: Run, view: RunView) -> dict:
     }
 
 
-def _headline(run: Run, verdict: Verdict, loc: dict) -> str:
+def _headline(run: Run, verdict: Verdict, loc: dict, led_to: list[Signal]) -> str:
     root = verdict.root_cause
     assert root is not None
     who = f"Agent `{run.agent_name}`" if run.agent_name else "Run"
-    then = [render(SHORT, s) for s in consequences(verdict)]
+    then = [render(SHORT, s) for s in led_to]
     tail = f"; then {' and '.join(then)}" if then else ""
     return f"{who} {verdict.outcome} at step {loc['step']} of {loc['of']} (`{loc['span_name']}`): {render(SHORT, root)}{tail}."
 
@@ -109,8 +109,9 @@ def _failure(run: Run, view: RunView, verdict: Verdict) -> tuple[str, str, dict]
     root = verdict.root_cause
     assert root is not None
     loc = where(view, root)
-    headline = _headline(run, verdict, loc)
-    led_to = [f"{_clause(render(WHAT, s))} ({_cite(_signal_ids(s)[:1])})" for s in consequences(verdict)]
+    then = consequences(verdict)
+    headline = _headline(run, verdict, loc, then)
+    led_to = [f"{_clause(render(WHAT, s))} ({_cite(_signal_ids(s)[:1])})" for s in then]
     why = render(WHY, root).capitalize() + (f"; this led to: {'; '.join(led_to)}" if led_to else "") + "."
     path = " › ".join(f"`{p['span_name']}`" for p in loc["path"]) or f"`{loc['span_name']}`"
     parts = {
@@ -131,8 +132,7 @@ def _failure(run: Run, view: RunView, verdict: Verdict) -> tuple[str, str, dict]
     return headline, markdown, {**parts, "where": loc}
 
 
-def _health(run: Run, view: RunView, verdict: Verdict) -> tuple[str, str, dict]:
-    facts = _run_facts(run, view)
+def _health(run: Run, facts: dict, verdict: Verdict) -> tuple[str, str, dict]:
     who = f"Agent `{run.agent_name}`" if run.agent_name else "Run"
     cost = f", {_money(facts['cost_usd'])}" if facts["cost_usd"] is not None else ""
     headline = (f"{who} ok: answered in {facts['steps']} steps ({facts['llm_calls']} model calls, "
@@ -147,11 +147,14 @@ def _health(run: Run, view: RunView, verdict: Verdict) -> tuple[str, str, dict]:
 
 def explain(run: Run, view: RunView, verdict: Verdict) -> Explanation:
     """Render the post-mortem of an analysed run."""
-    build = _health if verdict.root_cause is None else _failure
-    headline, markdown, parts = build(run, view, verdict)
+    facts = _run_facts(run, view)
+    if verdict.root_cause is None:
+        headline, markdown, parts = _health(run, facts, verdict)
+    else:
+        headline, markdown, parts = _failure(run, view, verdict)
     ci = verdict.cost_impact
     structured = {
-        "run": _run_facts(run, view),
+        "run": facts,
         "outcome": verdict.outcome,
         "failure_class": verdict.failure_class,
         "root_cause_span_id": verdict.root_cause.span_id if verdict.root_cause else "",

@@ -71,7 +71,7 @@ class Run:
     sub_runs: tuple[SubRunOutcome, ...] = ()  # outcomes of the sub-runs, when already analysed
 
     def by_id(self) -> dict[str, RunSpan]:
-        return {rs.span.span_id: rs for rs in self.spans}
+        return {rs.span_id: rs for rs in self.spans}
 
 
 @dataclass(frozen=True)

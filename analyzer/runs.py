@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 
 from analyzer.model import Run, RunSpan
 from semconv.cost import span_cost
@@ -49,7 +50,11 @@ def _order(span: CanonicalSpan) -> tuple[int, str]:
 
 def dedupe(spans: Iterable[CanonicalSpan]) -> dict[str, CanonicalSpan]:
     """One copy per span id: the longest, then the latest-starting, then by content (order-free)."""
-    best: dict[str, CanonicalSpan] = {}
+    spans = spans if isinstance(spans, list | tuple) else list(spans)
+    best = {span.span_id: span for span in spans}
+    if len(best) == len(spans) and "" not in best:
+        return best  # no duplicates (nearly every trace): nothing to choose, no per-span ranking loop
+    best = {}
     for span in spans:
         sid = span.span_id
         if not sid:
@@ -69,7 +74,9 @@ def _cut_cycles(spans: dict[str, CanonicalSpan], parent: dict[str, str]) -> set[
     """Remove one parent link per cycle (at the cycle's earliest span); returns the cut spans."""
     cut: set[str] = set()
     state: dict[str, int] = {}  # 1 = on the current walk, 2 = known to reach the top
-    for start in sorted(spans, key=lambda i: _order(spans[i])):
+    # Walks start from the spans with a parent, in any order: each span has one parent, so a cycle
+    # is found once whichever walk enters it first, and its victim is the cycle's earliest span.
+    for start in list(parent):
         path: list[str] = []
         node = start
         while node and state.get(node) is None:
@@ -113,11 +120,12 @@ def build_tree(spans: dict[str, CanonicalSpan]) -> _Tree:
 
 
 def _children(tree: _Tree) -> dict[str, list[str]]:
+    """Children of every span, in `_order`: all links sorted once as (start, id, parent) tuples
+    (compared in C; ids are unique, so parents never are), then listed in that order."""
     kids: dict[str, list[str]] = {}
-    for sid, p in tree.parent.items():
+    spans = tree.spans
+    for _, sid, p in sorted((spans[sid].start_ns, sid, p) for sid, p in tree.parent.items()):
         kids.setdefault(p, []).append(sid)
-    for ids in kids.values():
-        ids.sort(key=lambda i: _order(tree.spans[i]))
     return kids
 
 
@@ -164,7 +172,8 @@ def _leaf_llms(members: list[CanonicalSpan], kids: dict[str, list[str]]) -> set[
 
 
 def _first(members: list[CanonicalSpan], name: str) -> str:
-    return next((getattr(s, name) for s in members if getattr(s, name)), "")
+    # map/filter loop in C: tenant and environment are usually empty on every span, so this scans them all.
+    return next(filter(None, map(attrgetter(name), members)), "")
 
 
 def _make_run(run_id: str, tree: _Tree, members: list[CanonicalSpan], kids: dict[str, list[str]],
@@ -174,10 +183,10 @@ def _make_run(run_id: str, tree: _Tree, members: list[CanonicalSpan], kids: dict
     leaves = _leaf_llms(members, kids)
     spans = tuple(
         RunSpan(
-            span=s, depth=depth[s.span_id], step=i + 1,
-            children=tuple(c for c in kids.get(s.span_id, ()) if run_of.get(c) == run_id),
-            orphan=s.span_id in tree.orphans,
-            cost_usd=price(s) if s.span_id in leaves else None,
+            s, depth[s.span_id], i + 1,
+            tuple(c for c in kids[s.span_id] if run_of.get(c) == run_id) if s.span_id in kids else (),
+            s.span_id in tree.orphans,
+            price(s) if s.span_id in leaves else None,
         )
         for i, s in enumerate(members)
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from analyzer.rules.view import RunView
@@ -31,8 +32,16 @@ KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
+# = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str), without building an
+# encoder per call (one per run and one per signal).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _ENCODER.encode(value)
+
+
+_conversation_id, _category, _status_code = (attrgetter(f) for f in ("conversation_id", "category", "status_code"))
 
 
 def run_row(a: Analysed, version: int, analysed_at_ms: int) -> dict[str, Any]:
@@ -45,27 +54,30 @@ def run_row(a: Analysed, version: int, analysed_at_ms: int) -> dict[str, Any]:
     culprit = view.by_id.get(rc.span_id) if rc else None
     err = next((rs.span for rs in (culprit, root) if rs is not None and rs.span.error_type), None)
     ci = verdict.cost_impact
-    duration_ms = float(facts.get("duration_ms", view.duration_ms))
+    # From the explanation's facts when present (the view's fallbacks are not evaluated then).
+    duration_ms = float(facts["duration_ms"] if "duration_ms" in facts else view.duration_ms)
     models = sorted({rs.span.response_model or rs.span.request_model for rs in leaves} - {""})
+    # Per-span counts and the first session id, read in C over the spans (a run row per run).
+    spans = [rs.span for rs in ((root,) if root else ()) + run.spans]
+    steps = spans[1:] if root else spans
     return {
         "RunId": run.run_id, "TraceId": run.trace_id, "ParentRunId": run.parent_run_id,
         "RootSpanId": run.root_span_id,
         "Kind": "incomplete" if root is None else ("agent" if root.span.category == "agent" else "trace"),
         "Tenant": run.tenant, "ServiceName": run.service_name, "AgentName": run.agent_name,
         "Environment": run.environment,
-        "SessionId": next((rs.span.conversation_id for rs in ((root,) if root else ()) + run.spans
-                           if rs.span.conversation_id), ""),
+        "SessionId": next(filter(None, map(_conversation_id, spans)), ""),
         "Start": run.start_ns,
         "End": run.end_ns if run.ended else run.start_ns + int(duration_ms * 1e6),
         "DurationMs": duration_ms, "Status": "ended" if run.ended else "abandoned",
         "Outcome": verdict.outcome, "FailureClass": verdict.failure_class,
         "RootCauseSpanId": rc.span_id if rc else "", "Steps": len(run.spans), "LlmCalls": len(leaves),
-        "ToolCalls": sum(1 for rs in run.spans if rs.span.category == "tool"),
-        "ErrorSpans": sum(1 for rs in run.spans if rs.span.status_code == "Error"),
+        "ToolCalls": list(map(_category, steps)).count("tool"),
+        "ErrorSpans": list(map(_status_code, steps)).count("Error"),
         "SubRuns": len(run.sub_run_ids),
         "InputTokens": sum(rs.span.input_tokens or 0 for rs in leaves),
         "OutputTokens": sum(rs.span.output_tokens or 0 for rs in leaves),
-        "TotalTokens": int(facts.get("tokens", view.total_tokens)), "CostUsd": facts.get("cost_usd"),
+        "TotalTokens": int(facts["tokens"] if "tokens" in facts else view.total_tokens), "CostUsd": facts.get("cost_usd"),
         "WastedTokens": ci.wasted_tokens if ci else 0, "WastedCostUsd": ci.wasted_cost_usd if ci else None,
         "WastedShare": (ci.share_cost if ci.share_cost is not None else ci.share_tokens) if ci else None,
         "HallucinationScore": verdict.hallucination_score, "Headline": a.explanation.headline,

@@ -27,6 +27,8 @@ def low_eval_score(run: Run, ctx: RuleContext) -> list[Signal]:
     """Evaluation results on the run's spans that are below threshold or labelled as failing."""
     signals = []
     for rs in run.spans:
+        if not rs.span.evaluations:
+            continue
         results = parse_json(rs.span.evaluations)
         for result in results if isinstance(results, list) else []:
             if not isinstance(result, dict):

@@ -86,7 +86,8 @@ def failure_text(span: CanonicalSpan) -> str:
     """Why the span failed, or "" when it did not fail."""
     if span.status_code == "Error" or span.error_type:
         return error_text(span) or "error"
-    return soft_error(span)
+    # soft_error's first test, repeated here: asked of every span of every run, most of them not tools.
+    return soft_error(span) if span.category == "tool" else ""
 
 
 def failure_kind(span: CanonicalSpan, text: str) -> str:

@@ -32,7 +32,9 @@ _QUOTED = re.compile(r"\"([^\"\n]{2,80})\"|“([^”\n]{2,80})”")
 _ID = re.compile(r"\b(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9_-]{3,}\b")
 _UNIT_SUFFIX = re.compile(r"^\d+(?:st|nd|rd|th|s|am|pm|k|m|b|km|kg|g|mb|gb|tb|h|hr|hrs|min|ms|s|x|c|f|mph|kmh)$", re.I)
 _NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:[,_]\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?")
-_ALNUM = re.compile(r"[^a-z0-9]")
+# Every claim pattern needs one of these: a digit (dates, ids, numbers), a quote, an @, or http.
+_CLAIM_HINT = re.compile(r"[\d\"“@]|http", re.I)
+_ALNUM = re.compile(r"[^a-z0-9]+")  # removed a run at a time: the same text, far fewer matches
 
 
 @dataclass(frozen=True)
@@ -58,11 +60,19 @@ def _dates(text: str) -> set[str]:
 
 
 def _numbers(text: str) -> list[float]:
-    return [float(re.sub(r"[,_]", "", m.group(0))) for m in _NUMBER.finditer(text)]
+    return [float(_digits(m.group(0))) for m in _NUMBER.finditer(text)]
+
+
+def _digits(raw: str) -> str:
+    """A number as written without its separators ("1,234" → "1234"); sources hold many numbers,
+    and two replaces cost a fraction of a `re.sub`."""
+    return raw.replace(",", "").replace("_", "")
 
 
 def extract_claims(answer: str) -> list[Claim]:
     """The checkable facts in an answer, each once, in a fixed order of kinds."""
+    if not _CLAIM_HINT.search(answer):
+        return []  # one search instead of a dozen: most answers state no checkable fact
     claims: list[Claim] = []
     rest = answer
     for kind, pattern in (("url", _URL), ("email", _EMAIL)):
@@ -81,7 +91,7 @@ def extract_claims(answer: str) -> list[Claim]:
     rest = _ID.sub(lambda m: m.group(0) if _UNIT_SUFFIX.match(m.group(0)) else " ", rest)
     for m in _NUMBER.finditer(rest):
         raw = m.group(0)
-        if "." in raw or len(re.sub(r"[,_]", "", raw)) >= 2:
+        if "." in raw or len(_digits(raw)) >= 2:
             claims.append(Claim("number", raw))
     return list(dict.fromkeys(claims))
 
@@ -96,7 +106,7 @@ class Sources:
         self.numbers = _numbers(text)
 
     def number_found(self, raw: str) -> bool:
-        value = float(re.sub(r"[,_]", "", raw))
+        value = float(_digits(raw))
         decimals = len(raw.split(".")[1]) if "." in raw else 0
         for candidate in self.numbers:
             for v in (candidate, candidate * 100):

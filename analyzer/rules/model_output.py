@@ -23,6 +23,11 @@ _ITERATION_MARKER = re.compile(
 )
 
 
+def _any_reason(rs: RunSpan, reasons: frozenset[str]) -> bool:
+    """A finish reason of the span is one of `reasons` (case-insensitive); tested in C, no set built."""
+    return not reasons.isdisjoint(map(str.lower, rs.span.finish_reasons))
+
+
 def _grouped(name: str, spans: list[RunSpan], severity: str, **evidence: object) -> list[Signal]:
     if not spans:
         return []
@@ -36,13 +41,19 @@ def context_overflow(run: Run, ctx: RuleContext) -> list[Signal]:
     """Context-length errors; outputs cut at the token limit; inputs filling ≥ 95 % of the window."""
     signals = [failure_signal(f, "error", reason="error") for f in ctx.view.failures_of("context_overflow")]
     leaves = ctx.view.llm_leaves
-    truncated = [rs for rs in leaves if TRUNCATED_REASONS & {r.lower() for r in rs.span.finish_reasons}]
+    truncated = [rs for rs in leaves if _any_reason(rs, TRUNCATED_REASONS)]
     signals += _grouped("context_overflow", truncated, "warning", reason="output_truncated",
                         finish_reasons=sorted({r for rs in truncated for r in rs.span.finish_reasons}))
     full = []
+    windows: dict[str, int | None] = {}  # by model: a run calls one or two models many times
     for rs in leaves:
-        window = ctx.settings.context_window(rs.span.request_model or rs.span.response_model)
-        if window and rs.span.input_tokens and rs.span.input_tokens >= ctx.settings.context_window_fraction * window:
+        if not rs.span.input_tokens:
+            continue  # no window to look up
+        model = rs.span.request_model or rs.span.response_model
+        if model not in windows:
+            windows[model] = ctx.settings.context_window(model)
+        window = windows[model]
+        if window and rs.span.input_tokens >= ctx.settings.context_window_fraction * window:
             full.append((rs, window))
     if full:
         signals += _grouped("context_overflow", [rs for rs, _ in full], "warning", reason="window_nearly_full",
@@ -61,7 +72,7 @@ def content_filtered(run: Run, ctx: RuleContext) -> list[Signal]:
     """Provider content filters and guardrails (errors or finish reasons), and model refusals."""
     signals = [failure_signal(f, "error", reason="error") for f in ctx.view.failures_of("content_filtered")]
     leaves = ctx.view.llm_leaves
-    filtered = [rs for rs in leaves if FILTERED_REASONS & {r.lower() for r in rs.span.finish_reasons}]
+    filtered = [rs for rs in leaves if _any_reason(rs, FILTERED_REASONS)]
     signals += _grouped("content_filtered", filtered, "error", reason="finish_reason",
                         finish_reasons=sorted({r for rs in filtered for r in rs.span.finish_reasons}))
     refused = [
@@ -94,8 +105,9 @@ def max_iterations(run: Run, ctx: RuleContext) -> list[Signal]:
     if signals:
         return signals
     marked = [
-        rs for rs in run.spans
-        if rs.span.category != "llm" and _ITERATION_MARKER.search(assistant_text(rs.span.output_messages))
+        rs for rs in run.spans  # (no output, no marker: most spans need no parsing)
+        if rs.span.output_messages and rs.span.category != "llm"
+        and _ITERATION_MARKER.search(assistant_text(rs.span.output_messages))
     ]
     return _grouped("max_iterations", marked[:1], "error", reason="output_marker",
                     text=assistant_text(marked[0].span.output_messages)[:200] if marked else "")

@@ -9,6 +9,8 @@ Evidence `wasted_span_ids` lists the repeats after the first call — the waste.
 
 from __future__ import annotations
 
+from operator import eq
+
 from analyzer.model import Run, RunSpan, Signal
 from analyzer.rules.config import RuleContext
 from analyzer.rules.content import canonical_args, prompt_key
@@ -41,6 +43,10 @@ def _identical_runs(keys: list[tuple[str, str]], min_len: int) -> list[tuple[int
 def _cycles(keys: list[tuple[str, str]], min_cycles: int) -> list[tuple[int, int, int]]:
     """(start, end, period) of stretches repeating a cycle of 2 or 3 distinct calls ≥ min_cycles times."""
     out: list[tuple[int, int, int]] = []
+    # A cycle repeated at least twice has a call equal to the one 2 or 3 places later; most runs have
+    # none, and this test (in C) spares them the search below.
+    if min_cycles >= 2 and not any(map(eq, keys, keys[2:])) and not any(map(eq, keys, keys[3:])):
+        return out
     i = 0
     while i < len(keys):
         found = None
@@ -97,6 +103,8 @@ def loop(run: Run, ctx: RuleContext) -> list[Signal]:
 
 def retry_storm(run: Run, ctx: RuleContext) -> list[Signal]:
     """≥ N calls to one target where every call but possibly the last failed."""
+    if not ctx.view.failure_texts:
+        return []  # a storm needs a failed call (most runs have none)
     by_target: dict[tuple[str, str], list[RunSpan]] = {}
     for rs in run.spans:
         if rs.span.category in ("llm", "tool", "retrieval", "embedding"):

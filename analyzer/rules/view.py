@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from analyzer.model import Run, RunSpan
 from analyzer.rules.content import (
@@ -55,9 +55,10 @@ class Failure:
         return self.spans[0]
 
 
-@dataclass(frozen=True)
-class CallSite:
-    """A tool call as the run shows it: asked by a model and/or executed by a tool span."""
+class CallSite(NamedTuple):
+    """A tool call as the run shows it: asked by a model and/or executed by a tool span.
+
+    A named tuple, not a frozen dataclass: every tool call of every run makes one, ~4x faster."""
 
     name: str
     arguments: str
@@ -164,17 +165,21 @@ class RunView:
     # -- failures ----------------------------------------------------------------------------
     @cached_property
     def failure_texts(self) -> dict[str, str]:
-        """`failure_text` of every span by id ("" when it did not fail), computed once per run."""
-        return {rs.span_id: failure_text(rs.span) for rs in self.run.spans}
+        """`failure_text` of every failing span by id, computed once per run. Only failing spans are
+        kept: most runs have none, and an empty dict lets every failure fact below stop at once."""
+        return {rs.span_id: text for rs in self.run.spans if (text := failure_text(rs.span))}
 
     def failure(self, rs: RunSpan) -> str:
         """Why this span of the run failed, or ""."""
-        return self.failure_texts[rs.span_id]
+        return self.failure_texts.get(rs.span_id, "")
 
     @cached_property
     def span_failures(self) -> list[SpanFailure]:
         """Every failing span with its kind, and whether a later call to its target succeeded."""
-        raw = [(rs, self.failure(rs), target(rs)) for rs in self.run.spans]
+        texts = self.failure_texts
+        if not texts:
+            return []
+        raw = [(rs, texts.get(rs.span_id, ""), target(rs)) for rs in self.run.spans]
         last_success: dict[tuple[str, str], int] = {}
         for rs, text, tgt in raw:
             if not text:
@@ -188,6 +193,8 @@ class RunView:
     def failures(self) -> list[Failure]:
         """Unrecovered, non-propagated failures grouped by (kind, target), in time order."""
         live = {f.rs.span_id: f for f in self.span_failures if not f.recovered}
+        if not live:
+            return []
         origin = []
         for f in live.values():
             below = {live[d.span_id].kind for d in self.descendants(f.rs.span_id) if d.span_id in live}
@@ -199,8 +206,17 @@ class RunView:
             groups.setdefault((f.kind, f.target), []).append(f)
         return [Failure(kind, tgt, tuple(f.rs for f in fs), fs[0].text) for (kind, tgt), fs in groups.items()]
 
+    @cached_property
+    def failures_by_kind(self) -> dict[str, list[Failure]]:
+        """`failures` split by kind once (eight rules each ask for one kind)."""
+        by_kind: dict[str, list[Failure]] = {}
+        for f in self.failures:
+            by_kind.setdefault(f.kind, []).append(f)
+        return by_kind
+
     def failures_of(self, kind: str) -> list[Failure]:
-        return [f for f in self.failures if f.kind == kind]
+        """The failures of one kind, in time order (read-only)."""
+        return self.failures_by_kind.get(kind, [])
 
     # -- tools -------------------------------------------------------------------------------
     @cached_property
@@ -219,19 +235,24 @@ class RunView:
         requested: list[tuple[RunSpan, ToolCall]] = [
             (rs, call) for rs in self.run.spans if rs.span.category == "llm" for call in tool_calls(rs.span.tool_calls)
         ]
+        # A tool span takes the first request not taken yet, made no later than the span, with its call id
+        # (without one: with its tool name). Requests are indexed by both, not scanned for every span.
+        by_call_id: dict[str, list[int]] = {}
+        by_name: dict[str, list[int]] = {}
+        for i, (_, call) in enumerate(requested):
+            by_call_id.setdefault(call.call_id, []).append(i)
+            by_name.setdefault(call.name, []).append(i)
         used: set[int] = set()
         sites: list[CallSite] = []
         for rs in self.run.spans:
             s = rs.span
             if s.category != "tool":
                 continue
+            candidates = by_call_id.get(s.tool_call_id, ()) if s.tool_call_id else by_name.get(
+                s.tool_name or s.span_name, ())
             match = None
-            for i, (llm, call) in enumerate(requested):
-                if i in used or llm.step > rs.step:
-                    continue
-                if (s.tool_call_id and call.call_id == s.tool_call_id) or (
-                    not s.tool_call_id and call.name == (s.tool_name or s.span_name)
-                ):
+            for i in candidates:
+                if i not in used and requested[i][0].step <= rs.step:
                     match = i
                     break
             if match is not None:
@@ -240,6 +261,8 @@ class RunView:
             args = s.tool_arguments or (requested[match][1].arguments if match is not None else "")
             name = s.tool_name or (requested[match][1].name if match is not None else s.span_name)
             sites.append(CallSite(name, args, llm, rs))
+        if len(used) == len(requested):
+            return sites  # executed calls only, already in step order (the order of `run.spans`)
         for i, (llm, call) in enumerate(requested):
             if i not in used:
                 sites.append(CallSite(call.name, call.arguments, llm, None))
@@ -256,8 +279,14 @@ class RunView:
 
         The text is the agent's own output when it recorded one, else the last model answer;
         the span is the last model call that answered (the root when there is none)."""
-        answering = [rs for rs in self.llm_leaves if rs.span.output_messages or rs.span.tool_calls]
-        last = max(answering, key=lambda rs: (span_end(rs.span), rs.step)) if answering else None
+        # The latest-ending answer, the later step on a tie: the calls come in step order, so the
+        # last one with the greatest end (no key tuple per call).
+        last, last_end = None, 0
+        for rs in self.llm_leaves:
+            if rs.span.output_messages or rs.span.tool_calls:
+                end = span_end(rs.span)
+                if last is None or end >= last_end:
+                    last, last_end = rs, end
         root = self.root
         if root is not None and root.span.output_messages:
             return last or root, assistant_text(root.span.output_messages)
