@@ -88,10 +88,29 @@ def _keys_may_start_with(prefixes: tuple[str, ...]) -> str:
     return f"multiSearchAny({_KEYS}, {_lits(list(prefixes))})"
 
 
+def _keys_may_contain(literals: tuple[str, ...]) -> str:
+    """A cheap necessary condition for "some span attribute key contains one of `literals`"."""
+    return f"multiSearchAny({_KEYS}, {_lits(list(literals))})"
+
+
+def _required_literal(pattern: str) -> str:
+    """Literal text at the start of every match of `pattern` ('' when not simply known): its
+    leading run of plain characters, without one a quantifier follows; none if it alternates
+    or the run is in an optional group."""
+    match = _LITERAL_HEAD.match(pattern)
+    if not match or "|" in pattern:
+        return ""
+    head, rest = match.group(1), pattern[match.end():]
+    if rest[:1] == ")" and rest[1:2] in ("?", "*", "{"):
+        return ""
+    if rest[:1] in ("?", "*", "{"):
+        head = head[:-2] if head.endswith("\\.") else head[:-1]
+    return head.replace("\\.", ".")
+
+
 def _literal_head(pattern: str) -> str:
     """The literal text every key matching `pattern` (an anchored `^…` regex) starts with."""
-    match = _LITERAL_HEAD.match(pattern) if pattern.startswith("^") else None
-    return match.group(1).replace("\\.", ".") if match else ""
+    return _required_literal(pattern) if pattern.startswith("^") else ""
 
 
 # -- scalars ------------------------------------------------------------------------------
@@ -147,12 +166,51 @@ def _scalar_field(f: Field) -> str:
 # -- shapes -----------------------------------------------------------------------------------
 
 
-def _part_text(q: str) -> str:
-    """Text of message part `q` (a raw array element, so a string starts with a quote)."""
-    keyed = ", ".join(f"JSONExtractRaw({q}{_path(path)}) != '', {_str_or_raw(q, path)}" for path in PART_TEXT_PATHS)
+def _entries(doc: str) -> str:
+    """The top-level (key, compact JSON value) pairs of JSON text `doc` ([] unless an object)."""
+    return f"JSONExtractKeysAndValuesRaw({doc})"
+
+
+def _raw_at(entries: str, path: tuple[str, ...]) -> str:
+    """`JSONExtractRaw(doc, *path)` ('' when absent) read from `entries`, the doc's `_entries`.
+
+    One parse lists every top-level value of an item; a `JSONExtractRaw` per path parsed the
+    whole item again for each (the presence test and the value, path after path). The first
+    equal key wins, as in `JSONExtractRaw`; deeper steps parse only the small value found.
+    """
+    first = f"tupleElement({entries}, 2)[indexOf(tupleElement({entries}, 1), {lit(path[0])})]"
+    return f"JSONExtractRaw({first}{_path(path[1:])})" if len(path) > 1 else first
+
+
+# Part types that are not text, as compact JSON strings: ClickHouse writes these plain names
+# without escapes, so comparing the raw `type` value equals comparing its string value.
+_SKIP_TYPES_RAW = ", ".join(lit(f'"{t}"') for t in PART_SKIP_TYPES)
+assert all(re.fullmatch(r"[A-Za-z0-9_-]+", t) for t in PART_SKIP_TYPES)
+
+
+def _first_raw(entries: str, paths: tuple[tuple[str, ...], ...]) -> str:
+    """The compact JSON at the first of `paths` present in the item ('' when none is).
+
+    All paths are read (cheap lookups in `entries`) and the first non-empty one kept: a
+    `multiIf` over presence tests costs more here, as each lazily evaluated branch first
+    copies out the rows it applies to.
+    """
+    raws = [_raw_at(entries, path) for path in paths]
+    return raws[0] if len(raws) == 1 else f"arrayFirst(r -> r != '', [{', '.join(raws)}])"
+
+
+def _part_text(q: str, entries: str) -> str:
+    """Text of message part `q` (a raw array element, so a string starts with a quote), whose
+    `_entries` are `entries`."""
     return (f"if(startsWith({q}, '\"'), JSONExtractString({q}), "
-            f"if(JSONExtractString({q}, 'type') IN ({', '.join(lit(t) for t in PART_SKIP_TYPES)}), '', "
-            f"multiIf({keyed}, '')))")
+            f"if({_raw_at(entries, ('type',))} IN ({_SKIP_TYPES_RAW}), '', "
+            f"{_let('r', _first_raw(entries, PART_TEXT_PATHS), _unquote('r'))}))")
+
+
+def _with_entries(var: str, arr: str) -> tuple[str, str]:
+    """Lambda parameters and arrays for a map over JSON elements `arr`: `var` is the element and
+    `var_kv` its `_entries`, computed once per element."""
+    return f"({var}, {var}_kv)", f"{arr}, arrayMap({var} -> {_entries(var)}, {arr})"
 
 
 def _let(var: str, value: str, body: str) -> str:
@@ -170,9 +228,10 @@ def _convert(kind: str, v: str) -> str:
         return (f"if(startsWith({v}, '\"'), _let_json, {v})"
                 .replace("_let_json", _let("s", f"JSONExtractString({v})",
                                            f"if(isValidJSON(s), JSONExtractRaw(s), {_js('s')})")))
+    params, arrays = _with_entries("q", f"JSONExtractArrayRaw({v})")
     text = (f"multiIf(startsWith({v}, '\"'), JSONExtractString({v}), "
             f"startsWith({v}, '['), arrayStringConcat(arrayFilter(t -> t != '', "
-            f"arrayMap(q -> {_part_text('q')}, JSONExtractArrayRaw({v}))), '\\n'), "
+            f"arrayMap({params} -> {_part_text('q', 'q_kv')}, {arrays})), '\\n'), "
             f"{v} = 'null', '', JSONExtractRaw({v}))")
     return _js(text)
 
@@ -189,13 +248,17 @@ def _assemble(shape: Shape, value: Callable[[Out], str]) -> str:
     return "concat(" + ", ".join(pieces) + ", '}')"
 
 
-def _shape(shape: Shape, e: str) -> str:
-    """SQL building one canonical object's JSON from item text `e`."""
+def _shape(shape: Shape, entries: str) -> str:
+    """SQL building one canonical object's JSON from an item's `_entries`."""
     def value(out: Out) -> str:
-        raw = _first_present([(f"JSONExtractRaw({e}{_path(p)}) != ''", f"JSONExtractRaw({e}{_path(p)})")
-                              for p in out.paths], "''")
-        return _let("v", raw, f"if(v = '', {_OUT_DEFAULTS[out.kind]}, {_convert(out.kind, 'v')})")
+        return _let("v", _first_raw(entries, out.paths),
+                    f"if(v = '', {_OUT_DEFAULTS[out.kind]}, {_convert(out.kind, 'v')})")
     return _assemble(shape, value)
+
+
+def _objects(shape: Shape, arr: str) -> str:
+    """`_shape` of every JSON element of `arr`."""
+    return f"arrayMap(e -> {_shape(shape, 'e')}, arrayMap(e -> {_entries('e')}, {arr}))"
 
 
 def _text_value(kind: str, text: str) -> str:
@@ -207,31 +270,33 @@ def _text_value(kind: str, text: str) -> str:
     return _js(text)
 
 
-def _shape_texts(shape: Shape, pairs: list[tuple[str, str]]) -> str:
-    """`_shape(shape, _object(pairs))`, computed from the pairs' text expressions directly.
+def _shape_texts(shape: Shape, texts: dict[str, str]) -> str:
+    """`_shape(shape, _object(pairs))` for item keys bound to plain text expressions, computed
+    from the texts directly.
 
     In such an object every key is top-level and holds a string, so each output's first
     matching path is known here. One difference is kept: text that is not valid UTF-8 makes
     the object's JSON unreadable, and then every output takes its default.
     """
-    texts: dict[str, str] = {}
-    bound: list[tuple[str, str]] = []  # texts with lambdas, bound once: repeated, they are computed again
-    for key, text in pairs:
-        if key in texts:
-            continue
-        if "->" in text:
-            bound.append((f"_text{len(bound)}", text))
-            text = bound[-1][0]
-        texts[key] = text
-
     def value(out: Out) -> str:
         text = next((texts[p[0]] for p in out.paths if len(p) == 1 and p[0] in texts), None)
         return _OUT_DEFAULTS[out.kind] if text is None else _text_value(out.kind, text)
     readable = " AND ".join(f"isValidUTF8({text})" for text in texts.values())
-    sql = f"if({readable}, {_assemble(shape, value)}, {_assemble(shape, lambda out: _OUT_DEFAULTS[out.kind])})"
-    for var, text in reversed(bound):
-        sql = _let(var, text, sql)
-    return sql
+    return f"if({readable}, {_assemble(shape, value)}, {_assemble(shape, lambda out: _OUT_DEFAULTS[out.kind])})"
+
+
+def _objects_from_arrays(shape: Shape, arrays: list[tuple[str, str]]) -> str:
+    """Objects built by `_shape_texts` from parallel arrays: (item key, Array(String) of its text
+    per item); the first array of a key wins.
+
+    One lambda takes the arrays as arguments: binding each text inside a per-item lambda
+    instead nests a lambda per text, and every lambda copies what it reads once per element.
+    """
+    columns: dict[str, str] = {}
+    for key, array in arrays:
+        columns.setdefault(key, array)
+    args = {key: f"_text{i}" for i, key in enumerate(columns)}
+    return f"arrayMap(({', '.join(args.values())}) -> {_shape_texts(shape, args)}, {', '.join(columns.values())})"
 
 
 # -- item sources: Array(String) of canonical objects, plus a presence condition ----------------
@@ -247,20 +312,51 @@ def _object(pairs: list[tuple[str, str]]) -> str:
     return "concat(" + ", ".join(pieces) + ", '}')"
 
 
-def _indexed_value(key: str, suffix: str, joined: dict[str, str]) -> str:
-    """One item key of an `IndexedItems` object for stem `x`: its attribute, else its joined parts.
+def _attrs_where(cond: str) -> tuple[str, str]:
+    """(keys, values) of the span attributes whose key `k` satisfies `cond`, in map order."""
+    return (f"arrayFilter(k -> {cond}, mapKeys({_ATTRS}))",
+            f"arrayFilter((v, k) -> {cond}, mapValues({_ATTRS}), mapKeys({_ATTRS}))")
 
-    The part keys are looked for among the span's keys that end like a part (filtered once per
-    span): filtering every key for every item (stem) cost more than all the rest of the item.
+
+def _lookup(keys: str, values: str, key: str) -> str:
+    """The value of `key` among parallel `keys`/`values` ('' when absent; the first equal key
+    wins, as in a map lookup)."""
+    return f"{values}[indexOf({keys}, {key})]"
+
+
+def _suffixed_value(suffix: str) -> str:
+    """`_span_attrs[concat(x, suffix)]` for stem `x`, looked up among the keys ending with `suffix`.
+
+    A lambda that reads the attribute map gets its own copy of the whole map (keys and values,
+    tool schemas included) for every array element, and a lookup compares every key: that
+    cost ~1 µs per stem and field. The keys ending with `suffix` (cut back to their stems) and
+    their values do not depend on `x`, so ClickHouse computes them once per span outside the
+    per-stem lambda, which only copies and searches that short list.
     """
-    own = f"{_ATTRS}[concat(x, {lit(suffix)})]"
-    if key not in joined:
-        return own
-    part_like = f"arrayFilter(p -> match(p, {lit('(?:' + joined[key] + ')$')}), mapKeys({_ATTRS}))"
-    parts = (f"arraySort(p -> {_index_order('p')}, arrayFilter(p -> startsWith(p, x) AND "
-             f"match(substring(p, length(x) + 1), {lit('^(?:' + joined[key] + ')$')}), {part_like}))")
-    return (f"if({own} != '', {own}, "
-            f"arrayStringConcat(arrayFilter(t -> t != '', arrayMap(p -> {_ATTRS}[p], {parts})), '\\n'))")
+    keys, values = _attrs_where(f"endsWith(k, {lit(suffix)})")
+    stems = f"arrayMap(k -> substring(k, 1, length(k) - {len(suffix.encode())}), {keys})"
+    return _lookup(stems, values, "x")
+
+
+def _indexed_values(suffix: str, parts: str | None, stems: str) -> str:
+    """One item key of an `IndexedItems` source, per stem `x` of `stems`: its attribute, else
+    (with `parts`, a regex of suffixes) the non-empty values of its part attributes joined.
+
+    The part attributes are filtered once per span (outside the per-stem lambda) and only in
+    spans that may have one: the per-stem search is skipped whole when there is none.
+    """
+    own = _suffixed_value(suffix)
+    owns = f"arrayMap(x -> {own}, {stems})"
+    if parts is None:
+        return owns
+    part_keys, part_values = _attrs_where(f"match(k, {lit('(?:' + parts + ')$')})")
+    ordered = (f"arraySort(p -> {_index_order('p')}, arrayFilter(p -> startsWith(p, x) AND "
+               f"match(substring(p, length(x) + 1), {lit('^(?:' + parts + ')$')}), {part_keys}))")
+    texts = f"arrayMap(p -> {_lookup(part_keys, part_values, 'p')}, {ordered})"
+    joined = f"arrayMap(x -> if({own} != '', {own}, arrayStringConcat(arrayFilter(t -> t != '', {texts}), '\\n')), {stems})"
+    literal = _required_literal(parts)
+    none = f"(NOT {_keys_may_contain((literal,))} OR empty({part_keys}))" if literal else f"empty({part_keys})"
+    return f"if({none}, {owns}, {joined})"
 
 
 def _indexed_present(pattern: str, keys: str) -> str:
@@ -280,26 +376,27 @@ def items(src: Source) -> tuple[str, str]:
             arr = f"arrayFlatten(arrayMap(x -> JSONExtractArrayRaw(x, {lit(src.flatten)}), {arr}))"
         if src.only_types:
             arr = f"arrayFilter(x -> JSONExtractString(x, 'type') IN ({', '.join(map(lit, src.only_types))}), {arr})"
-        return _when(src, f"{doc} != ''"), f"arrayMap(e -> {_shape(src.shape, 'e')}, {arr})"
+        return _when(src, f"{doc} != ''"), _objects(src.shape, arr)
     if isinstance(src, IndexedItems):
         stems = (f"arraySort(x -> {_index_order('x')}, arrayDistinct(arrayFilter(x -> x != '', "
                  f"arrayMap(y -> extract(y, {lit(src.stem)}), mapKeys({_ATTRS})))))")
         joined = dict(src.joined)
-        item = _shape_texts(src.shape, [(key, _indexed_value(key, suffix, joined)) for key, suffix in src.fields])
-        return _when(src, _indexed_present(src.stem, stems)), f"arrayMap(x -> {item}, {stems})"
+        arrays = [(key, _indexed_values(suffix, joined.get(key), stems)) for key, suffix in src.fields]
+        return _when(src, _indexed_present(src.stem, stems)), _objects_from_arrays(src.shape, arrays)
     if isinstance(src, IndexedValues):
-        matched = (f"arraySort(x -> {_index_order('x')}, "
-                   f"arrayFilter(x -> match(x, {lit(src.pattern)}), mapKeys({_ATTRS})))")
+        keys, values = _attrs_where(f"match(k, {lit(src.pattern)})")  # the map itself is not copied per key
+        matched = f"arraySort(x -> {_index_order('x')}, {keys})"
         return (_when(src, _indexed_present(src.pattern, matched)),
-                f"arrayMap(e -> {_shape(src.shape, 'e')}, arrayMap(x -> {_ATTRS}[x], {matched}))")
+                _objects(src.shape, f"arrayMap(x -> {_lookup(keys, values, 'x')}, {matched})"))
     if isinstance(src, EventItems):
         names = _lits([n for n, _ in src.names])
         values = _lits([v for _, v in src.names])
-        pairs = ([(src.name_as, f"transform({_EV_NAMES}[i], {names}, {values}, '')")] if src.name_as else [])
-        pairs += [(key, f"{_EV_ATTRS}[i][{lit(attr)}]") for key, attr in src.fields]
         picked = f"arrayFilter(i -> has({names}, {_EV_NAMES}[i]), arrayEnumerate({_EV_NAMES}))"
+        arrays = ([(src.name_as, f"arrayMap(i -> transform({_EV_NAMES}[i], {names}, {values}, ''), {picked})")]
+                  if src.name_as else [])
+        arrays += [(key, f"arrayMap(i -> {_EV_ATTRS}[i][{lit(attr)}], {picked})") for key, attr in src.fields]
         return (_when(src, f"hasAny({_EV_NAMES}, {names})"),
-                f"arrayMap(i -> {_shape_texts(src.shape, pairs)}, {picked})")
+                _objects_from_arrays(src.shape, arrays))
     if isinstance(src, TextItem):
         text = scalar(src.source)
         return (_when(src, _when(src.source, f"{text} != ''")),

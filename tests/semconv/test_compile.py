@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from semconv.compile import canonical_select
+from semconv.compile import _required_literal, canonical_select
 from semconv.model import CANONICAL_COLUMNS
 from tests.semconv.conftest import load
 
@@ -32,3 +32,18 @@ def test_where_fragment_with_server_side_parameters(store, produce):
     assert sorted({r["trace_id"] for r in rows}) == trace_ids
     qualified = store.query(f"SELECT count() FROM ({canonical_select(f'{store.database}.otel_traces')})")
     assert qualified == [(4,)]
+
+
+@pytest.mark.parametrize(("pattern", "literal"), [
+    (r"^(llm\.input_messages\.\d+\.message\.)", "llm.input_messages."),
+    (r"contents\.\d+\.message_content\.text", "contents."),
+    (r"^llm\.tools\.\d+\.tool\.json_schema$", "llm.tools."),
+    (r"ab?c", "a"),  # the optional character is not required
+    (r"a\.?c", "a"),
+    (r"^(ab)?c", ""),  # an optional group: nothing is required
+    (r"^(a|b)\.", ""),  # alternatives: not simply known
+    (r"^\d+", ""),
+])
+def test_required_literal(pattern, literal):
+    """The prefix every match must carry; the SQL skips spans without it, so too long a one loses items."""
+    assert _required_literal(pattern) == literal
