@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -31,6 +32,12 @@ def default_worker_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _ignore_interrupts() -> None:
+    """Worker start-up: Ctrl+C reaches the whole process group; the parent decides when workers stop
+    (`close()`), so a worker must not die mid-batch with a traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class AnalysisWorkers:
     """A lazily started pool of `count` analysis processes."""
 
@@ -44,7 +51,8 @@ class AnalysisWorkers:
         with self._lock:
             if self._pool is None:
                 log.info("starting %d analysis worker process(es)", self.count)
-                self._pool = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("spawn"))
+                self._pool = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_ignore_interrupts)
             pool = self._pool
         try:
             return pool.submit(fn, *args)

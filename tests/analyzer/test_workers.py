@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from concurrent.futures.process import BrokenProcessPool
 
 import pytest
@@ -67,3 +68,15 @@ def test_a_dead_worker_fails_its_job_and_the_next_job_gets_a_new_pool():
         assert workers.submit(os.getpid).result(timeout=60) != os.getpid()
     finally:
         workers.close()
+
+
+def test_workers_outlive_ctrl_c_and_stop_when_closed():
+    workers = AnalysisWorkers(1)
+    try:
+        pid = workers.submit(os.getpid).result(timeout=60)
+        os.kill(pid, signal.SIGINT)  # what Ctrl+C in a terminal sends to every process of the group
+        assert workers.submit(os.getpid).result(timeout=60) == pid  # the same worker, still serving
+    finally:
+        workers.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
