@@ -30,7 +30,7 @@ _new_span = object.__new__
 
 @lru_cache(maxsize=8)
 def _spans_sql(source: str, for_analysis: bool) -> str:
-    sql = canonical_select(source, where="TraceId IN {ids:Array(String)}")
+    sql = canonical_select(source, where="TraceId IN {ids:Array(String)}", gather_by="TraceId")
     if not for_analysis:
         return sql
     cols = ", ".join(f"{_UNREAD_BY_ANALYSIS[c]} AS {c}" if c in _UNREAD_BY_ANALYSIS else c for c in CANONICAL_COLUMNS)

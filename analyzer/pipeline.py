@@ -170,7 +170,8 @@ def analyse_batches(
 ) -> Iterator[BatchResult]:
     """`analyse_traces` over consecutive batches, yielding each batch's result once it is written.
 
-    Overlapped: the next batches' spans load on a helper thread and results are written on
+    Overlapped: the next batches' spans load on two helper threads (one query runs on about
+    one core, so two keep the engine busy while workers wait) and results are written on
     another while batches are analysed (the engine works without holding the GIL). With
     `workers`, up to `workers.count` batches are analysed at once in worker processes;
     without, in this thread, one at a time.
@@ -179,7 +180,7 @@ def analyse_batches(
         return
     jobs = [_job(ids, may_abandon) for ids in batches]
     window = workers.count if workers is not None else 1  # batches being analysed at once
-    with (_cyclic_gc_paused(), ThreadPoolExecutor(1, "analyzer-load") as loader,
+    with (_cyclic_gc_paused(), ThreadPoolExecutor(2, "analyzer-load") as loader,
           ThreadPoolExecutor(1, "analyzer-write") as writer):
         loads = deque(loader.submit(spans_payload, store, ids, for_analysis=True) for ids in batches[:window + 1])
         analysing: deque[tuple[BatchJob, Future]] = deque()

@@ -469,21 +469,29 @@ def column_expr(name: str) -> tuple[str, str]:
                               f"JSONExtract({ref}, 'Array(String)'), if({ref} = '', CAST([], 'Array(String)'), [{ref}]))")
 
 
-def canonical_select(source: str = "otel_traces", where: str = "") -> str:
+def canonical_select(source: str = "otel_traces", where: str = "", gather_by: str = "") -> str:
     """A SELECT over raw table `source` giving `CANONICAL_COLUMNS` in order.
 
     `where` is a trusted SQL fragment over the raw columns, written by our own code with
     server-side `{name:Type}` parameters; it is never built from user input.
+
+    `gather_by` (a raw column) sorts the rows that pass `where` by it before they are mapped.
+    Rows passing a selective filter (a batch of trace ids) come out as one small block per
+    granule read, and the mapping costs per block, not only per row: it is thousands of
+    expression nodes, each with its own per-block work. Sorted first (a few MB for a batch),
+    they reach it as a few full blocks: half the CPU for 100 traces spread over a big table,
+    a fifth less for 2,000.
     """
     if not _SAFE_SOURCE.match(source):
         raise ValueError(f"not a safe table name: {source!r}")
+    if gather_by and not _SAFE_SOURCE.match(gather_by):
+        raise ValueError(f"not a safe column name: {gather_by!r}")
     helpers, columns = list(_MAP_CASTS), []
     for name in CANONICAL_COLUMNS:
         helper, expr = column_expr(name)
         if helper:
             helpers.append(f"{helper} AS _{'a' if FIELD_BY_NAME[name].kind == 'json' else 't'}_{name}")
         columns.append(f"{expr} AS {name}")
-    sql = "WITH\n  " + ",\n  ".join(helpers) + "\nSELECT\n  " + ",\n  ".join(columns) + f"\nFROM {source}"
-    if where.strip():
-        sql += f"\nWHERE {where}"
-    return sql
+    filtered = f"\nWHERE {where}" if where.strip() else ""
+    rows = f"(SELECT * FROM {source}{filtered} ORDER BY {gather_by})" if gather_by else f"{source}{filtered}"
+    return "WITH\n  " + ",\n  ".join(helpers) + "\nSELECT\n  " + ",\n  ".join(columns) + f"\nFROM {rows}"

@@ -34,6 +34,24 @@ def test_where_fragment_with_server_side_parameters(store, produce):
     assert qualified == [(4,)]
 
 
+def test_gathered_rows_are_the_same_rows_sorted(store, produce):
+    load(store, produce("openai_v2"))
+    load(store, produce("openinference_langchain"))
+    ids = [r[0] for r in store.query("SELECT DISTINCT TraceId FROM otel_traces ORDER BY TraceId")]
+    where = "TraceId IN {ids:Array(String)}"
+    plain = store.query(canonical_select(where=where), {"ids": ids})
+    gathered = store.query(canonical_select(where=where, gather_by="TraceId"), {"ids": ids})
+    assert len(ids) >= 2 and len(gathered) > len(ids)
+    assert sorted(gathered, key=repr) == sorted(plain, key=repr)
+    assert [r[0] for r in gathered] == sorted(r[0] for r in gathered)  # trace ids in order
+
+
+@pytest.mark.parametrize("bad", ["TraceId; DROP TABLE x", "a b", "`t`"])
+def test_gather_column_must_be_a_plain_identifier(bad):
+    with pytest.raises(ValueError):
+        canonical_select(gather_by=bad)
+
+
 @pytest.mark.parametrize(("pattern", "literal"), [
     (r"^(llm\.input_messages\.\d+\.message\.)", "llm.input_messages."),
     (r"contents\.\d+\.message_content\.text", "contents."),
