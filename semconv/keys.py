@@ -13,6 +13,10 @@ SCOPE_NAME, STATUS_CODE, STATUS_MESSAGE = "ScopeName", "StatusCode", "StatusMess
 TIMESTAMP, DURATION = "Timestamp", "Duration"
 SPAN_ATTRIBUTES, RESOURCE_ATTRIBUTES = "SpanAttributes", "ResourceAttributes"
 EVENT_NAMES, EVENT_ATTRIBUTES = "Events.Name", "Events.Attributes"
+# Every otel_traces column the mapping reads (and nothing else).
+COLUMNS_READ = (TRACE_ID, SPAN_ID, PARENT_SPAN_ID, SPAN_NAME, SPAN_KIND, SERVICE_NAME, SCOPE_NAME, STATUS_CODE,
+                STATUS_MESSAGE, TIMESTAMP, DURATION, SPAN_ATTRIBUTES, RESOURCE_ATTRIBUTES, EVENT_NAMES,
+                EVENT_ATTRIBUTES)
 
 # -- resource ----------------------------------------------------------------------
 TENANT = "agentmortem.tenant"
