@@ -142,9 +142,9 @@ def _by_columns(rows: list[dict]) -> list[list[dict]]:
 Tables = dict[str, list[dict[str, Any]]]  # rows per result table
 
 
-def result_rows(analysed: Sequence[Analysed], version: int, analysed_at_ms: int | None = None) -> Tables:
-    """The rows of every result table for these analysed runs (pure; built where the analysis ran)."""
-    now_ms = time.time_ns() // 1_000_000 if analysed_at_ms is None else analysed_at_ms
+def result_rows(analysed: Sequence[Analysed], version: int) -> Tables:
+    """The rows of every result table for these analysed runs (built where the analysis ran)."""
+    now_ms = time.time_ns() // 1_000_000
     return {
         RUNS_TABLE: [run_row(a, version, now_ms) for a in analysed],
         SIGNALS_TABLE: [row for a in analysed for row in signal_rows(a, version)],
@@ -162,8 +162,3 @@ def replace_results(store: Store, tables: Tables, trace_ids: Sequence[str], vers
         rows = tables[table]
         _insert(store, table, rows + _tombstones(store, table, rows, trace_ids, version))
 
-
-def write_results(store: Store, analysed: Sequence[Analysed], trace_ids: Sequence[str], version: int) -> None:
-    """Replace the stored analysis of `trace_ids` with `analysed` (runs of those traces)."""
-    if trace_ids:
-        replace_results(store, result_rows(analysed, version), trace_ids, version)
