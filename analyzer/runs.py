@@ -120,11 +120,11 @@ def build_tree(spans: dict[str, CanonicalSpan]) -> _Tree:
 
 
 def _children(tree: _Tree) -> dict[str, list[str]]:
-    """Children of every span, in `_order`: all links sorted once as (start, id, parent) tuples
-    (compared in C; ids are unique, so parents never are), then listed in that order."""
+    """Children of every span, in `_order`: all links sorted once by their child's `_order`
+    (ids are unique, so parents are never compared), then listed in that order."""
     kids: dict[str, list[str]] = {}
     spans = tree.spans
-    for _, sid, p in sorted((spans[sid].start_ns, sid, p) for sid, p in tree.parent.items()):
+    for (_, sid), p in sorted((_order(spans[sid]), p) for sid, p in tree.parent.items()):
         kids.setdefault(p, []).append(sid)
     return kids
 
