@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 import orjson
 
@@ -28,13 +29,18 @@ _UNREAD_BY_ANALYSIS = {"convention": "''", "operation": "''", "agent_id": "''", 
 _new_span = object.__new__
 
 
-@lru_cache(maxsize=8)
-def _spans_sql(source: str, for_analysis: bool) -> str:
-    sql = canonical_select(source, where="TraceId IN {ids:Array(String)}", gather_by="TraceId")
-    if not for_analysis:
-        return sql
+def analysis_select(source: str, where: str, gather_by: str = "") -> str:
+    """The canonical SELECT the analysis reads (`canonical_select` with the fields it never
+    reads given as constants), in `CANONICAL_COLUMNS` order."""
+    sql = canonical_select(source, where=where, gather_by=gather_by)
     cols = ", ".join(f"{_UNREAD_BY_ANALYSIS[c]} AS {c}" if c in _UNREAD_BY_ANALYSIS else c for c in CANONICAL_COLUMNS)
     return f"SELECT {cols} FROM ({sql})"
+
+
+@lru_cache(maxsize=8)
+def _spans_sql(source: str, for_analysis: bool) -> str:
+    where, gather_by = "TraceId IN {ids:Array(String)}", "TraceId"
+    return analysis_select(source, where, gather_by) if for_analysis else canonical_select(source, where, gather_by)
 
 
 def to_span(row: Sequence) -> CanonicalSpan:
@@ -63,8 +69,12 @@ def spans_payload(store: Store, trace_ids: Sequence[str], source: str = TRACES_T
     """The canonical spans of these traces, encoded (see `spans_from_payload`)."""
     if not trace_ids:
         return b""
-    return store.query_bytes(_spans_sql(source, for_analysis), {"ids": list(trace_ids)}, _PAYLOAD_FORMAT,
-                             _PAYLOAD_SETTINGS)
+    return query_payload(store, _spans_sql(source, for_analysis), {"ids": list(trace_ids)})
+
+
+def query_payload(store: Store, sql: str, parameters: dict[str, Any]) -> bytes:
+    """The rows of `sql` (a SELECT giving `CANONICAL_COLUMNS` in order) as a spans payload."""
+    return store.query_bytes(sql, parameters, _PAYLOAD_FORMAT, _PAYLOAD_SETTINGS)
 
 
 def spans_from_payload(payload: bytes) -> list[CanonicalSpan]:

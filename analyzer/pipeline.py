@@ -167,6 +167,7 @@ def analyse_batches(
     baselines: Mapping[BaselineKey, Baseline],
     may_abandon: Callable[[str], bool] = lambda trace_id: True,
     workers: AnalysisWorkers | None = None,
+    load: Callable[[int], bytes] | None = None,
 ) -> Iterator[BatchResult]:
     """`analyse_traces` over consecutive batches, yielding each batch's result once it is written.
 
@@ -174,21 +175,25 @@ def analyse_batches(
     one core, so two keep the engine busy while workers wait) and results are written on
     another while batches are analysed (the engine works without holding the GIL). With
     `workers`, up to `workers.count` batches are analysed at once in worker processes;
-    without, in this thread, one at a time.
+    without, in this thread, one at a time. `load(i)` gives batch `i`'s spans payload
+    (default: `spans_payload` of its trace ids; a round's stage gives them from its table).
     """
     if not batches:
         return
+    if load is None:
+        def load(i: int) -> bytes:
+            return spans_payload(store, batches[i], for_analysis=True)
     jobs = [_job(ids, may_abandon) for ids in batches]
     window = workers.count if workers is not None else 1  # batches being analysed at once
     with (_cyclic_gc_paused(), ThreadPoolExecutor(2, "analyzer-load") as loader,
           ThreadPoolExecutor(1, "analyzer-write") as writer):
-        loads = deque(loader.submit(spans_payload, store, ids, for_analysis=True) for ids in batches[:window + 1])
+        loads = deque(loader.submit(load, i) for i in range(min(window + 1, len(batches))))
         analysing: deque[tuple[BatchJob, Future]] = deque()
         written: deque[tuple[Future, BatchResult]] = deque()
         for i, job in enumerate(jobs):
             payload = loads.popleft().result()
             if i + window + 1 < len(batches):
-                loads.append(loader.submit(spans_payload, store, batches[i + window + 1], for_analysis=True))
+                loads.append(loader.submit(load, i + window + 1))
             analysing.append((job, _analyse(workers, payload, job, rules, baselines)))
             del payload
             while len(analysing) >= window or (analysing and i + 1 == len(jobs)):

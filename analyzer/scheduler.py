@@ -22,6 +22,7 @@ the clock is the database's `now64()`, so analyzers on other hosts agree with it
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from analyzer.config import AnalyzerSettings, Shard
 from analyzer.load import load_baselines
 from analyzer.pipeline import analyse_batches
 from analyzer.rules.config import RuleSettings
+from analyzer.stage import RoundStage, stage_table, staged_batches
 from analyzer.workers import AnalysisWorkers
 from collector.store import Store
 
@@ -175,12 +177,19 @@ class Scheduler:
         still_pending: list[Candidate] = []
         step = self.settings.analyzer_batch_traces
         batches = [[c.trace_id for c in due[i:i + step]] for i in range(0, len(due), step)]
-        workers = self._workers if len(batches) > 1 else None
-        for result in analyse_batches(self.store, batches, self.rules, baselines,
-                                      may_abandon=lambda t: quiet[t] >= abandon_ms, workers=workers):
-            self._record(by_id, result.written, result.pending)
-            written, pending, runs = written + len(result.written), pending + len(result.pending), runs + result.runs
-            still_pending += [by_id[t] for t in result.pending]
+        staged = len(batches) > 1  # rounds of several batches are staged and go to the workers
+        if staged:
+            batches = staged_batches([c.trace_id for c in due], step)
+        workers = self._workers if staged else None
+        with (RoundStage(self.store, stage_table(self.shard), batches) if staged
+              else contextlib.nullcontext()) as stage:
+            for result in analyse_batches(self.store, batches, self.rules, baselines,
+                                          may_abandon=lambda t: quiet[t] >= abandon_ms, workers=workers,
+                                          load=stage.payload if stage else None):
+                self._record(by_id, result.written, result.pending)
+                written, pending = written + len(result.written), pending + len(result.pending)
+                runs += result.runs
+                still_pending += [by_id[t] for t in result.pending]
         unfinished = [*plan.waiting, *deferred, *still_pending]
         self._save_watermark(next_watermark(self.watermark(), unfinished, now_ms, self.settings.analyzer_lag_seconds))
         result = RoundResult(written, pending, runs, self.watermark(), time.perf_counter() - started)
