@@ -61,7 +61,7 @@ class RoundStage:
 
     def __init__(self, store: Store, table: str, batches: Sequence[Sequence[str]], source: str = TRACES_TABLE,
                  chunks: int = STAGE_CHUNKS) -> None:
-        if any(list(b) != sorted(b) for b in batches) or any(
+        if not all(batches) or any(list(b) != sorted(b) for b in batches) or any(
                 a[-1] >= b[0] for a, b in zip(batches, batches[1:])):
             raise ValueError("staged batches must be consecutive ranges of sorted trace ids")
         self.store, self.table, self.ids_table, self.source = store, table, f"{table}_ids", source
@@ -86,8 +86,8 @@ class RoundStage:
         self._insert_sql = f"INSERT INTO {self.table} {insert}"
         self.store.command(f"CREATE TABLE {self.ids_table} (TraceId String, Chunk UInt32) "
                            "ENGINE = MergeTree ORDER BY (Chunk, TraceId)")
-        self.store.command(f"CREATE TABLE {self.table} ENGINE = MergeTree ORDER BY trace_id EMPTY AS {insert}",
-                           {"chunk": 0})
+        columns = analysis_select(self.source, "0")  # the stage's columns, typed as the mapping gives them
+        self.store.command(f"CREATE TABLE {self.table} ENGINE = MergeTree ORDER BY trace_id EMPTY AS {columns}")
         ids = [t for b in self.batches for t in b]
         chunk_ids = [self._chunk_of[i] for i, b in enumerate(self.batches) for _ in b]
         self.store.insert_columns(self.ids_table, [ids, chunk_ids], ["TraceId", "Chunk"])

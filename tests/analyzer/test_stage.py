@@ -50,6 +50,8 @@ def test_batches_must_be_ranges_of_sorted_ids(store):
         RoundStage(store, "agent_round_stage_t", [["b", "a"]])
     with pytest.raises(ValueError, match="sorted"):
         RoundStage(store, "agent_round_stage_t", [["a", "c"], ["b", "d"]])
+    with pytest.raises(ValueError, match="sorted"):
+        RoundStage(store, "agent_round_stage_t", [["a"], []])
 
 
 def test_each_staged_batch_holds_exactly_the_spans_a_direct_load_gives(store, scenario_traces):
