@@ -3,6 +3,7 @@
     python tests/benchmarks/bench_analyzer.py                 # 1,000,000 spans (~50,000 runs)
     python tests/benchmarks/bench_analyzer.py --spans 200000  # smaller
     python tests/benchmarks/bench_analyzer.py --skip-serve
+    python tests/benchmarks/bench_analyzer.py --compare-loads   # also: loading by trace id vs staged, alone
 
 Data: realistic runs are emitted once through the OTel SDK (a 20-span healthy agent run
 in both conventions, plus every failure scenario), stored like the collector stores
@@ -33,9 +34,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from analyzer.config import AnalyzerSettings
 from analyzer.demo_emit import FLAVOURS, Emitter
 from analyzer.demo_scenarios import AGENT, SCENARIOS, TOOLS, play
+from analyzer.load import spans_payload
 from analyzer.migrations import migrate_analyzer
 from analyzer.rules.config import RuleSettings
 from analyzer.scheduler import Scheduler
+from analyzer.stage import RoundStage, staged_batches
 from collector.migrations import migrate_collector
 from collector.schema import INSERT_COLUMNS
 from collector.store import Store
@@ -125,7 +128,23 @@ def generate(store: Store, spans: int, offset: int, start_ns: int, spacing_ns: i
     return long_copies * len(long_ids) + fail_copies * len(fail_ids)
 
 
-def bench_store(spans: int) -> None:
+def compare_loads(store: Store, batch_traces: int) -> None:
+    """CPU of loading every trace's canonical spans in batches, alone: by trace id vs through a round stage."""
+    ids = [r[0] for r in store.query("SELECT DISTINCT TraceId FROM otel_traces ORDER BY TraceId")]
+    batches = staged_batches(ids, batch_traces)
+    figures = []
+    for name in ("by trace id", "staged"):
+        cpu, t = _cpu_seconds()[0], time.perf_counter()
+        if name == "staged":
+            with RoundStage(store, "agent_round_stage_bench", batches) as stage:
+                size = sum(len(stage.payload(i)) for i in range(len(batches)))
+        else:
+            size = sum(len(spans_payload(store, b, for_analysis=True)) for b in batches)
+        figures.append(f"{name} {_cpu_seconds()[0] - cpu:.1f} CPU-s ({time.perf_counter() - t:.1f}s, {size:,} bytes)")
+    print(f"loading {len(ids):,} traces in {len(batches)} batches, alone: " + ", ".join(figures))
+
+
+def bench_store(spans: int, loads: bool = False) -> None:
     data = Path(tempfile.mkdtemp(prefix="bench-analyzer-"))
     store = Store(f"chdb://{data}")
     migrate_collector(store)
@@ -139,6 +158,8 @@ def bench_store(spans: int) -> None:
 
     settings = AnalyzerSettings(settle_seconds=0, analyzer_lag_seconds=0, abandon_after_seconds=0.001,
                                 analyzer_batch_traces=5000)
+    if loads:
+        compare_loads(store, settings.analyzer_batch_traces)
     sch = Scheduler(store, settings, RuleSettings())
     t, cpu = time.perf_counter(), _cpu_seconds()
     full = sch.run_once()
@@ -215,11 +236,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=1_000_000)
     parser.add_argument("--skip-serve", action="store_true")
+    parser.add_argument("--compare-loads", action="store_true",
+                        help="before the full analysis, time loading the spans by trace id and through a round stage")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs")
     if not args.skip_serve:
         bench_serve()  # first: chDB allows one data path per process, and this one is a subprocess
-    bench_store(args.spans)
+    bench_store(args.spans, args.compare_loads)
 
 
 if __name__ == "__main__":
