@@ -33,7 +33,7 @@ from analyzer.config import AnalyzerSettings, Shard
 from analyzer.load import load_baselines
 from analyzer.pipeline import analyse_batches
 from analyzer.rules.config import RuleSettings
-from analyzer.stage import RoundStage, stage_table, staged_batches
+from analyzer.stage import RoundStage, stage_prefix, staged_batches
 from analyzer.workers import AnalysisWorkers
 from collector.store import Store
 
@@ -181,7 +181,7 @@ class Scheduler:
         if staged:
             batches = staged_batches([c.trace_id for c in due], step)
         workers = self._workers if staged else None
-        with (RoundStage(self.store, stage_table(self.shard), batches) if staged
+        with (RoundStage(self.store, stage_prefix(self.shard), batches) if staged
               else contextlib.nullcontext()) as stage:
             for result in analyse_batches(self.store, batches, self.rules, baselines,
                                           may_abandon=lambda t: quiet[t] >= abandon_ms, workers=workers,

@@ -11,15 +11,21 @@ thread of its own, chunk after chunk, while the batches already staged are analy
 is a range of the sorted trace ids, so it reads a few granules of the stage with a trivial
 query. Rows are the same as `load.spans_payload` gives, for any chunking.
 
-The tables (`agent_round_stage_<shard>` and its `_ids`) belong to one analyzer shard: they are
-created at the start of a round and dropped at its end (whatever a crashed round left is
-dropped by the next).
+The tables (`agent_round_stage_<i>_of_<n>_<created>_<random>` and its `_ids`) belong to one
+round: created at its start, dropped at its end. Names are unique, so analyzers that share a
+shard (two `serve` replicas on one server) never touch each other's stage; a stage left by a
+process that died is dropped by the next staged round of its shard once it is
+`STALE_STAGE_SECONDS` old (its creation time is in its name: servers do not all keep table
+creation times).
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import secrets
 import threading
+import time
 from collections.abc import Sequence
 from types import TracebackType
 
@@ -34,9 +40,24 @@ STAGE_CHUNKS = 4  # each chunk reads the raw table once more; measured on the be
 # started the analysis late enough (the engine maps a chunk on both cores) and smaller first chunks gained nothing
 
 
-def stage_table(shard: Shard) -> str:
-    """The scratch table of this shard's rounds."""
-    return f"agent_round_stage_{shard.index}_of_{shard.count}"
+STALE_STAGE_SECONDS = 6 * 3600  # far beyond any round (a round takes at most a few minutes), and clock skew
+
+
+def stage_prefix(shard: Shard) -> str:
+    """What the names of this shard's stage tables start with."""
+    return f"agent_round_stage_{shard.index}_of_{shard.count}_"
+
+
+def drop_stale_stages(store: Store, prefix: str, now_s: float | None = None) -> list[str]:
+    """Drop the stage tables named `prefix…` created over `STALE_STAGE_SECONDS` ago; their names."""
+    now_s = time.time() if now_s is None else now_s
+    name = re.compile(re.escape(prefix) + r"(\d+)_[0-9a-f]+(?:_ids)?")
+    rows = store.query("SELECT name FROM system.tables WHERE database = currentDatabase() AND startsWith(name, {p:String})",
+                       {"p": prefix})
+    stale = [r[0] for r in rows if (m := name.fullmatch(r[0])) and now_s - int(m.group(1)) > STALE_STAGE_SECONDS]
+    for table in stale:
+        store.command(f"DROP TABLE IF EXISTS {table}")
+    return stale
 
 
 def chunk_of_batches(batches: int, chunks: int = STAGE_CHUNKS) -> list[int]:
@@ -59,12 +80,13 @@ class RoundStage:
     it (after the chunk being written) and drops the tables.
     """
 
-    def __init__(self, store: Store, table: str, batches: Sequence[Sequence[str]], source: str = TRACES_TABLE,
+    def __init__(self, store: Store, prefix: str, batches: Sequence[Sequence[str]], source: str = TRACES_TABLE,
                  chunks: int = STAGE_CHUNKS) -> None:
         if not all(batches) or any(list(b) != sorted(b) for b in batches) or any(
                 a[-1] >= b[0] for a, b in zip(batches, batches[1:])):
             raise ValueError("staged batches must be consecutive ranges of sorted trace ids")
-        self.store, self.table, self.ids_table, self.source = store, table, f"{table}_ids", source
+        self.prefix, self.table = prefix, f"{prefix}{int(time.time())}_{secrets.token_hex(4)}"
+        self.store, self.ids_table, self.source = store, f"{self.table}_ids", source
         self.batches = [list(b) for b in batches]
         self._chunk_of = chunk_of_batches(len(self.batches), chunks)
         self._ready = [threading.Event() for _ in range(self._chunk_of[-1] + 1 if self._chunk_of else 0)]
@@ -79,8 +101,10 @@ class RoundStage:
         return self
 
     def create(self) -> None:
-        """Create the tables (dropping what an earlier round left) and list the round's trace ids."""
-        self._drop()
+        """Create the tables (dropping stale ones a dead process left) and list the round's trace ids."""
+        dropped = drop_stale_stages(self.store, self.prefix)
+        if dropped:
+            log.info("dropped %d stage table(s) left by an earlier process: %s", len(dropped), ", ".join(dropped))
         insert = analysis_select(self.source, f"TraceId IN (SELECT TraceId FROM {self.ids_table} "
                                               "WHERE Chunk = {chunk:UInt32})")
         self._insert_sql = f"INSERT INTO {self.table} {insert}"

@@ -13,12 +13,20 @@ from analyzer.migrations import migrate_analyzer
 from analyzer.pipeline import analyse_traces
 from analyzer.rules.config import RuleSettings
 from analyzer.scheduler import Scheduler
-from analyzer.stage import RoundStage, chunk_of_batches, stage_table, staged_batches
+from analyzer.stage import (
+    STALE_STAGE_SECONDS,
+    RoundStage,
+    chunk_of_batches,
+    drop_stale_stages,
+    stage_prefix,
+    staged_batches,
+)
 from collector.store import StoreError
 from tests.analyzer.emit import START_NS, store_scenario
 from tests.analyzer.test_workers import analysis_rows
 
 RULES = RuleSettings()
+PREFIX = "agent_round_stage_9_of_10_"
 
 
 @pytest.fixture()
@@ -32,6 +40,10 @@ def _tables(store) -> set[str]:
     return {r[0] for r in store.query("SELECT name FROM system.tables WHERE database = currentDatabase()")}
 
 
+def _stages(store) -> set[str]:
+    return {t for t in _tables(store) if t.startswith("agent_round_stage")}
+
+
 def _by_key(spans) -> list[dict]:
     return sorted((s.__dict__ for s in spans), key=lambda d: (d["trace_id"], d["span_id"], d["start_ns"]))
 
@@ -42,27 +54,27 @@ def test_chunks_are_equal_shares_of_consecutive_batches():
     assert chunk_of_batches(14) == [0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3]
     assert chunk_of_batches(5, chunks=1) == [0] * 5
     assert staged_batches(["c", "a", "e", "b", "d"], 2) == [["a", "b"], ["c", "d"], ["e"]]
-    assert stage_table(Shard(1, 3)) == "agent_round_stage_1_of_3"
+    assert stage_prefix(Shard(1, 3)) == "agent_round_stage_1_of_3_"
 
 
 def test_batches_must_be_ranges_of_sorted_ids(store):
     with pytest.raises(ValueError, match="sorted"):
-        RoundStage(store, "agent_round_stage_t", [["b", "a"]])
+        RoundStage(store, PREFIX, [["b", "a"]])
     with pytest.raises(ValueError, match="sorted"):
-        RoundStage(store, "agent_round_stage_t", [["a", "c"], ["b", "d"]])
+        RoundStage(store, PREFIX, [["a", "c"], ["b", "d"]])
     with pytest.raises(ValueError, match="sorted"):
-        RoundStage(store, "agent_round_stage_t", [["a"], []])
+        RoundStage(store, PREFIX, [["a"], []])
 
 
 def test_each_staged_batch_holds_exactly_the_spans_a_direct_load_gives(store, scenario_traces):
     batches = staged_batches(scenario_traces, 5)
     assert len(batches) >= 8  # several chunks of several batches
-    with RoundStage(store, "agent_round_stage_t", batches) as stage:
+    with RoundStage(store, PREFIX, batches) as stage:
         for i, batch in enumerate(batches):
             staged = spans_from_payload(stage.payload(i))
             assert {s.trace_id for s in staged} == set(batch)
             assert _by_key(staged) == _by_key(load_spans(store, batch, for_analysis=True))
-    assert not {"agent_round_stage_t", "agent_round_stage_t_ids"} & _tables(store)
+    assert not _stages(store)
 
 
 def test_a_staged_round_writes_what_per_trace_analysis_writes_and_leaves_no_stage(store, scenario_traces):
@@ -72,7 +84,7 @@ def test_a_staged_round_writes_what_per_trace_analysis_writes_and_leaves_no_stag
     result = Scheduler(store, settings, RULES).run_once()
     assert result.analysed == len(scenario_traces) and result.pending == 0
     staged = analysis_rows(store)
-    assert not any(t.startswith("agent_round_stage") for t in _tables(store))
+    assert not _stages(store)
     analyse_traces(store, scenario_traces, RULES)  # unstaged, one trace list: replaces every row
     assert analysis_rows(store) == staged
     assert len(staged["agent_runs"]) >= len(scenario_traces)
@@ -80,31 +92,50 @@ def test_a_staged_round_writes_what_per_trace_analysis_writes_and_leaves_no_stag
 
 def test_a_chunk_that_fails_fails_the_batches_waiting_for_it_and_the_tables_still_go(store, scenario_traces):
     batches = staged_batches(scenario_traces, 5)
-    stage = RoundStage(store, "agent_round_stage_t", batches)
+    stage = RoundStage(store, PREFIX, batches)
     stage.create()
-    store.command("DROP TABLE agent_round_stage_t_ids")  # the chunk's INSERT … SELECT now fails
+    store.command(f"DROP TABLE {stage.ids_table}")  # the chunk's INSERT … SELECT now fails
     stage.stage_all()
     for i in (0, len(batches) - 1):
-        with pytest.raises(StoreError, match="agent_round_stage_t_ids"):
+        with pytest.raises(StoreError, match=stage.ids_table):
             stage.payload(i)
     stage.__exit__(None, None, None)
-    assert not {"agent_round_stage_t", "agent_round_stage_t_ids"} & _tables(store)
+    assert not _stages(store)
 
 
 def test_leaving_early_stops_staging_and_drops_the_tables(store, scenario_traces):
     batches = staged_batches(scenario_traces, 5)
-    with RoundStage(store, "agent_round_stage_t", batches) as stage:
+    with RoundStage(store, PREFIX, batches) as stage:
         assert spans_from_payload(stage.payload(0))  # the consumer stops after its first batch
     assert not stage._thread.is_alive()
-    assert not {"agent_round_stage_t", "agent_round_stage_t_ids"} & _tables(store)
+    assert not _stages(store)
 
 
 def test_chunks_after_the_stop_are_not_staged_and_say_so(store, scenario_traces):
-    stage = RoundStage(store, "agent_round_stage_t", staged_batches(scenario_traces, 5))
+    stage = RoundStage(store, PREFIX, staged_batches(scenario_traces, 5))
     stage.create()
     stage._closing.set()  # what leaving the round does before the thread reaches the next chunk
     stage.stage_all()
     with pytest.raises(RuntimeError, match="stopped"):
         stage.payload(0)
-    assert store.query("SELECT count() FROM agent_round_stage_t")[0][0] == 0
+    assert store.query(f"SELECT count() FROM {stage.table}")[0][0] == 0
     stage.__exit__(None, None, None)
+
+
+def test_rounds_sharing_a_shard_get_their_own_tables_and_stale_ones_are_dropped(store, scenario_traces):
+    batches = staged_batches(scenario_traces, 5)
+    with RoundStage(store, PREFIX, batches) as one, RoundStage(store, PREFIX, batches) as two:
+        assert one.table != two.table and {one.table, two.table} <= _stages(store)
+        assert one.payload(0) == two.payload(0)  # neither round disturbed the other
+    # A stage a killed process left: dropped by a later round once old enough, not before.
+    old = RoundStage(store, PREFIX, batches)
+    old.create()
+    created = int(old.table[len(PREFIX):].split("_")[0])
+    other_shard = RoundStage(store, "agent_round_stage_0_of_10_", batches)
+    other_shard.create()
+    assert drop_stale_stages(store, PREFIX, now_s=created + 60) == []
+    assert sorted(drop_stale_stages(store, PREFIX, now_s=created + STALE_STAGE_SECONDS + 1)) == sorted(
+        [old.table, old.ids_table])
+    assert _stages(store) == {other_shard.table, other_shard.ids_table}  # another shard's stage is left alone
+    other_shard.__exit__(None, None, None)
+    assert not _stages(store)
