@@ -1,11 +1,27 @@
-"""The compiled query: column names, order and types; safe identifiers; raw WHERE fragments."""
+"""The compiled query: column names, order and types; safe identifiers; raw WHERE fragments;
+the typed fast path for JSON items reads every document it takes exactly as the raw walk does."""
 
 from __future__ import annotations
 
-import pytest
+import json
 
-from semconv.compile import _required_literal, canonical_select
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from collector.store import Store
+from semconv.compile import (
+    _fast_shape_keys,
+    _objects,
+    _required_literal,
+    _typed_objects,
+    _typed_unsafe,
+    canonical_select,
+)
 from semconv.model import CANONICAL_COLUMNS
+from semconv.spec import Concat, JsonItems, Out, Shape
+from semconv.table import FIELDS
+from tests.conftest import engine_url
 from tests.semconv.conftest import load
 
 TYPES = {"start_ns": "Int64", "duration_ns": "Int64", "cost_usd": "Nullable(Float64)",
@@ -65,3 +81,95 @@ def test_gather_column_must_be_a_plain_identifier(bad):
 def test_required_literal(pattern, literal):
     """The prefix every match must carry; the SQL skips spans without it, so too long a one loses items."""
     assert _required_literal(pattern) == literal
+
+
+# -- typed fast path ------------------------------------------------------------------------------
+def _json_items(sources) -> list[JsonItems]:
+    return [item for src in sources for item in (_json_items(src.parts) if isinstance(src, Concat) else [src])
+            if isinstance(item, JsonItems)]
+
+
+FAST_SHAPES = list({src.shape: None for f in FIELDS for src in _json_items(f.sources)
+                    if _fast_shape_keys(src.shape) is not None
+                    and not (src.path or src.parse_strings or src.flatten or src.only_types)})
+PART_WORDS = ["type", "content", "text", "response", "result", "output", "value", "parts", "id", "x"]
+TRICKY = ['"', "\\", "/", "é", "\n", "null", '""', ':', ",", "[", "]", "{", "}", '"role": 5', "[1]", "a"]
+
+
+def _keys(shape) -> list[str]:
+    return sorted({key for out in shape.outs for path in out.paths for key in path} | set(PART_WORDS))
+
+
+def _docs(shape):
+    """JSON arrays for `shape`: mostly well-formed items with awkward text (what the typed path takes),
+    some with anything in them (what it must leave to the raw walk)."""
+    awkward = st.lists(st.sampled_from(['a', ' ', '"', "\\", "/", "é", "\n", ":", ",", "[", "]", "{", "}", "😀",
+                                        "\t", "\u2028", "x"]), min_size=1, max_size=6).map("".join)
+    text = st.lists(st.sampled_from(TRICKY), max_size=4).map("".join)
+    text_keys = sorted({path[0] for out in shape.outs for path in out.paths if len(path) == 1} - {"parts"})
+    clean_part = st.fixed_dictionaries({"type": st.sampled_from(["text", "tool_call", "reasoning", "tool_call_response"])},
+                                       optional={k: awkward for k in ("content", "text", "response", "result", "id")})
+    clean_item = st.fixed_dictionaries({}, optional={key: awkward for key in text_keys}
+                                       | {"parts": st.lists(clean_part, max_size=3), "x": awkward})
+    keys = st.sampled_from(_keys(shape))
+    scalar = st.one_of(awkward, text, st.none(), st.integers(-3, 3), st.floats(-2, 2, allow_nan=False), st.booleans())
+    value = st.recursive(scalar, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                          st.dictionaries(keys, inner, max_size=3)), max_leaves=8)
+    part = st.one_of(clean_part, st.dictionaries(keys, value, max_size=3), value)
+    item = st.one_of(st.fixed_dictionaries({}, optional={key: value for key in _keys(shape)}
+                                           | {"parts": st.lists(part, max_size=3)}),
+                     st.dictionaries(keys, value, max_size=4), value)
+    items = st.one_of(st.lists(clean_item, max_size=4), st.lists(clean_item, max_size=4),
+                      st.lists(st.one_of(clean_item, item), max_size=4))
+    return st.tuples(items, st.sampled_from([(",", ":"), (", ", ": ")]), st.booleans()).map(
+        lambda t: json.dumps(t[0], separators=t[1], ensure_ascii=t[2]))
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory) -> Store:
+    return Store(engine_url(tmp_path_factory))
+
+
+def _compare(engine: Store, shape, docs: list[str]) -> list[tuple]:
+    text_keys, nested = _fast_shape_keys(shape)
+    typed, fast = _typed_objects(shape, "d", (), text_keys)
+    rows = engine.query(
+        f"SELECT d, {_typed_unsafe('d', text_keys, nested)} OR empty({typed}), {fast}, "
+        f"{_objects(shape, 'JSONExtractArrayRaw(d)')} FROM (SELECT arrayJoin({{docs:Array(String)}}) AS d)",
+        {"docs": docs})
+    return [(doc, bool(unsafe), fast, slow) for doc, unsafe, fast, slow in rows]
+
+
+@pytest.mark.parametrize("shape", FAST_SHAPES,
+                         ids=lambda s: "+".join(o.name + ("=const" if o.const else "") for o in s.outs))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_the_typed_path_reads_every_document_it_takes_as_the_raw_walk_does(engine, shape, data):
+    docs = data.draw(st.lists(_docs(shape), min_size=1, max_size=25))
+    for doc, unsafe, fast, slow in _compare(engine, shape, docs):
+        assert unsafe or fast == slow, doc
+
+
+def test_only_text_shapes_with_parts_last_take_the_typed_path():
+    assert _fast_shape_keys(Shape((Out("a", "str", (("x",), ("m", "y"))),))) == (["x"], ["m"])
+    assert _fast_shape_keys(Shape((Out("a", "num", (("x",),)),))) is None
+    assert _fast_shape_keys(Shape((Out("a", "content", (("parts",), ("x",))),))) is None  # parts must come last
+    assert _fast_shape_keys(Shape((Out("a", "str", (("parts",),)),))) is None
+
+
+def test_the_typed_path_takes_genai_messages_and_leaves_what_it_cannot_read(engine):
+    message = next(s for s in FAST_SHAPES if [o.name for o in s.outs] == ["role", "content"]
+                   and any(p == ("parts",) for o in s.outs for p in o.paths))
+    genai = json.dumps([
+        {"role": "user", "parts": [{"type": "text", "content": "Plan a trip to \"Rome\" / Milan"}]},
+        {"role": "assistant", "parts": [{"type": "tool_call", "id": "c1", "name": "w", "arguments": "{\"city\":1}"}]},
+        {"role": "tool", "parts": [{"type": "tool_call_response", "id": "c1", "response": "{\"temp\": 20}"}]},
+    ])
+    odd = [json.dumps([{"role": None, "message": {"role": "user"}}]),  # null, nested path
+           json.dumps([{"role": "", "parts": []}]),  # present but empty
+           json.dumps([{"role": "user", "content": [{"type": "text", "text": "hi"}]}]),  # content as parts
+           json.dumps([{"role": "user", "parts": ["plain text part"]}])]  # a string element
+    rows = _compare(engine, message, [genai, *odd])
+    assert [unsafe for _, unsafe, _, _ in rows] == [False, True, True, True, True]
+    assert all(fast == slow for _, unsafe, fast, slow in rows if not unsafe)
+    assert json.loads("[" + ",".join(rows[0][2]) + "]")[0] == {"role": "user", "content": 'Plan a trip to "Rome" / Milan'}
