@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.collector.spans import READBACK_COLUMNS, READBACK_SQL, expected_row, rich_spans
+from tests.semconv.test_compile import FAST_SHAPES, assert_typed_path_exact, shape_id
 
 
 def _docker_reason() -> str | None:
@@ -45,3 +48,14 @@ def test_sdk_spans_round_trip_through_a_clickhouse_server(clickhouse_url, server
     for span in spans:
         expected = expected_row(span)
         assert stored[expected["SpanId"]] == expected
+
+
+@pytest.mark.clickhouse_server
+@pytest.mark.parametrize("shape", FAST_SHAPES, ids=shape_id)
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_the_typed_json_path_reads_documents_as_the_raw_walk_on_a_server(clickhouse_url, shape, data):
+    """The typed path's exactness rests on how JSONExtract converts tuples: checked on the server version too."""
+    from collector.store import Store
+
+    assert_typed_path_exact(Store(clickhouse_url), shape, data)
