@@ -13,11 +13,13 @@ from analyzer.rootcause import decide_outcome, ordered, root_cause
 from analyzer.rules import detect, make_context
 from analyzer.rules.config import RuleSettings
 from analyzer.rules.grounding import hallucination_score
+from analyzer.rules.view import RunView
 
 
-def analyze_run(run: Run, baseline: Baseline | None, settings: RuleSettings) -> tuple[Verdict, Explanation]:
-    """Judge one run and explain it."""
-    ctx = make_context(run, settings, baseline)
+def analyze_run(run: Run, baseline: Baseline | None, settings: RuleSettings,
+                view: RunView | None = None) -> tuple[Verdict, Explanation]:
+    """Judge one run and explain it (`view`: the run's `RunView`, when the caller keeps it)."""
+    ctx = make_context(run, settings, baseline, view)
     signals = ordered(detect(run, ctx), ctx.view)
     outcome = decide_outcome(signals)
     root = root_cause(signals, ctx.view, outcome)

@@ -24,6 +24,7 @@ from analyzer.load import BaselineKey, all_trace_ids, load_baselines, load_spans
 from analyzer.model import Baseline, Explanation, Run, SubRunOutcome, Verdict
 from analyzer.rules.config import RuleSettings
 from analyzer.rules.content import assistant_text
+from analyzer.rules.view import RunView
 from analyzer.runs import build_runs
 from analyzer.workers import AnalysisWorkers
 from analyzer.write import Tables, replace_results, result_rows
@@ -38,6 +39,7 @@ class Analysed:
     run: Run  # sub_runs filled
     verdict: Verdict
     explanation: Explanation
+    view: RunView  # the one the analysis derived its facts from (the result rows read it too)
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,9 @@ def analyse_runs(runs: Sequence[Run], baselines: Mapping[BaselineKey, Baseline],
         subs = tuple(_outcome(run, done[r]) for r in run.sub_run_ids if r in done)
         if subs:
             run = replace(run, sub_runs=subs)
-        verdict, explanation = analyze_run(run, baselines.get((run.tenant, run.agent_name)), rules)
-        done[run.run_id] = Analysed(run, verdict, explanation)
+        view = RunView(run)
+        verdict, explanation = analyze_run(run, baselines.get((run.tenant, run.agent_name)), rules, view)
+        done[run.run_id] = Analysed(run, verdict, explanation, view)
     return [done[r.run_id] for r in runs]
 
 

@@ -176,10 +176,8 @@ class Scheduler:
         by_id = {c.trace_id: c for c in due}
         still_pending: list[Candidate] = []
         step = self.settings.analyzer_batch_traces
-        batches = [[c.trace_id for c in due[i:i + step]] for i in range(0, len(due), step)]
+        batches = staged_batches([c.trace_id for c in due], step)
         staged = len(batches) > 1  # rounds of several batches are staged and go to the workers
-        if staged:
-            batches = staged_batches([c.trace_id for c in due], step)
         workers = self._workers if staged else None
         with (RoundStage(self.store, stage_prefix(self.shard), batches) if staged
               else contextlib.nullcontext()) as stage:

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from analyzer.rules.view import RunView
 from collector.store import Store
 
 if TYPE_CHECKING:
@@ -47,7 +46,7 @@ _conversation_id, _category, _status_code = (attrgetter(f) for f in ("conversati
 def run_row(a: Analysed, version: int, analysed_at_ms: int) -> dict[str, Any]:
     """The `agent_runs` row of one analysed run."""
     run, verdict, facts = a.run, a.verdict, a.explanation.structured.get("run", {})
-    view = RunView(run)
+    view = a.view
     leaves = view.llm_leaves
     root = view.root
     rc = verdict.root_cause

@@ -182,6 +182,7 @@ def _raw_at(entries: str, path: tuple[str, ...]) -> str:
 # Part types that are not text, as compact JSON strings: ClickHouse writes these plain names
 # without escapes, so comparing the raw `type` value equals comparing its string value.
 _SKIP_TYPES_RAW = ", ".join(lit(f'"{t}"') for t in PART_SKIP_TYPES)
+_SKIP_TYPES = ", ".join(lit(t) for t in PART_SKIP_TYPES)  # the same names as strings, for the typed path
 assert all(re.fullmatch(r"[A-Za-z0-9_-]+", t) for t in PART_SKIP_TYPES)
 
 
@@ -316,8 +317,8 @@ def _typed_unsafe(doc: str, text_keys: list[str], nested: list[str]) -> str:
     return f"match({doc}, {lit('|'.join(_typed_unsafe_patterns(text_keys, nested)))})"
 
 
-def _typed_objects(shape: Shape, doc: str, path: tuple[str, ...], text_keys: list[str]) -> tuple[str, str]:
-    """(the typed array at `path` in `doc`, `_objects` of it built from that array) — see above.
+def _typed_objects(shape: Shape, doc: str, text_keys: list[str]) -> tuple[str, str]:
+    """(the typed array `doc`, `_objects` of it built from that array) — see above.
 
     An array none of whose elements converts (only `{}`s, numbers…) comes out empty where the raw
     walk gives one default object per element, so an empty typed array is left to the raw walk;
@@ -325,9 +326,8 @@ def _typed_objects(shape: Shape, doc: str, path: tuple[str, ...], text_keys: lis
     """
     part_type = "Array(Tuple(" + ", ".join(f"`{key}` String" for key in ["type", *_PART_KEYS]) + "))"
     fields = [f"`{key}` String" for key in text_keys] + [f"`{_PARTS_KEY}` {part_type}"]
-    typed = f"JSONExtract({doc}{_path(path)}, {lit('Array(Tuple(' + ', '.join(fields) + '))')})"
-    skip = ", ".join(lit(t) for t in PART_SKIP_TYPES)
-    part_text = (f"if(tupleElement(p, 'type') IN ({skip}), '', "
+    typed = f"JSONExtract({doc}, {lit('Array(Tuple(' + ', '.join(fields) + '))')})"
+    part_text = (f"if(tupleElement(p, 'type') IN ({_SKIP_TYPES}), '', "
                  + "".join(f"if(tupleElement(p, {lit(key)}) != '', tupleElement(p, {lit(key)}), " for key in _PART_KEYS)
                  + "''" + ")" * (len(_PART_KEYS) + 1))
     joined = f"arrayStringConcat(arrayFilter(t -> t != '', arrayMap(p -> {part_text}, tupleElement(m, {lit(_PARTS_KEY)}))), '\\n')"
@@ -459,7 +459,7 @@ def items(src: Source) -> tuple[str, str]:
         objects = _objects(src.shape, arr)
         keys = _fast_shape_keys(src.shape)
         if keys is not None and not (src.path or src.parse_strings or src.flatten or src.only_types):
-            typed, fast = _typed_objects(src.shape, doc, src.path, keys[0])
+            typed, fast = _typed_objects(src.shape, doc, keys[0])
             objects = f"if({_typed_unsafe(doc, *keys)} OR empty({typed}), {objects}, {fast})"
         return _when(src, f"{doc} != ''"), objects
     if isinstance(src, IndexedItems):

@@ -40,8 +40,9 @@ RULES: list[Rule] = [
 ]
 
 
-def make_context(run: Run, settings: RuleSettings, baseline: Baseline | None = None) -> RuleContext:
-    return RuleContext(settings, baseline, RunView(run))
+def make_context(run: Run, settings: RuleSettings, baseline: Baseline | None = None,
+                 view: RunView | None = None) -> RuleContext:
+    return RuleContext(settings, baseline, view or RunView(run))
 
 
 def detect(run: Run, ctx: RuleContext) -> list[Signal]:

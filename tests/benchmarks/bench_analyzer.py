@@ -31,14 +31,14 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from analyzer.config import AnalyzerSettings
+from analyzer.config import AnalyzerSettings, Shard
 from analyzer.demo_emit import FLAVOURS, Emitter
 from analyzer.demo_scenarios import AGENT, SCENARIOS, TOOLS, play
 from analyzer.load import spans_payload
 from analyzer.migrations import migrate_analyzer
 from analyzer.rules.config import RuleSettings
 from analyzer.scheduler import Scheduler
-from analyzer.stage import RoundStage, staged_batches
+from analyzer.stage import RoundStage, stage_prefix, staged_batches
 from collector.migrations import migrate_collector
 from collector.schema import INSERT_COLUMNS
 from collector.store import Store
@@ -136,7 +136,7 @@ def compare_loads(store: Store, batch_traces: int) -> None:
     for name in ("by trace id", "staged"):
         cpu, t = _cpu_seconds()[0], time.perf_counter()
         if name == "staged":
-            with RoundStage(store, "agent_round_stage_bench", batches) as stage:
+            with RoundStage(store, stage_prefix(Shard()), batches) as stage:
                 size = sum(len(stage.payload(i)) for i in range(len(batches)))
         else:
             size = sum(len(spans_payload(store, b, for_analysis=True)) for b in batches)
