@@ -132,7 +132,7 @@ def engine(tmp_path_factory) -> Store:
 
 def _compare(engine: Store, shape, docs: list[str]) -> list[tuple]:
     text_keys, nested = _fast_shape_keys(shape)
-    typed, fast = _typed_objects(shape, "d", (), text_keys)
+    typed, fast = _typed_objects(shape, "d", text_keys)
     rows = engine.query(
         f"SELECT d, {_typed_unsafe('d', text_keys, nested)} OR empty({typed}), {fast}, "
         f"{_objects(shape, 'JSONExtractArrayRaw(d)')} FROM (SELECT arrayJoin({{docs:Array(String)}}) AS d)",
@@ -156,6 +156,20 @@ def assert_typed_path_exact(engine: Store, shape, data) -> None:
 @given(data=st.data())
 def test_the_typed_path_reads_every_document_it_takes_as_the_raw_walk_does(engine, shape, data):
     assert_typed_path_exact(engine, shape, data)
+
+
+@pytest.mark.parametrize("shape", FAST_SHAPES, ids=shape_id)
+def test_every_shape_s_plain_documents_take_the_typed_path(engine, shape):
+    """The property test above compares only documents the guard lets through: each shape's plain
+    items (every text key a non-empty string, a text part) must be among them, or it compares nothing."""
+    text_keys, _ = _fast_shape_keys(shape)
+    item = {key: f"{key} of the item / é" for key in text_keys}  # (a value ending in \" would read as "")
+    if any(p == ("parts",) for o in shape.outs for p in o.paths):
+        item["parts"] = [{"type": "text", "content": "a part"}, {"type": "tool_call", "id": "c1"}]
+    rows = _compare(engine, shape, [json.dumps([item, {**item, "x": "more"}])])
+    (_, unsafe, fast, slow), = rows
+    assert not unsafe and fast == slow and len(fast) == 2
+    assert any(text_keys[0] + " of the item" in obj for obj in fast)
 
 
 def test_only_text_shapes_with_parts_last_take_the_typed_path():
