@@ -104,9 +104,16 @@ def analyse_payload(payload: bytes, job: BatchJob, rules: RuleSettings,
                     baselines: Mapping[BaselineKey, Baseline]) -> tuple[Tables, BatchResult]:
     """One batch from its encoded spans (`spans_payload`) to result rows; no I/O."""
     with _cyclic_gc_paused():
-        spans = spans_from_payload(payload)
-        analysed, result = _analyse_loaded(spans, job.trace_ids, rules, baselines, job.abandonable.__contains__)
-        return result_rows(analysed, job.version), result
+        # In a function of its own so that everything but the rows is freed before the pause
+        # ends: the collector's first pass after it scans every tracked object still alive.
+        return _rows_of_payload(payload, job, rules, baselines)
+
+
+def _rows_of_payload(payload: bytes, job: BatchJob, rules: RuleSettings,
+                     baselines: Mapping[BaselineKey, Baseline]) -> tuple[Tables, BatchResult]:
+    spans = spans_from_payload(payload)
+    analysed, result = _analyse_loaded(spans, job.trace_ids, rules, baselines, job.abandonable.__contains__)
+    return result_rows(analysed, job.version), result
 
 
 def _job(trace_ids: Sequence[str], may_abandon: Callable[[str], bool]) -> BatchJob:
