@@ -6,8 +6,6 @@ from __future__ import annotations
 import pytest
 
 from analyzer.config import AnalyzerSettings, Shard
-from analyzer.demo_emit import FLAVOURS
-from analyzer.demo_scenarios import SCENARIOS
 from analyzer.load import load_spans, spans_from_payload
 from analyzer.migrations import migrate_analyzer
 from analyzer.pipeline import analyse_traces
@@ -22,18 +20,10 @@ from analyzer.stage import (
     staged_batches,
 )
 from collector.store import StoreError
-from tests.analyzer.emit import START_NS, store_scenario
 from tests.analyzer.test_workers import analysis_rows
 
 RULES = RuleSettings()
 PREFIX = "agent_round_stage_9_of_10_"
-
-
-@pytest.fixture()
-def scenario_traces(store) -> list[str]:
-    """Every scenario in both flavours, stored; their trace ids."""
-    return [store_scenario(store, s, f, START_NS + i * 10**12)["trace_id"]
-            for i, (s, f) in enumerate((s, f) for s in SCENARIOS for f in FLAVOURS)]
 
 
 def _tables(store) -> set[str]:

@@ -9,14 +9,12 @@ from concurrent.futures.process import BrokenProcessPool
 import pytest
 
 from analyzer.config import AnalyzerSettings
-from analyzer.demo_emit import FLAVOURS
-from analyzer.demo_scenarios import SCENARIOS
 from analyzer.migrations import migrate_analyzer
 from analyzer.pipeline import analyse_traces
 from analyzer.rules.config import RuleSettings
 from analyzer.scheduler import Scheduler
 from analyzer.workers import AnalysisWorkers
-from tests.analyzer.emit import START_NS, store_scenario
+from tests.analyzer.emit import store_scenario
 
 RULES = RuleSettings()
 TABLES = {
@@ -30,10 +28,9 @@ def analysis_rows(store) -> dict[str, list[tuple]]:
     return {t: store.query(f"SELECT {cols} FROM {t} FINAL WHERE Deleted = 0 ORDER BY ALL") for t, cols in TABLES.items()}
 
 
-def test_worker_processes_write_exactly_what_in_process_analysis_writes(store):
+def test_worker_processes_write_exactly_what_in_process_analysis_writes(store, scenario_traces):
     migrate_analyzer(store)
-    trace_ids = [store_scenario(store, s, flavour, START_NS + i * 10**12)["trace_id"]
-                 for i, (s, flavour) in enumerate((s, f) for s in SCENARIOS for f in FLAVOURS)]
+    trace_ids = scenario_traces
     settings = AnalyzerSettings(settle_seconds=0, analyzer_lag_seconds=0, abandon_after_seconds=0.001,
                                 analyzer_batch_traces=4, analyzer_workers=2)
     sch = Scheduler(store, settings, RULES)

@@ -1,0 +1,16 @@
+"""Fixtures shared by the analyzer tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from analyzer.demo_emit import FLAVOURS
+from analyzer.demo_scenarios import SCENARIOS
+from tests.analyzer.emit import START_NS, store_scenario
+
+
+@pytest.fixture()
+def scenario_traces(store) -> list[str]:
+    """Every scenario in both flavours, stored; their trace ids."""
+    return [store_scenario(store, s, f, START_NS + i * 10**12)["trace_id"]
+            for i, (s, f) in enumerate((s, f) for s in SCENARIOS for f in FLAVOURS)]
