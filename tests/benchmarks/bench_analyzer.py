@@ -4,6 +4,7 @@
     python tests/benchmarks/bench_analyzer.py --spans 200000  # smaller
     python tests/benchmarks/bench_analyzer.py --skip-serve
     python tests/benchmarks/bench_analyzer.py --compare-loads   # also: loading by trace id vs staged, alone
+    python tests/benchmarks/bench_analyzer.py --ceilings        # also: where the full analysis' time goes
 
 Data: realistic runs are emitted once through the OTel SDK (a 20-span healthy agent run
 in both conventions, plus every failure scenario), stored like the collector stores
@@ -34,13 +35,15 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from analyzer.config import AnalyzerSettings, Shard
 from analyzer.demo_emit import FLAVOURS, Emitter
 from analyzer.demo_scenarios import AGENT, SCENARIOS, TOOLS, play
-from analyzer.load import spans_payload
+from analyzer.load import analysis_select, load_baselines, query_payload, spans_payload
 from analyzer.migrations import migrate_analyzer
+from analyzer.pipeline import analyse_batches
 from analyzer.rules.config import RuleSettings
 from analyzer.scheduler import Scheduler
 from analyzer.stage import RoundStage, stage_prefix, staged_batches
+from analyzer.workers import AnalysisWorkers
 from collector.migrations import migrate_collector
-from collector.schema import INSERT_COLUMNS
+from collector.schema import INSERT_COLUMNS, TRACES_TABLE
 from collector.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,7 +147,85 @@ def compare_loads(store: Store, batch_traces: int) -> None:
     print(f"loading {len(ids):,} traces in {len(batches)} batches, alone: " + ", ".join(figures))
 
 
-def bench_store(spans: int, loads: bool = False) -> None:
+def _results_hash(store: Store) -> tuple:
+    """The analysis tables' rows, hashed (versions and analysis times left out)."""
+    return tuple(store.query(f"SELECT count(), sum(cityHash64(*)) FROM (SELECT * EXCEPT ({skip}) FROM {table} "
+                             "FINAL WHERE NOT Deleted)")[0]
+                 for table, skip in (("agent_runs", "Version, AnalyzedAt"), ("agent_explanations", "Version"),
+                                     ("agent_signals", "Version")))
+
+
+def _timed_batches(store: Store, settings: AnalyzerSettings, batches: list[list[str]], load) -> tuple[float, float]:
+    """Analyse and write `batches` as a round does (worker processes, overlapped I/O); (wall s, CPU s)."""
+    workers = AnalysisWorkers(settings.analyzer_workers)
+    baselines = load_baselines(store)
+    t, cpu = time.perf_counter(), _cpu_seconds()
+    for _ in analyse_batches(store, batches, RuleSettings(), baselines, workers=workers, load=load):
+        pass
+    wall = time.perf_counter() - t
+    workers.close()
+    return wall, sum(after - before for after, before in zip(_cpu_seconds(), cpu))
+
+
+def ceilings(store: Store, settings: AnalyzerSettings) -> None:
+    """Where a full analysis' time goes: the same round analysed from a stage (as rounds do) and from
+    canonical spans mapped beforehand (what mapping at ingest would leave to do), back to back; and what
+    the canonical mapping would cost each insert as a materialized view on `otel_traces`."""
+    ids = [r[0] for r in store.query(f"SELECT DISTINCT TraceId FROM {TRACES_TABLE} ORDER BY TraceId")]
+    batches = staged_batches(ids, settings.analyzer_batch_traces)
+    with RoundStage(store, stage_prefix(Shard()), batches) as stage:
+        wall, cpu = _timed_batches(store, settings, batches, stage.payload)
+    staged = _results_hash(store)
+    print(f"ceilings: {len(ids):,} traces mapped and analysed as a round does: {wall:.1f}s, {cpu:.1f} CPU-s")
+
+    store.command("DROP TABLE IF EXISTS bench_canonical")
+    store.command(f"CREATE TABLE bench_canonical ENGINE = MergeTree ORDER BY trace_id EMPTY AS "
+                  f"{analysis_select(TRACES_TABLE, '0')}")
+    t, before = time.perf_counter(), _cpu_seconds()[0]
+    store.command(f"INSERT INTO bench_canonical {analysis_select(TRACES_TABLE, '1')}")
+    print(f"  the canonical mapping alone, in one pass: {time.perf_counter() - t:.1f}s, "
+          f"{_cpu_seconds()[0] - before:.1f} CPU-s")
+
+    def premapped(i: int) -> bytes:
+        return query_payload(store, "SELECT * FROM bench_canonical WHERE trace_id BETWEEN {lo:String} AND "
+                                    "{hi:String}", {"lo": batches[i][0], "hi": batches[i][-1]})
+
+    wall, cpu = _timed_batches(store, settings, batches, premapped)
+    same = "same results" if _results_hash(store) == staged else "RESULTS DIFFER"
+    print(f"  the same round from spans mapped beforehand: {wall:.1f}s, {cpu:.1f} CPU-s ({same})")
+    store.command("DROP TABLE IF EXISTS bench_canonical")
+    mapping_view_cost(store)
+
+
+def mapping_view_cost(store: Store) -> None:
+    """Time inserts of spans into a copy of `otel_traces` without and with the canonical mapping as a
+    materialized view on it: its cost per insert and per span."""
+    tables = ("bench_mv", "bench_mv_spans", "bench_mv_canonical")
+    for table in tables:
+        store.command(f"DROP TABLE IF EXISTS {table}")
+    store.command(f"CREATE TABLE bench_mv_spans AS {TRACES_TABLE}")
+    store.command(f"CREATE TABLE bench_mv_canonical ENGINE = MergeTree ORDER BY trace_id EMPTY AS "
+                  f"{analysis_select(TRACES_TABLE, '0')}")
+    sizes, costs = (1_000, 20_000), {}
+    for view in (False, True):
+        if view:
+            store.command(f"CREATE MATERIALIZED VIEW bench_mv TO bench_mv_canonical AS "
+                          f"{analysis_select('bench_mv_spans', '1')}")
+        for n in sizes * 2:  # each size twice: the first insert of a kind warms up
+            t = time.perf_counter()
+            store.command(f"INSERT INTO bench_mv_spans SELECT * FROM {TRACES_TABLE} LIMIT {n}")
+            costs[view, n] = time.perf_counter() - t
+    for table in tables:
+        store.command(f"DROP TABLE IF EXISTS {table}")
+    small, big = sizes
+    per_span = (costs[True, big] - costs[True, small] - costs[False, big] + costs[False, small]) / (big - small)
+    fixed = costs[True, small] - costs[False, small] - per_span * small
+    inserts = ", ".join(f"{n:,} spans {costs[False, n]:.2f}s → {costs[True, n]:.2f}s" for n in sizes)
+    print(f"  the mapping as a materialized view, added to each insert: {fixed * 1000:.0f} ms + "
+          f"{per_span * 1e6:.0f} µs per span ({inserts})")
+
+
+def bench_store(spans: int, loads: bool = False, ceiling: bool = False) -> None:
     data = Path(tempfile.mkdtemp(prefix="bench-analyzer-"))
     store = Store(f"chdb://{data}")
     migrate_collector(store)
@@ -182,6 +263,8 @@ def bench_store(spans: int, loads: bool = False) -> None:
     idle = sch.run_once()
     print(f"idle round (nothing new): {time.perf_counter() - t:.3f}s, {idle.analysed} traces")
     sch.close()
+    if ceiling:
+        ceilings(store, settings)
     store.close()
     shutil.rmtree(data, ignore_errors=True)
 
@@ -238,11 +321,14 @@ def main() -> None:
     parser.add_argument("--skip-serve", action="store_true")
     parser.add_argument("--compare-loads", action="store_true",
                         help="before the full analysis, time loading the spans by trace id and through a round stage")
+    parser.add_argument("--ceilings", action="store_true",
+                        help="after the rounds, time a full analysis from a stage and from spans mapped beforehand, "
+                             "and the mapping's cost as a materialized view on inserts")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs")
     if not args.skip_serve:
         bench_serve()  # first: chDB allows one data path per process, and this one is a subprocess
-    bench_store(args.spans, args.compare_loads)
+    bench_store(args.spans, args.compare_loads, args.ceilings)
 
 
 if __name__ == "__main__":
