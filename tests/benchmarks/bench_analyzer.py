@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from opentelemetry.sdk.trace import TracerProvider
@@ -147,16 +148,22 @@ def compare_loads(store: Store, batch_traces: int) -> None:
     print(f"loading {len(ids):,} traces in {len(batches)} batches, alone: " + ", ".join(figures))
 
 
+_RESULT_TABLES = ("agent_runs", "agent_explanations", "agent_signals")
+
+
 def _results_hash(store: Store) -> tuple:
     """The analysis tables' rows, hashed (versions and analysis times left out)."""
     return tuple(store.query(f"SELECT count(), sum(cityHash64(*)) FROM (SELECT * EXCEPT ({skip}) FROM {table} "
                              "FINAL WHERE NOT Deleted)")[0]
-                 for table, skip in (("agent_runs", "Version, AnalyzedAt"), ("agent_explanations", "Version"),
-                                     ("agent_signals", "Version")))
+                 for table, skip in zip(_RESULT_TABLES, ("Version, AnalyzedAt", "Version", "Version")))
 
 
-def _timed_batches(store: Store, settings: AnalyzerSettings, batches: list[list[str]], load) -> tuple[float, float]:
-    """Analyse and write `batches` as a round does (worker processes, overlapped I/O); (wall s, CPU s)."""
+def _timed_batches(store: Store, settings: AnalyzerSettings, batches: list[list[str]],
+                   load: Callable[[int], bytes]) -> tuple[float, float]:
+    """Analyse and write `batches` as a round does (worker processes, overlapped I/O) into emptied result
+    tables, so that `_results_hash` afterwards covers exactly what this analysis wrote; (wall s, CPU s)."""
+    for table in _RESULT_TABLES:
+        store.command(f"TRUNCATE TABLE {table}")
     workers = AnalysisWorkers(settings.analyzer_workers)
     baselines = load_baselines(store)
     t, cpu = time.perf_counter(), _cpu_seconds()
