@@ -60,6 +60,12 @@ def drop_stale_stages(store: Store, prefix: str, now_s: float | None = None) -> 
     return stale
 
 
+def create_canonical_table(store: Store, table: str, source: str = TRACES_TABLE) -> None:
+    """An empty MergeTree `table` ordered by trace id, with the columns (and types) the analysis'
+    canonical SELECT over `source` gives."""
+    store.command(f"CREATE TABLE {table} ENGINE = MergeTree ORDER BY trace_id EMPTY AS {analysis_select(source, '0')}")
+
+
 def chunk_of_batches(batches: int, chunks: int = STAGE_CHUNKS) -> list[int]:
     """The chunk of each of `batches` consecutive batches: at most `chunks` chunks of equal shares."""
     count = max(1, min(chunks, batches))
@@ -110,8 +116,7 @@ class RoundStage:
         self._insert_sql = f"INSERT INTO {self.table} {insert}"
         self.store.command(f"CREATE TABLE {self.ids_table} (TraceId String, Chunk UInt32) "
                            "ENGINE = MergeTree ORDER BY (Chunk, TraceId)")
-        columns = analysis_select(self.source, "0")  # the stage's columns, typed as the mapping gives them
-        self.store.command(f"CREATE TABLE {self.table} ENGINE = MergeTree ORDER BY trace_id EMPTY AS {columns}")
+        create_canonical_table(self.store, self.table, self.source)
         ids = [t for b in self.batches for t in b]
         chunk_ids = [self._chunk_of[i] for i, b in enumerate(self.batches) for _ in b]
         self.store.insert_columns(self.ids_table, [ids, chunk_ids], ["TraceId", "Chunk"])

@@ -41,7 +41,7 @@ from analyzer.migrations import migrate_analyzer
 from analyzer.pipeline import analyse_batches
 from analyzer.rules.config import RuleSettings
 from analyzer.scheduler import Scheduler
-from analyzer.stage import RoundStage, stage_prefix, staged_batches
+from analyzer.stage import RoundStage, create_canonical_table, stage_prefix, staged_batches
 from analyzer.workers import AnalysisWorkers
 from collector.migrations import migrate_collector
 from collector.schema import INSERT_COLUMNS, TRACES_TABLE
@@ -186,8 +186,7 @@ def ceilings(store: Store, settings: AnalyzerSettings) -> None:
     print(f"ceilings: {len(ids):,} traces mapped and analysed as a round does: {wall:.1f}s, {cpu:.1f} CPU-s")
 
     store.command("DROP TABLE IF EXISTS bench_canonical")
-    store.command(f"CREATE TABLE bench_canonical ENGINE = MergeTree ORDER BY trace_id EMPTY AS "
-                  f"{analysis_select(TRACES_TABLE, '0')}")
+    create_canonical_table(store, "bench_canonical")
     t, before = time.perf_counter(), _cpu_seconds()[0]
     store.command(f"INSERT INTO bench_canonical {analysis_select(TRACES_TABLE, '1')}")
     print(f"  the canonical mapping alone, in one pass: {time.perf_counter() - t:.1f}s, "
@@ -211,8 +210,7 @@ def mapping_view_cost(store: Store) -> None:
     for table in tables:
         store.command(f"DROP TABLE IF EXISTS {table}")
     store.command(f"CREATE TABLE bench_mv_spans AS {TRACES_TABLE}")
-    store.command(f"CREATE TABLE bench_mv_canonical ENGINE = MergeTree ORDER BY trace_id EMPTY AS "
-                  f"{analysis_select(TRACES_TABLE, '0')}")
+    create_canonical_table(store, "bench_mv_canonical")
     sizes, costs = (1_000, 20_000), {}
     for view in (False, True):
         if view:
