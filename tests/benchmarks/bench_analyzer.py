@@ -1,6 +1,6 @@
 """Analyzer benchmark: full analysis of ~1M spans, incremental analysis of 1 % more, and serve latency.
 
-    python tests/benchmarks/bench_analyzer.py                 # 1,000,000 spans (~50,000 runs)
+    python tests/benchmarks/bench_analyzer.py                 # 1,000,000 spans (~54,000 runs)
     python tests/benchmarks/bench_analyzer.py --spans 200000  # smaller
     python tests/benchmarks/bench_analyzer.py --skip-serve
     python tests/benchmarks/bench_analyzer.py --compare-loads   # also: loading by trace id vs staged, alone
@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 from tests.analyzer.emit import store_spans  # noqa: E402
 
 DAY_NS = 86_400 * 10**9
+LONG_RUN_SPANS = 20  # `long_run`'s spans: the agent, 9 model + 9 tool calls, the answering model call
 
 
 def long_run(em: Emitter) -> dict:
@@ -77,6 +78,7 @@ def make_templates(store: Store) -> tuple[list[str], list[str], int]:
     for flavour in FLAVOURS:
         long_run(Emitter(tracer, flavour, t0))
     long_spans = list(exporter.get_finished_spans())
+    assert len(long_spans) == LONG_RUN_SPANS * len(FLAVOURS), "long_run changed: update LONG_RUN_SPANS"
     exporter.clear()
     for scenario in SCENARIOS:
         play(scenario, tracer, "genai", t0)
@@ -123,10 +125,12 @@ def copy(store: Store, template_ids: list[str], copies: int, offset: int, start_
 
 def generate(store: Store, spans: int, offset: int, start_ns: int, spacing_ns: int,
              long_ids: list[str], fail_ids: list[str], fail_spans: int) -> int:
-    """About `spans` spans: 90 % of runs long healthy ones, 10 % failure scenarios. Returns runs."""
-    runs = max(1, spans // 20)
-    long_copies = max(1, int(runs * 0.9) // len(long_ids))
-    fail_copies = max(1, (spans - long_copies * 20 * len(long_ids)) // max(1, fail_spans))
+    """About `spans` spans: 90 % of runs long healthy ones (`LONG_RUN_SPANS` spans each), 10 % failure
+    scenarios (a few spans each), so 1M spans make ~54,000 runs. Returns the traces made."""
+    spans_per_failure = fail_spans / max(1, len(fail_ids))
+    runs = spans / (0.9 * LONG_RUN_SPANS + 0.1 * spans_per_failure)
+    long_copies = max(1, round(runs * 0.9 / len(long_ids)))
+    fail_copies = max(1, (spans - long_copies * LONG_RUN_SPANS * len(long_ids)) // max(1, fail_spans))
     copy(store, long_ids, long_copies, offset, start_ns, spacing_ns)
     copy(store, fail_ids, fail_copies, offset, start_ns, spacing_ns)
     return long_copies * len(long_ids) + fail_copies * len(fail_ids)

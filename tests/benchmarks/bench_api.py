@@ -1,6 +1,6 @@
 """API benchmark: latency of the query API over ~1M stored spans, and of a 2,000-span run page.
 
-    python tests/benchmarks/bench_api.py                  # 1,000,000 spans (~50,000 runs)
+    python tests/benchmarks/bench_api.py                  # 1,000,000 spans (~54,000 runs)
     python tests/benchmarks/bench_api.py --spans 200000   # smaller
     python tests/benchmarks/bench_api.py --requests 300
 
