@@ -18,7 +18,7 @@ import orjson
 from analyzer.model import Baseline
 from collector.schema import TRACES_TABLE
 from collector.store import Store
-from semconv.compile import canonical_select
+from semconv.compile import canonical_select, span_attributes_key
 from semconv.model import CANONICAL_COLUMNS, CanonicalSpan
 
 BaselineKey = tuple[str, str]  # (tenant, agent name)
@@ -27,13 +27,24 @@ BaselineKey = tuple[str, str]  # (tenant, agent name)
 _UNREAD_BY_ANALYSIS = {"convention": "''", "operation": "''", "agent_id": "''", "user_id": "''",
                        "reasoning_tokens": "CAST(NULL, 'Nullable(Int64)')"}
 _new_span = object.__new__
+_COLUMN_INDEX = {name: i for i, name in enumerate(CANONICAL_COLUMNS)}
 
 
-def analysis_select(source: str, where: str, gather_by: str = "") -> str:
+def key_column(name: str) -> str:
+    """The column that holds a by-key field's key (`analysis_select(…, by_key=…)`)."""
+    return f"_key_{name}"
+
+
+def analysis_select(source: str, where: str, gather_by: str = "", by_key: Sequence[str] = ()) -> str:
     """The canonical SELECT the analysis reads (`canonical_select` with the fields it never
-    reads given as constants), in `CANONICAL_COLUMNS` order."""
-    sql = canonical_select(source, where=where, gather_by=gather_by)
-    cols = ", ".join(f"{_UNREAD_BY_ANALYSIS[c]} AS {c}" if c in _UNREAD_BY_ANALYSIS else c for c in CANONICAL_COLUMNS)
+    reads given as constants), in `CANONICAL_COLUMNS` order.
+
+    Fields in `by_key` come out empty, each followed (after the canonical columns) by its
+    `key_column`: `semconv.compile.span_attributes_key`, for mapping it once per distinct key."""
+    keys = {key_column(name): span_attributes_key(name) for name in by_key}
+    sql = canonical_select(source, where=where, gather_by=gather_by, extra=keys)
+    constant = {**_UNREAD_BY_ANALYSIS, **{name: "''" for name in by_key}}
+    cols = ", ".join(f"{constant[c]} AS {c}" if c in constant else c for c in [*CANONICAL_COLUMNS, *keys])
     return f"SELECT {cols} FROM ({sql})"
 
 
@@ -77,11 +88,25 @@ def query_payload(store: Store, sql: str, parameters: dict[str, Any]) -> bytes:
     return store.query_bytes(sql, parameters, _PAYLOAD_FORMAT, _PAYLOAD_SETTINGS)
 
 
+def keyed_payload(spans: bytes, values: bytes) -> bytes:
+    """A spans payload whose by-key fields hold keys (`spans`: a `query_payload`), with `values`
+    (the same format, columns field name, key, value) giving each key's value."""
+    return b'{"values":' + (values.strip() or b"[[],[],[]]") + b',"spans":' + spans.strip() + b"}"
+
+
 def spans_from_payload(payload: bytes) -> list[CanonicalSpan]:
-    """The spans of a `spans_payload` (one list per column, in `CANONICAL_COLUMNS` order)."""
+    """The spans of a `spans_payload` (one list per column, in `CANONICAL_COLUMNS` order), or of
+    a `keyed_payload` (its keys replaced by their values)."""
     if not payload.strip():
         return []
-    return [to_span(row) for row in zip(*orjson.loads(payload))]
+    doc = orjson.loads(payload)
+    if isinstance(doc, dict):
+        values = {(name, key): value for name, key, value in zip(*doc["values"])}
+        doc = doc["spans"]
+        for name in {name for name, _ in values}:
+            i = _COLUMN_INDEX[name]
+            doc[i] = [values[name, key] for key in doc[i]]
+    return [to_span(row) for row in zip(*doc)]
 
 
 def load_spans(store: Store, trace_ids: Sequence[str], source: str = TRACES_TABLE,

@@ -554,7 +554,67 @@ def column_expr(name: str) -> tuple[str, str]:
                               f"JSONExtract({ref}, 'Array(String)'), if({ref} = '', CAST([], 'Array(String)'), [{ref}]))")
 
 
-def canonical_select(source: str = "otel_traces", where: str = "", gather_by: str = "") -> str:
+# -- one field per distinct input ---------------------------------------------------------------
+# Some fields repeat verbatim over many spans: an agent offers the same tools (often kilobytes of
+# JSON schemas) on every model call. A big round maps such a field once per distinct input
+# instead of once per span: the spans carry a key of the attributes the field is read from, and
+# `field_by_key_select` maps one span per key.
+
+
+def _attribute_inputs(src: Source) -> tuple[list[str], list[str]]:
+    """(exact span attribute keys, key prefixes) covering every attribute `src` reads."""
+    if src.when:
+        raise ValueError(f"{src!r} depends on the span's category, not only on its attributes")
+    if isinstance(src, Attr):
+        return [src.key], []
+    if isinstance(src, (JsonPath, JsonItems)) and isinstance(src.source, (Attr, JsonPath)):
+        return _attribute_inputs(src.source)
+    if isinstance(src, (IndexedItems, IndexedValues)):
+        head = _literal_head(src.stem if isinstance(src, IndexedItems) else src.pattern)
+        if head:
+            return [], [head]
+    raise ValueError(f"{src!r} reads more than a bounded set of span attributes")
+
+
+def span_attributes_key(name: str) -> str:
+    """SQL over a raw row (with `canonical_select`'s helpers): a 64-bit hash (UInt64) of the span
+    attributes canonical field `name` is read from (the values of the keys its sources name, and
+    every key and value starting like its indexed ones). Spans with equal keys get equal values of
+    the field, but for hash collisions (~n²/2⁶⁵ for n distinct inputs in one round). Raises
+    ValueError for a field that reads anything else (other columns, events, the category)."""
+    exact: list[str] = []
+    prefixes: list[str] = []
+    for src in FIELD_BY_NAME[name].sources:
+        keys, heads = _attribute_inputs(src)
+        exact += keys
+        prefixes += heads
+    values = [f"{_ATTRS}[{lit(key)}]" for key in dict.fromkeys(exact)]
+    if prefixes:  # filtered only in spans whose keys may start so (cheap test first)
+        starts = " OR ".join(f"startsWith(k, {lit(p)})" for p in prefixes)
+        values.append(f"if({_keys_may_contain(tuple(prefixes))}, toString(mapFilter((k, v) -> {starts}, {_ATTRS})), '')")
+    return f"cityHash64({', '.join(values)})"
+
+
+def _helper_alias(name: str) -> str:
+    return f"_{'a' if FIELD_BY_NAME[name].kind == 'json' else 't'}_{name}"
+
+
+def field_by_key_select(name: str, source: str, where: str) -> str:
+    """A SELECT of (`key`, `value`) over raw table `source`: canonical field `name` mapped once per
+    distinct `span_attributes_key(name)` among the rows passing `where` (trusted SQL, as for
+    `canonical_select`). A small query: only this field's mapping is planned and run."""
+    if not _SAFE_SOURCE.match(source):
+        raise ValueError(f"not a safe table name: {source!r}")
+    helper, expr = column_expr(name)
+    helpers = list(_MAP_CASTS) + ([f"{helper} AS {_helper_alias(name)}"] if helper else [])
+    read = ", ".join(f"`{c}`" for c in k.COLUMNS_READ)
+    rows = (f"(WITH {', '.join(_MAP_CASTS)} SELECT {read}, {span_attributes_key(name)} AS _key FROM {source} "
+            f"WHERE {where} LIMIT 1 BY _key)")
+    return "WITH\n  " + ",\n  ".join(helpers) + f"\nSELECT _key AS key, {expr} AS value\nFROM {rows}"
+
+
+def canonical_select(source: str = "otel_traces", where: str = "", gather_by: str = "",
+                     extra: dict[str, str] | None = None) -> str:
     """A SELECT over raw table `source` giving `CANONICAL_COLUMNS` in order.
 
     `where` is a trusted SQL fragment over the raw columns, written by our own code with
@@ -569,6 +629,8 @@ def canonical_select(source: str = "otel_traces", where: str = "", gather_by: st
     every column through the sort), and the sorted rows come in blocks of `_GATHERED_BLOCK_ROWS`:
     with the default 65,536-row blocks one load of 5,000 benchmark traces peaked ~0.6 GB higher
     (the mapping's intermediate columns grow with the block), for no less CPU.
+
+    `extra` (name → trusted SQL over the raw columns read) adds columns after the canonical ones.
     """
     if not _SAFE_SOURCE.match(source):
         raise ValueError(f"not a safe table name: {source!r}")
@@ -578,8 +640,9 @@ def canonical_select(source: str = "otel_traces", where: str = "", gather_by: st
     for name in CANONICAL_COLUMNS:
         helper, expr = column_expr(name)
         if helper:
-            helpers.append(f"{helper} AS _{'a' if FIELD_BY_NAME[name].kind == 'json' else 't'}_{name}")
+            helpers.append(f"{helper} AS {_helper_alias(name)}")
         columns.append(f"{expr} AS {name}")
+    columns += [f"{expr} AS {name}" for name, expr in (extra or {}).items()]
     filtered = f"\nWHERE {where}" if where.strip() else ""
     read = ", ".join(f"`{c}`" for c in k.COLUMNS_READ)
     rows = (f"(SELECT {read} FROM {source}{filtered} ORDER BY {gather_by} SETTINGS max_block_size = {_GATHERED_BLOCK_ROWS})"

@@ -59,11 +59,16 @@ def test_batches_must_be_ranges_of_sorted_ids(store):
 def test_each_staged_batch_holds_exactly_the_spans_a_direct_load_gives(store, scenario_traces):
     batches = staged_batches(scenario_traces, 5)
     assert len(batches) >= 8  # several chunks of several batches
+    offering = 0
     with RoundStage(store, PREFIX, batches) as stage:
         for i, batch in enumerate(batches):
             staged = spans_from_payload(stage.payload(i))
             assert {s.trace_id for s in staged} == set(batch)
             assert _by_key(staged) == _by_key(load_spans(store, batch, for_analysis=True))
+            offering += sum(1 for s in staged if s.tool_definitions)
+        # Tool definitions were mapped once per distinct offer (per chunk), not once per model call.
+        mapped = store.query(f"SELECT count() FROM {stage.values_table} WHERE Value != ''")[0][0]
+        assert 0 < mapped < offering / 4
     assert not _stages(store)
 
 
@@ -125,7 +130,7 @@ def test_rounds_sharing_a_shard_get_their_own_tables_and_stale_ones_are_dropped(
     other_shard.create()
     assert drop_stale_stages(store, PREFIX, now_s=created + 60) == []
     assert sorted(drop_stale_stages(store, PREFIX, now_s=created + STALE_STAGE_SECONDS + 1)) == sorted(
-        [old.table, old.ids_table])
-    assert _stages(store) == {other_shard.table, other_shard.ids_table}  # another shard's stage is left alone
+        [old.table, old.ids_table, old.values_table])
+    assert _stages(store) == {other_shard.table, other_shard.ids_table, other_shard.values_table}  # another shard's stage is left alone
     other_shard.__exit__(None, None, None)
     assert not _stages(store)

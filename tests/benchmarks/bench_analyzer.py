@@ -5,6 +5,7 @@
     python tests/benchmarks/bench_analyzer.py --skip-serve
     python tests/benchmarks/bench_analyzer.py --compare-loads   # also: loading by trace id vs staged, alone
     python tests/benchmarks/bench_analyzer.py --ceilings        # also: where the full analysis' time goes
+    python tests/benchmarks/bench_analyzer.py --tool-sets 8     # long runs offer 24 tools (~8 KB), as real agents
 
 Data: realistic runs are emitted once through the OTel SDK (a 20-span healthy agent run
 in both conventions, plus every failure scenario), stored like the collector stores
@@ -55,19 +56,30 @@ DAY_NS = 86_400 * 10**9
 LONG_RUN_SPANS = 20  # `long_run`'s spans: the agent, 9 model + 9 tool calls, the answering model call
 
 
-def long_run(em: Emitter) -> dict:
+def offered_tools(sets: int) -> list[dict]:
+    """The demo tools (3), and `sets - 1` more variants of them with longer descriptions: real agents
+    offer tens of tools, kilobytes of JSON schema on every model call."""
+    tools = list(TOOLS)
+    for i in range(1, sets):
+        tools += [{**t, "name": f"{t['name']}_{i}", "description": f"{t['description']} (variant {i}: when to use "
+                   "it, what it returns, and its limits, as real tool descriptions say)"} for t in TOOLS]
+    return tools
+
+
+def long_run(em: Emitter, tools: list[dict]) -> dict:
     """A healthy 20-span run: 9 model calls each followed by a tool call, then the answer."""
     with em.agent(AGENT, "Plan a week of weather-aware sightseeing in Italy") as run:
         for i in range(9):
-            em.llm(tool_calls=[("get_weather", {"city": f"City{i}"})], tools=TOOLS)
+            em.llm(tool_calls=[("get_weather", {"city": f"City{i}"})], tools=tools)
             em.tool("get_weather", {"city": f"City{i}"}, {"city": f"City{i}", "temp_c": 20 + i})
         run["answer"] = "Here is your plan."
-        em.llm(answer=run["answer"], tools=TOOLS)
+        em.llm(answer=run["answer"], tools=tools)
     return {}
 
 
-def make_templates(store: Store) -> tuple[list[str], list[str], int]:
-    """Store template traces in `bench_template`; returns (long ids, failure ids, failure spans)."""
+def make_templates(store: Store, tool_sets: int = 1) -> tuple[list[str], list[str], int]:
+    """Store template traces in `bench_template` (long runs offering `offered_tools(tool_sets)`);
+    returns (long ids, failure ids, failure spans)."""
     store.command("DROP TABLE IF EXISTS bench_template")
     store.command("CREATE TABLE bench_template AS otel_traces ENGINE = MergeTree PRIMARY KEY TraceId ORDER BY TraceId")
     exporter = InMemorySpanExporter()
@@ -76,7 +88,7 @@ def make_templates(store: Store) -> tuple[list[str], list[str], int]:
     tracer = provider.get_tracer("bench")
     t0 = 1_700_000_000 * 10**9
     for flavour in FLAVOURS:
-        long_run(Emitter(tracer, flavour, t0))
+        long_run(Emitter(tracer, flavour, t0), offered_tools(tool_sets))
     long_spans = list(exporter.get_finished_spans())
     assert len(long_spans) == LONG_RUN_SPANS * len(FLAVOURS), "long_run changed: update LONG_RUN_SPANS"
     exporter.clear()
@@ -234,12 +246,12 @@ def mapping_view_cost(store: Store) -> None:
           f"{per_span * 1e6:.0f} µs per span ({inserts})")
 
 
-def bench_store(spans: int, loads: bool = False, ceiling: bool = False) -> None:
+def bench_store(spans: int, loads: bool = False, ceiling: bool = False, tool_sets: int = 1) -> None:
     data = Path(tempfile.mkdtemp(prefix="bench-analyzer-"))
     store = Store(f"chdb://{data}")
     migrate_collector(store)
     migrate_analyzer(store)
-    long_ids, fail_ids, fail_spans = make_templates(store)
+    long_ids, fail_ids, fail_spans = make_templates(store, tool_sets)
     now = time.time_ns()
     t = time.perf_counter()
     traces = generate(store, spans, 0, now - DAY_NS, 10**6, long_ids, fail_ids, fail_spans)
@@ -333,11 +345,13 @@ def main() -> None:
     parser.add_argument("--ceilings", action="store_true",
                         help="after the rounds, time a full analysis from a stage and from spans mapped beforehand, "
                              "and the mapping's cost as a materialized view on inserts")
+    parser.add_argument("--tool-sets", type=int, default=1, metavar="N",
+                        help="long runs offer N sets of 3 tools (default 1; 8 makes ~8 KB of definitions per call)")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs")
     if not args.skip_serve:
         bench_serve()  # first: chDB allows one data path per process, and this one is a subprocess
-    bench_store(args.spans, args.compare_loads, args.ceilings)
+    bench_store(args.spans, args.compare_loads, args.ceilings, args.tool_sets)
 
 
 if __name__ == "__main__":

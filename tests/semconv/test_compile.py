@@ -17,6 +17,8 @@ from semconv.compile import (
     _typed_objects,
     _typed_unsafe,
     canonical_select,
+    field_by_key_select,
+    span_attributes_key,
 )
 from semconv.model import CANONICAL_COLUMNS
 from semconv.spec import Concat, JsonItems, Out, Shape
@@ -195,3 +197,33 @@ def test_the_typed_path_takes_genai_messages_and_leaves_what_it_cannot_read(engi
     assert [unsafe for _, unsafe, _, _ in rows] == [False, True, True, True, True]
     assert all(fast == slow for _, unsafe, fast, slow in rows if not unsafe)
     assert json.loads("[" + ",".join(rows[0][2]) + "]")[0] == {"role": "user", "content": 'Plan a trip to "Rome" / Milan'}
+
+
+# Producers whose model calls offer tools, in three conventions (OpenInference, OpenLLMetry, Logfire);
+# the GenAI `gen_ai.tool.definitions` form is in the analyzer's scenarios (tests/analyzer/test_stage.py).
+_WITH_TOOLS = ("openinference_langchain", "openllmetry_langchain", "pydantic_ai_agent")
+
+
+def test_a_field_mapped_once_per_distinct_key_gives_each_span_its_own_value(store, produce):
+    for module in _WITH_TOOLS:
+        load(store, produce(module))
+    rows = store.query(f"SELECT key, tool_definitions, convention FROM "
+                       f"({canonical_select(extra={'key': span_attributes_key('tool_definitions')})})")
+    by_key = store.query(field_by_key_select("tool_definitions", "otel_traces", "1"))
+    values = dict(by_key)
+    assert len(values) == len(by_key)  # one row per distinct key
+    assert all(values[key] == value for key, value, _ in rows)
+    offered = {(value, convention) for _, value, convention in rows if value}
+    assert {convention for _, convention in offered} == {"openinference", "traceloop", "logfire"}
+    assert len(values) < len(rows) / 2  # what the by-key mapping saves: spans share their keys
+
+
+@pytest.mark.parametrize("name", ["input_messages", "status_code", "agent_name"])
+def test_by_key_mapping_needs_a_field_read_from_span_attributes_only(name):
+    with pytest.raises(ValueError, match="reads more|category"):
+        span_attributes_key(name)
+
+
+def test_by_key_select_needs_a_plain_source():
+    with pytest.raises(ValueError):
+        field_by_key_select("tool_definitions", "otel_traces; DROP TABLE x", "1")
