@@ -88,10 +88,11 @@ def query_payload(store: Store, sql: str, parameters: dict[str, Any]) -> bytes:
     return store.query_bytes(sql, parameters, _PAYLOAD_FORMAT, _PAYLOAD_SETTINGS)
 
 
-def keyed_payload(spans: bytes, values: bytes) -> bytes:
-    """A spans payload whose by-key fields hold keys (`spans`: a `query_payload`), with `values`
-    (the same format, columns field name, key, value) giving each key's value."""
-    return b'{"values":' + (values.strip() or b"[[],[],[]]") + b',"spans":' + spans.strip() + b"}"
+def keyed_payload(spans: bytes, values: bytes, fields: Sequence[str]) -> bytes:
+    """A spans payload whose `fields` hold keys (`spans`: a `query_payload`), with `values` (the same
+    format, columns field name, key, value) giving each key's value."""
+    return (b'{"fields":' + orjson.dumps(list(fields)) + b',"values":' + (values.strip() or b"[[],[],[]]")
+            + b',"spans":' + spans.strip() + b"}")
 
 
 def spans_from_payload(payload: bytes) -> list[CanonicalSpan]:
@@ -102,8 +103,8 @@ def spans_from_payload(payload: bytes) -> list[CanonicalSpan]:
     doc = orjson.loads(payload)
     if isinstance(doc, dict):
         values = {(name, key): value for name, key, value in zip(*doc["values"])}
-        doc = doc["spans"]
-        for name in {name for name, _ in values}:
+        fields, doc = doc["fields"], doc["spans"]
+        for name in fields:  # a key without a value is a staging bug: KeyError, not a wrong span
             i = _COLUMN_INDEX[name]
             doc[i] = [values[name, key] for key in doc[i]]
     return [to_span(row) for row in zip(*doc)]

@@ -175,4 +175,4 @@ class RoundStage:
         values = (f"SELECT Field, Key, any(Value) FROM {self.values_table} "
                   f"WHERE Key IN (SELECT arrayJoin([{keys}]) {rows}) GROUP BY Field, Key ORDER BY Field, Key")
         return keyed_payload(query_payload(self.store, f"SELECT {cols} {rows}", bounds),
-                             query_payload(self.store, values, bounds))
+                             query_payload(self.store, values, bounds), BY_KEY)

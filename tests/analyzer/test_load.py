@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 
 from analyzer.demo_emit import FLAVOURS
 from analyzer.demo_scenarios import SCENARIOS
@@ -10,12 +11,14 @@ from analyzer.load import (
     _PAYLOAD_FORMAT,
     _PAYLOAD_SETTINGS,
     _spans_sql,
+    keyed_payload,
     load_spans,
     spans_from_payload,
     spans_payload,
     to_span,
 )
 from collector.schema import TRACES_TABLE
+from semconv.model import CANONICAL_COLUMNS
 from tests.analyzer.emit import START_NS, store_scenario
 
 
@@ -42,3 +45,20 @@ def test_no_traces_no_query_and_text_that_is_not_utf8_is_replaced(store):
     # Our payload settings and decoder (not a copy of them): bytes that are not UTF-8 become U+FFFD.
     raw = store.query_bytes("SELECT unhex('61ff62') AS s", None, _PAYLOAD_FORMAT, _PAYLOAD_SETTINGS)
     assert orjson.loads(raw) == [["a\ufffdb"]]
+
+
+
+def test_a_keyed_payload_gives_the_spans_back_and_a_key_without_value_is_an_error(store):
+    ids = [store_scenario(store, s, "genai", START_NS + i * 10**12)["trace_id"] for i, s in enumerate(SCENARIOS[:4])]
+    plain = spans_payload(store, ids, for_analysis=True)
+    columns = orjson.loads(plain)
+    col = CANONICAL_COLUMNS.index("tool_definitions")
+    distinct = sorted(set(columns[col]))
+    assert len(distinct) >= 2  # spans with and without offered tools
+    columns[col] = [distinct.index(v) + 2**63 for v in columns[col]]  # keys are UInt64, any size
+    values = orjson.dumps([["tool_definitions"] * len(distinct), [i + 2**63 for i in range(len(distinct))], distinct])
+    keyed = keyed_payload(orjson.dumps(columns), values, ["tool_definitions"])
+    assert [s.__dict__ for s in spans_from_payload(keyed)] == [s.__dict__ for s in spans_from_payload(plain)]
+    partial = orjson.dumps([["tool_definitions"], [2**63], distinct[:1]])
+    with pytest.raises(KeyError):
+        spans_from_payload(keyed_payload(orjson.dumps(columns), partial, ["tool_definitions"]))
