@@ -38,6 +38,7 @@ from semconv.spec import (
 from semconv.table import CATEGORY_RULES, CONVENTIONS, FIELD_BY_NAME, NAME_RULES
 
 _SAFE_SOURCE = re.compile(r"^[A-Za-z0-9_.]+$")
+_READ = ", ".join(f"`{c}`" for c in k.COLUMNS_READ)  # the raw columns the mapping reads
 _EV_NAMES = f"`{k.EVENT_NAMES}`"
 # The attribute maps, cast once per query from Map(LowCardinality(String), String): every
 # `m['key']` on the LowCardinality map materialises its keys again, ~10x slower per lookup.
@@ -599,16 +600,19 @@ def _helper_alias(name: str) -> str:
     return f"_{'a' if FIELD_BY_NAME[name].kind == 'json' else 't'}_{name}"
 
 
+def _check_source(source: str) -> None:
+    if not _SAFE_SOURCE.match(source):
+        raise ValueError(f"not a safe table name: {source!r}")
+
+
 def field_by_key_select(name: str, source: str, where: str) -> str:
     """A SELECT of (`key`, `value`) over raw table `source`: canonical field `name` mapped once per
     distinct `span_attributes_key(name)` among the rows passing `where` (trusted SQL, as for
     `canonical_select`). A small query: only this field's mapping is planned and run."""
-    if not _SAFE_SOURCE.match(source):
-        raise ValueError(f"not a safe table name: {source!r}")
+    _check_source(source)
     helper, expr = column_expr(name)
     helpers = list(_MAP_CASTS) + ([f"{helper} AS {_helper_alias(name)}"] if helper else [])
-    read = ", ".join(f"`{c}`" for c in k.COLUMNS_READ)
-    rows = (f"(WITH {', '.join(_MAP_CASTS)} SELECT {read}, {span_attributes_key(name)} AS _key FROM {source} "
+    rows = (f"(WITH {', '.join(_MAP_CASTS)} SELECT {_READ}, {span_attributes_key(name)} AS _key FROM {source} "
             f"WHERE {where} LIMIT 1 BY _key)")
     return "WITH\n  " + ",\n  ".join(helpers) + f"\nSELECT _key AS key, {expr} AS value\nFROM {rows}"
 
@@ -632,8 +636,7 @@ def canonical_select(source: str = "otel_traces", where: str = "", gather_by: st
 
     `extra` (name → trusted SQL over the raw columns read) adds columns after the canonical ones.
     """
-    if not _SAFE_SOURCE.match(source):
-        raise ValueError(f"not a safe table name: {source!r}")
+    _check_source(source)
     if gather_by and not _SAFE_SOURCE.match(gather_by):
         raise ValueError(f"not a safe column name: {gather_by!r}")
     helpers, columns = list(_MAP_CASTS), []
@@ -644,7 +647,6 @@ def canonical_select(source: str = "otel_traces", where: str = "", gather_by: st
         columns.append(f"{expr} AS {name}")
     columns += [f"{expr} AS {name}" for name, expr in (extra or {}).items()]
     filtered = f"\nWHERE {where}" if where.strip() else ""
-    read = ", ".join(f"`{c}`" for c in k.COLUMNS_READ)
-    rows = (f"(SELECT {read} FROM {source}{filtered} ORDER BY {gather_by} SETTINGS max_block_size = {_GATHERED_BLOCK_ROWS})"
+    rows = (f"(SELECT {_READ} FROM {source}{filtered} ORDER BY {gather_by} SETTINGS max_block_size = {_GATHERED_BLOCK_ROWS})"
             if gather_by else f"{source}{filtered}")
     return "WITH\n  " + ",\n  ".join(helpers) + "\nSELECT\n  " + ",\n  ".join(columns) + f"\nFROM {rows}"

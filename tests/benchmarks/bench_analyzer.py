@@ -44,6 +44,7 @@ from analyzer.rules.config import RuleSettings
 from analyzer.scheduler import Scheduler
 from analyzer.stage import RoundStage, create_canonical_table, stage_prefix, staged_batches
 from analyzer.workers import AnalysisWorkers
+from analyzer.write import EXPLANATIONS_TABLE, RUNS_TABLE, SIGNALS_TABLE
 from collector.migrations import migrate_collector
 from collector.schema import INSERT_COLUMNS, TRACES_TABLE
 from collector.store import Store
@@ -164,7 +165,7 @@ def compare_loads(store: Store, batch_traces: int) -> None:
     print(f"loading {len(ids):,} traces in {len(batches)} batches, alone: " + ", ".join(figures))
 
 
-_RESULT_TABLES = ("agent_runs", "agent_explanations", "agent_signals")
+_RESULT_TABLES = (RUNS_TABLE, EXPLANATIONS_TABLE, SIGNALS_TABLE)
 
 
 def _results_hash(store: Store) -> tuple:
