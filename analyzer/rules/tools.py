@@ -1,8 +1,12 @@
 """Tool calls the model got wrong: invalid_tool_args and unknown_tool (tool hallucination).
 
 Arguments are checked for being JSON and, when the tool was offered with a JSON
-schema, against that schema (jsonschema, the schema's own draft). A bad call the
-model corrected later (a valid call to the same tool that succeeded) is not reported.
+schema, against that schema (the schema's own draft): jsonschema-rs tells whether they
+are valid (~40x faster than jsonschema: every call of every run is checked, and real
+arguments differ call after call), and only for invalid ones jsonschema says why, in its
+words. Schemas are never fetched from the network: one whose `$ref` points outside it
+is not checked (it was an error that stopped the batch). A bad call the model corrected
+later (a valid call to the same tool that succeeded) is not reported.
 Unknown tools are judged only when the run shows which tools were offered.
 """
 
@@ -11,8 +15,10 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
+import jsonschema_rs
 from jsonschema import SchemaError
 from jsonschema.validators import validator_for
+from referencing.exceptions import Unresolvable
 
 from analyzer.model import Run, Signal
 from analyzer.rules.config import RuleContext
@@ -20,15 +26,26 @@ from analyzer.rules.content import parse_json, tool_definitions
 from analyzer.rules.view import CallSite
 
 
+def _refuse(uri: str) -> object:
+    raise LookupError(f"schemas are not fetched: {uri}")
+
+
 @lru_cache(maxsize=512)
-def _validator(schema_text: str):  # noqa: ANN202 - jsonschema's validator classes share no base type hint
+def _validators(schema_text: str) -> tuple[object | None, object] | None:
+    """(jsonschema-rs validator or None when it cannot build one, jsonschema validator), or None
+    when jsonschema finds the schema itself invalid. jsonschema's validator class shares no base
+    type hint, hence `object`."""
     schema = json.loads(schema_text)
     cls = validator_for(schema)
     try:
         cls.check_schema(schema)
     except SchemaError:
         return None
-    return cls(schema)
+    try:
+        fast = jsonschema_rs.validator_for(schema, validate_formats=False, retriever=_refuse)
+    except (ValueError, jsonschema_rs.ValidationError):
+        fast = None  # e.g. a `$ref` to elsewhere: jsonschema alone decides (and cannot resolve it either)
+    return fast, cls(schema)
 
 
 def argument_problem(arguments: str, schema: dict | None) -> str:
@@ -40,10 +57,29 @@ def _schema_text(schema: dict) -> str:
     return json.dumps(schema, sort_keys=True)
 
 
+def _schema_error(validators: tuple[object | None, object], value: object) -> str:
+    """jsonschema's first error for `value` ("" when valid), asked only when jsonschema-rs, where it
+    has a validator, finds `value` invalid."""
+    fast, full = validators
+    try:
+        if fast is not None and fast.is_valid(value):  # type: ignore[attr-defined]
+            return ""
+    except (ValueError, TypeError, OverflowError):  # a value it cannot read (NaN…): jsonschema decides
+        pass
+    try:
+        error = next(iter(full.iter_errors(value)), None)  # type: ignore[attr-defined]
+    except Unresolvable:  # a `$ref` outside the schema: not fetched, so not judged
+        return ""
+    if error is None:
+        return ""
+    where = "/".join(str(p) for p in error.absolute_path)
+    return f"{where}: {error.message}" if where else error.message
+
+
 @lru_cache(maxsize=4096)
 def _argument_problem(arguments: str, schema_text: str) -> str:
     """`argument_problem` for a schema given as canonical JSON text ("" for none), cached: agents
-    repeat calls, and validating costs more than everything else a rule does with a call."""
+    repeat calls."""
     if not arguments.strip():
         value: object = {}
     else:
@@ -52,14 +88,8 @@ def _argument_problem(arguments: str, schema_text: str) -> str:
             return "arguments are not valid JSON"
     if not schema_text:
         return ""
-    validator = _validator(schema_text)
-    if validator is None:
-        return ""
-    error = next(iter(validator.iter_errors(value)), None)
-    if error is None:
-        return ""
-    where = "/".join(str(p) for p in error.absolute_path)
-    return f"{where}: {error.message}" if where else error.message
+    validators = _validators(schema_text)
+    return "" if validators is None else _schema_error(validators, value)
 
 
 def _offered_to(site: CallSite, ctx: RuleContext) -> dict[str, dict]:

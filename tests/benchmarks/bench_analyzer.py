@@ -114,8 +114,16 @@ class _Table:
         self.store.insert_columns(self.table, columns, names)
 
 
-def copy(store: Store, template_ids: list[str], copies: int, offset: int, start_ns: int, spacing_ns: int) -> None:
-    """`copies` copies of each template trace, with fresh ids; copy n starts at start + n·spacing."""
+# What makes each copy of a long run its own conversation: real runs differ in their question and in
+# what their tools return, so no two runs share a message (tool definitions stay the same).
+_VARIED = ("replaceAll(replaceAll(v, 'City', concat('City', toString(n), '.')), "
+           "'Italy', concat('Italy (trip ', toString(n), ')'))")
+
+
+def copy(store: Store, template_ids: list[str], copies: int, offset: int, start_ns: int, spacing_ns: int,
+         vary: bool = False) -> None:
+    """`copies` copies of each template trace, with fresh ids; copy n starts at start + n·spacing.
+    `vary`: the cities and the country in the copies' attribute values get the copy's number."""
     cols = ", ".join(f"`{c}`" for c in INSERT_COLUMNS)
     select = []
     for c in INSERT_COLUMNS:
@@ -126,6 +134,8 @@ def copy(store: Store, template_ids: list[str], copies: int, offset: int, start_
             select.append("lower(concat(hex(cityHash64(TraceId, n)), hex(cityHash64(n, TraceId))))")
         elif c in ("SpanId", "ParentSpanId"):
             select.append(f"if({c} = '', '', lower(hex(cityHash64({c}, n))))")
+        elif c == "SpanAttributes" and vary:
+            select.append(f"mapApply((k, v) -> (k, {_VARIED}), SpanAttributes)")
         else:
             select.append(f"`{c}`")
     store.command(
@@ -138,13 +148,14 @@ def copy(store: Store, template_ids: list[str], copies: int, offset: int, start_
 
 def generate(store: Store, spans: int, offset: int, start_ns: int, spacing_ns: int,
              long_ids: list[str], fail_ids: list[str], fail_spans: int) -> int:
-    """About `spans` spans: 90 % of runs long healthy ones (`LONG_RUN_SPANS` spans each), 10 % failure
-    scenarios (a few spans each), so 1M spans make ~54,000 runs. Returns the traces made."""
+    """About `spans` spans: 90 % of runs long healthy ones (`LONG_RUN_SPANS` spans each, each its own
+    conversation), 10 % failure scenarios (a few spans each), so 1M spans make ~54,000 runs. Returns
+    the traces made."""
     spans_per_failure = fail_spans / max(1, len(fail_ids))
     runs = spans / (0.9 * LONG_RUN_SPANS + 0.1 * spans_per_failure)
     long_copies = max(1, round(runs * 0.9 / len(long_ids)))
     fail_copies = max(1, (spans - long_copies * LONG_RUN_SPANS * len(long_ids)) // max(1, fail_spans))
-    copy(store, long_ids, long_copies, offset, start_ns, spacing_ns)
+    copy(store, long_ids, long_copies, offset, start_ns, spacing_ns, vary=True)
     copy(store, fail_ids, fail_copies, offset, start_ns, spacing_ns)
     return long_copies * len(long_ids) + fail_copies * len(fail_ids)
 
