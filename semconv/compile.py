@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from semconv import keys as k
 from semconv.jsonvalues import ARRAY_START_RE, DIGITS_RE, INT_RE, NUMBER_RE
@@ -367,14 +366,6 @@ def _shape_texts(shape: Shape, texts: dict[str, str]) -> str:
     return f"if({readable}, {_assemble(shape, value)}, {_assemble(shape, lambda out: _OUT_DEFAULTS[out.kind])})"
 
 
-def _first_per_key(arrays: list[tuple[str, str]]) -> dict[str, str]:
-    """Item key → its first array among (item key, array) pairs: the arrays `_objects_from_arrays` reads."""
-    columns: dict[str, str] = {}
-    for key, array in arrays:
-        columns.setdefault(key, array)
-    return columns
-
-
 def _objects_from_arrays(shape: Shape, arrays: list[tuple[str, str]]) -> str:
     """Objects built by `_shape_texts` from parallel arrays: (item key, Array(String) of its text
     per item); the first array of a key wins.
@@ -382,7 +373,9 @@ def _objects_from_arrays(shape: Shape, arrays: list[tuple[str, str]]) -> str:
     One lambda takes the arrays as arguments: binding each text inside a per-item lambda
     instead nests a lambda per text, and every lambda copies what it reads once per element.
     """
-    columns = _first_per_key(arrays)
+    columns: dict[str, str] = {}
+    for key, array in arrays:
+        columns.setdefault(key, array)
     args = {key: f"_text{i}" for i, key in enumerate(columns)}
     return f"arrayMap(({', '.join(args.values())}) -> {_shape_texts(shape, args)}, {', '.join(columns.values())})"
 
@@ -453,25 +446,8 @@ def _indexed_present(pattern: str, keys: str) -> str:
     return f"({_keys_may_contain((head,))} AND notEmpty({keys}))" if head else f"notEmpty({keys})"
 
 
-def _hashes(tag: str, arrays: list[str]) -> str:
-    """Array(UInt64): per item, a hash of source `tag` and the item's values in parallel `arrays`."""
-    args = [f"_h{i}" for i in range(len(arrays))]
-    return f"arrayMap(({', '.join(args)}) -> cityHash64({lit(tag)}, {', '.join(args)}), {', '.join(arrays)})"
-
-
-@dataclass(frozen=True)
-class ItemsSql:
-    """One item source in SQL: when it is present, its canonical objects (Array(String)), and a key
-    per object (Array(UInt64), same length): a hash of the source and of everything the object is
-    computed from, so equal keys mean equal objects (but for 64-bit hash collisions)."""
-
-    present: str
-    objects: str
-    keys: str
-
-
-def items(src: Source, tag: str = "0") -> ItemsSql:
-    """The SQL of an item source; `tag` names it among a field's sources (part of its keys)."""
+def items(src: Source) -> tuple[str, str]:
+    """(presence condition, Array(String) of canonical JSON objects) for an item source."""
     if isinstance(src, JsonItems):
         doc = scalar(src.source)
         arr = f"JSONExtractArrayRaw({doc}{_path(src.path)})"
@@ -485,22 +461,19 @@ def items(src: Source, tag: str = "0") -> ItemsSql:
         keys = _fast_shape_keys(src.shape)
         if keys is not None and not (src.path or src.parse_strings or src.flatten or src.only_types):
             typed, fast = _typed_objects(src.shape, doc, keys[0])
-            # one object per element of `arr` either way (see `_typed_objects`)
             objects = f"if({_typed_unsafe(doc, *keys)} OR empty({typed}), {objects}, {fast})"
-        return ItemsSql(_when(src, f"{doc} != ''"), objects, _hashes(tag, [arr]))
+        return _when(src, f"{doc} != ''"), objects
     if isinstance(src, IndexedItems):
         stems = (f"arraySort(x -> {_index_order('x')}, arrayDistinct(arrayFilter(x -> x != '', "
                  f"arrayMap(y -> extract(y, {lit(src.stem)}), mapKeys({_ATTRS})))))")
         joined = dict(src.joined)
         arrays = [(key, _indexed_values(suffix, joined.get(key), stems)) for key, suffix in src.fields]
-        return ItemsSql(_when(src, _indexed_present(src.stem, stems)), _objects_from_arrays(src.shape, arrays),
-                        _hashes(tag, list(_first_per_key(arrays).values())))
+        return _when(src, _indexed_present(src.stem, stems)), _objects_from_arrays(src.shape, arrays)
     if isinstance(src, IndexedValues):
         keys, values = _attrs_where(f"match(k, {lit(src.pattern)})")  # the map itself is not copied per key
         matched = f"arraySort(x -> {_index_order('x')}, {keys})"
-        texts = f"arrayMap(x -> {_lookup(keys, values, 'x')}, {matched})"
-        return ItemsSql(_when(src, _indexed_present(src.pattern, matched)), _objects(src.shape, texts),
-                        _hashes(tag, [texts]))
+        return (_when(src, _indexed_present(src.pattern, matched)),
+                _objects(src.shape, f"arrayMap(x -> {_lookup(keys, values, 'x')}, {matched})"))
     if isinstance(src, EventItems):
         names = _lits([n for n, _ in src.names])
         values = _lits([v for _, v in src.names])
@@ -508,24 +481,22 @@ def items(src: Source, tag: str = "0") -> ItemsSql:
         arrays = ([(src.name_as, f"arrayMap(i -> transform({_EV_NAMES}[i], {names}, {values}, ''), {picked})")]
                   if src.name_as else [])
         arrays += [(key, f"arrayMap(i -> {_EV_ATTRS}[i][{lit(attr)}], {picked})") for key, attr in src.fields]
-        return ItemsSql(_when(src, f"hasAny({_EV_NAMES}, {names})"), _objects_from_arrays(src.shape, arrays),
-                        _hashes(tag, list(_first_per_key(arrays).values())))
+        return (_when(src, f"hasAny({_EV_NAMES}, {names})"),
+                _objects_from_arrays(src.shape, arrays))
     if isinstance(src, TextItem):
         text = scalar(src.source)
-        return ItemsSql(_when(src, _when(src.source, f"{text} != ''")),
-                        f"[{_object([('role', lit(src.role)), ('content', text)])}]", _hashes(tag, [f"[{text}]"]))
+        return (_when(src, _when(src.source, f"{text} != ''")),
+                f"[{_object([('role', lit(src.role)), ('content', text)])}]")
     if isinstance(src, Concat):
-        parts = [items(p, f"{tag}.{i}") for i, p in enumerate(src.parts)]
-        present = " OR ".join(f"({p.present})" for p in parts)
-        return ItemsSql(_when(src, present),
-                        "arrayConcat(" + ", ".join(f"if({p.present}, {p.objects}, [])" for p in parts) + ")",
-                        "arrayConcat(" + ", ".join(f"if({p.present}, {p.keys}, [])" for p in parts) + ")")
+        parts = [items(p) for p in src.parts]
+        present = " OR ".join(f"({c})" for c, _ in parts)
+        return _when(src, present), "arrayConcat(" + ", ".join(f"if({c}, {a}, [])" for c, a in parts) + ")"
     raise TypeError(f"not an item source: {src!r}")
 
 
 def _json_field(f: Field) -> tuple[str, str]:
     """(helper expression: the Array(String) of objects, column expression using helper `_a_<name>`)."""
-    arr = _first_present([(s.present, s.objects) for s in map(items, f.sources)], "CAST([], 'Array(String)')")
+    arr = _first_present([items(src) for src in f.sources], "CAST([], 'Array(String)')")
     ref = f"_a_{f.name}"
     return arr, f"if(empty({ref}), '', concat('[', arrayStringConcat({ref}, ','), ']'))"
 
@@ -625,19 +596,6 @@ def span_attributes_key(name: str) -> str:
     return f"cityHash64({', '.join(values)})"
 
 
-def item_keys(name: str) -> str:
-    """SQL over a raw row (with `canonical_select`'s helpers, `category` among them): Array(UInt64),
-    one key per item of JSON field `name` (`items`), in the order of the field's items, so that the
-    field's value is `[` + its items' objects joined by `,` + `]` ('' when it has none). Keys of
-    equal items are equal: a conversation's history, repeated in every model call's input, is
-    mapped once per message (`field_by_item_key_select`). Raises ValueError for a non-JSON field."""
-    f = FIELD_BY_NAME[name]
-    if f.kind != "json":
-        raise ValueError(f"{name!r} is not a field of JSON items")
-    return _first_present([(s.present, s.keys) for s in (items(src, str(i)) for i, src in enumerate(f.sources))],
-                          "CAST([], 'Array(UInt64)')")
-
-
 def _helper_alias(name: str) -> str:
     return f"_{'a' if FIELD_BY_NAME[name].kind == 'json' else 't'}_{name}"
 
@@ -657,19 +615,6 @@ def field_by_key_select(name: str, source: str, where: str) -> str:
     rows = (f"(WITH {', '.join(_MAP_CASTS)} SELECT {_READ}, {span_attributes_key(name)} AS _key FROM {source} "
             f"WHERE {where} LIMIT 1 BY _key)")
     return "WITH\n  " + ",\n  ".join(helpers) + f"\nSELECT _key AS key, {expr} AS value\nFROM {rows}"
-
-
-def field_by_item_key_select(name: str, source: str, where: str) -> str:
-    """A SELECT of (`key`, `value`) over raw table `source`: each item of JSON field `name` in the rows
-    passing `where` (trusted SQL), with its `item_keys` key, one row per distinct key. Meant for a
-    few representative rows holding every key (the longest conversations): each row's items are
-    mapped whole, as `canonical_select` maps them."""
-    _check_source(source)
-    helper, _ = column_expr(name)
-    helpers = [*_MAP_CASTS, f"{category_expr()} AS category", f"{helper} AS {_helper_alias(name)}"]
-    return ("WITH\n  " + ",\n  ".join(helpers) + "\nSELECT item.1 AS key, item.2 AS value\n"
-            f"FROM {source}\nARRAY JOIN arrayZip({item_keys(name)}, {_helper_alias(name)}) AS item\n"
-            f"WHERE {where}\nLIMIT 1 BY key")
 
 
 def canonical_select(source: str = "otel_traces", where: str = "", gather_by: str = "",
