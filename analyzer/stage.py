@@ -4,10 +4,11 @@ A batch's load filters the raw table by trace id, and the raw table is ordered b
 span name and time (the exporter's schema), so the spans of any batch lie in nearly every
 granule: each load decompresses the whole table and plans the ~80 KB mapping query again,
 ≈ 0.9 CPU-s per load on the 1M-span benchmark whatever the batch size (100 traces cost what
-5,000 do). A round of several batches instead maps its traces a chunk at a time with one
-`INSERT … SELECT` into a scratch MergeTree ordered by trace id (one read of the raw table
-per chunk, the mapping spread over the engine's threads, no sort of the raw rows), on a
-thread of its own, chunk after chunk, while the batches already staged are analysed. A batch
+5,000 do). A round of several batches instead maps its traces with one `INSERT … SELECT` per chunk
+(by default one chunk: see `STAGE_CHUNKS`) into a scratch MergeTree ordered by trace id
+(one read of the raw table per chunk, the mapping spread over the engine's threads, no sort
+of the raw rows), on a thread of its own, chunk after chunk, while the batches already
+staged are analysed. A batch
 is a range of the sorted trace ids, so it reads a few granules of the stage with a trivial
 query. Rows are the same as `load.spans_payload` gives, for any chunking. Fields that repeat
 verbatim over many spans (`BY_KEY`: tool definitions) are mapped once per distinct input into a
@@ -40,10 +41,12 @@ from semconv.model import CANONICAL_COLUMNS
 
 log = logging.getLogger(__name__)
 
-# Each chunk reads the raw table once more. On the 1M-span benchmark (2 cores): 1 chunk 41.7 s but the first
-# results only once the whole round is staged, 2–3 chunks 43 s, 4 chunks 42–43 s, 6 chunks 46.6 s; a smaller
-# first chunk gained nothing.
-STAGE_CHUNKS = 4
+# Each chunk reads (decompresses) the whole raw table once more, as every granule holds spans of every
+# chunk's traces. Overlapping staging with analysis only pays while the engine leaves a core idle, and a
+# full round keeps both busy: on the 1M-span benchmark (2 cores, 2026-12-04, back to back) 1 chunk
+# 33.0–34.3 s, 2 chunks 36.6 s, 4 chunks 39.2–41.2 s (8–11 CPU-s more). The price: a round's first
+# results come once all of it is staged (~10 s per 1M spans here).
+STAGE_CHUNKS = 1
 STALE_STAGE_SECONDS = 6 * 3600  # far beyond any round (a round takes at most a few minutes), and clock skew
 # Fields mapped once per distinct input (`semconv.compile.field_by_key_select`) into the stage's
 # `_values` table; the stage rows hold their keys. Tool definitions repeat on every model call of an

@@ -12,6 +12,7 @@ from analyzer.pipeline import analyse_traces
 from analyzer.rules.config import RuleSettings
 from analyzer.scheduler import Scheduler
 from analyzer.stage import (
+    STAGE_CHUNKS,
     STALE_STAGE_SECONDS,
     RoundStage,
     chunk_of_batches,
@@ -39,9 +40,9 @@ def _by_key(spans) -> list[dict]:
 
 
 def test_chunks_are_equal_shares_of_consecutive_batches():
-    assert chunk_of_batches(1) == [0]
-    assert chunk_of_batches(3) == [0, 1, 2]
-    assert chunk_of_batches(14) == [0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3]
+    assert chunk_of_batches(1, chunks=4) == [0]
+    assert chunk_of_batches(3, chunks=4) == [0, 1, 2]
+    assert chunk_of_batches(14, chunks=4) == [0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3]
     assert chunk_of_batches(5, chunks=1) == [0] * 5
     assert staged_batches(["c", "a", "e", "b", "d"], 2) == [["a", "b"], ["c", "d"], ["e"]]
     assert stage_prefix(Shard(1, 3)) == "agent_round_stage_1_of_3_"
@@ -56,11 +57,12 @@ def test_batches_must_be_ranges_of_sorted_ids(store):
         RoundStage(store, PREFIX, [["a"], []])
 
 
-def test_each_staged_batch_holds_exactly_the_spans_a_direct_load_gives(store, scenario_traces):
+@pytest.mark.parametrize("chunks", [STAGE_CHUNKS, 4])
+def test_each_staged_batch_holds_exactly_the_spans_a_direct_load_gives(store, scenario_traces, chunks):
     batches = staged_batches(scenario_traces, 5)
-    assert len(batches) >= 8  # several chunks of several batches
+    assert len(batches) >= 8  # several batches (in several chunks of several batches with 4 chunks)
     offering = 0
-    with RoundStage(store, PREFIX, batches) as stage:
+    with RoundStage(store, PREFIX, batches, chunks=chunks) as stage:
         for i, batch in enumerate(batches):
             staged = spans_from_payload(stage.payload(i))
             assert {s.trace_id for s in staged} == set(batch)
@@ -107,7 +109,7 @@ def test_leaving_early_stops_staging_and_drops_the_tables(store, scenario_traces
 
 
 def test_chunks_after_the_stop_are_not_staged_and_say_so(store, scenario_traces):
-    stage = RoundStage(store, PREFIX, staged_batches(scenario_traces, 5))
+    stage = RoundStage(store, PREFIX, staged_batches(scenario_traces, 5), chunks=4)
     stage.create()
     stage._closing.set()  # what leaving the round does before the thread reaches the next chunk
     stage.stage_all()
