@@ -124,10 +124,12 @@ class RoundStage:
         dropped = drop_stale_stages(self.store, self.prefix)
         if dropped:
             log.info("dropped %d stage table(s) left by an earlier process: %s", len(dropped), ", ".join(dropped))
-        chunk = f"TraceId IN (SELECT TraceId FROM {self.ids_table} WHERE Chunk = {{chunk:UInt32}})"
+        ids = f"SELECT TraceId FROM {self.ids_table} WHERE Chunk = {{chunk:UInt32}}"
+        chunk = f"TraceId IN ({ids})"
         self._insert_sql = [f"INSERT INTO {self.table} {analysis_select(self.source, chunk, by_key=BY_KEY)}"] + [
             f"INSERT INTO {self.values_table} SELECT {lit(name)}, key, value "
-            f"FROM ({field_by_key_select(name, self.source, chunk)})" for name in BY_KEY]
+            f"FROM ({field_by_key_select(name, self.source, self._one_span_per_key(name, ids))})"
+            for name in BY_KEY]
         self.store.command(f"CREATE TABLE {self.ids_table} (TraceId String, Chunk UInt32) "
                            "ENGINE = MergeTree ORDER BY (Chunk, TraceId)")
         self.store.command(f"CREATE TABLE {self.values_table} (Field String, Key UInt64, Value String) "
@@ -136,6 +138,14 @@ class RoundStage:
         ids = [t for b in self.batches for t in b]
         chunk_ids = [self._chunk_of[i] for i, b in enumerate(self.batches) for _ in b]
         self.store.insert_columns(self.ids_table, [ids, chunk_ids], ["TraceId", "Chunk"])
+
+    def _one_span_per_key(self, name: str, ids: str) -> str:
+        """A raw-row condition for one staged span per distinct key of `name` among the chunk's traces
+        (trace ids `ids`): the raw read then decompresses the few granules holding them, not the
+        whole table."""
+        some = (f"SELECT any((trace_id, span_id)) AS span FROM {self.table} WHERE trace_id IN ({ids}) "
+                f"GROUP BY {key_column(name)}")
+        return f"TraceId IN ({ids}) AND (TraceId, SpanId) IN (SELECT span.1, span.2 FROM ({some}))"
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
