@@ -10,6 +10,7 @@ from analyzer.demo_scenarios import SCENARIOS
 from analyzer.load import (
     _PAYLOAD_FORMAT,
     _PAYLOAD_SETTINGS,
+    _decode_payload,
     _spans_sql,
     keyed_payload,
     load_spans,
@@ -43,8 +44,9 @@ def test_payload_spans_equal_driver_rows_value_for_value_and_type_for_type(store
 def test_no_traces_no_query_and_text_that_is_not_utf8_is_replaced(store):
     assert spans_payload(store, []) == b"" and spans_from_payload(b"") == []
     # Our payload settings and decoder (not a copy of them): bytes that are not UTF-8 become U+FFFD.
-    raw = store.query_bytes("SELECT unhex('61ff62') AS s", None, _PAYLOAD_FORMAT, _PAYLOAD_SETTINGS)
-    assert orjson.loads(raw) == [["a\ufffdb"]]
+    raw = store.query_bytes("SELECT unhex('61ff62') AS s, unhex('61e28262') AS t, 'é€😀' AS u", None,
+                            _PAYLOAD_FORMAT, _PAYLOAD_SETTINGS)
+    assert _decode_payload(raw) == [["a\ufffdb"], ["a\ufffdb"], ["é€😀"]]  # a cut sequence: one U+FFFD
 
 
 
