@@ -8,8 +8,7 @@ JSON-valued fields hold compact JSON text (lists of objects), never Python reprs
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Category = Literal["agent", "workflow", "llm", "embedding", "retrieval", "rerank", "tool", "guardrail", "other"]
 CATEGORIES: tuple[str, ...] = (
@@ -17,8 +16,13 @@ CATEGORIES: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class CanonicalSpan:
+class CanonicalSpan(NamedTuple):
+    """One span in canonical form (immutable; `_replace` gives a changed copy, `_asdict` a dict).
+
+    A named tuple rather than a frozen dataclass: a round builds a million of them from columns,
+    and a tuple is built from a row in one step (~6x faster than filling a dataclass' dict) and
+    takes no dict per span; its fields read as fast."""
+
     # -- identity and timing (straight from otel_traces) --------------------------
     trace_id: str
     span_id: str
@@ -67,9 +71,6 @@ class CanonicalSpan:
     error_type: str = ""
     error_message: str = ""
     evaluations: str = ""  # JSON: [{"name":…, "score":…, "label":…, "explanation":…}]
-    extra: dict = field(default_factory=dict, compare=False)  # free room for later fields
 
 
-CANONICAL_COLUMNS: tuple[str, ...] = tuple(
-    name for name in CanonicalSpan.__dataclass_fields__ if name != "extra"
-)
+CANONICAL_COLUMNS: tuple[str, ...] = CanonicalSpan._fields

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from analyzer.api import schemas
@@ -106,4 +105,4 @@ def agent_out(row: dict) -> schemas.AgentStats:
 
 def node_facts(node: Node) -> dict:
     """A node's span as a plain dict (templates)."""
-    return {**asdict(node.span), "step": node.step, "depth": node.depth, "run_id": node.run_id}
+    return {**node.span._asdict(), "step": node.step, "depth": node.depth, "run_id": node.run_id}

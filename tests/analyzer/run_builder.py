@@ -13,7 +13,6 @@ and time order agree; ids are predictable ("s01", "s02", …; the root is "root"
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any
 
 from analyzer.model import Run, RunSpan, SubRunOutcome
@@ -107,11 +106,11 @@ class RunBuilder:
     def build(self, ended: bool = True, root_error: tuple[str, str] | None = None, output: str | None = None,
               sub_runs: tuple[SubRunOutcome, ...] = (), **run_fields: Any) -> Run:
         end = self.cursor
-        root = replace(self.root, duration_ns=end - T0)
+        root = self.root._replace(duration_ns=end - T0)
         if root_error:
-            root = replace(root, status_code="Error", error_type=root_error[0], error_message=root_error[1])
+            root = root._replace(status_code="Error", error_type=root_error[0], error_message=root_error[1])
         if output is not None:
-            root = replace(root, output_messages=_dump([{"role": "assistant", "content": output}]))
+            root = root._replace(output_messages=_dump([{"role": "assistant", "content": output}]))
         spans = sorted([root, *self.spans], key=lambda s: (s.start_ns, s.span_id != "root"))
         by_id = {s.span_id: s for s in spans}
         children: dict[str, list[str]] = {}

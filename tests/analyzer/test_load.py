@@ -36,8 +36,8 @@ def test_payload_spans_equal_driver_rows_value_for_value_and_type_for_type(store
         payload = sorted(load_spans(store, ids, for_analysis=for_analysis), key=_key)
         assert len(payload) == len(driver) > 50
         for got, want in zip(payload, driver):
-            assert got.__dict__ == want.__dict__
-            assert [type(v) for v in got.__dict__.values()] == [type(v) for v in want.__dict__.values()]
+            assert got._asdict() == want._asdict()
+            assert [type(v) for v in got._asdict().values()] == [type(v) for v in want._asdict().values()]
     assert any(s.input_tokens for s in payload) and any(s.finish_reasons for s in payload)  # typed values made it
 
 
@@ -60,7 +60,7 @@ def test_a_keyed_payload_gives_the_spans_back_and_a_key_without_value_is_an_erro
     columns[col] = [distinct.index(v) + 2**63 for v in columns[col]]  # keys are UInt64, any size
     values = orjson.dumps([["tool_definitions"] * len(distinct), [i + 2**63 for i in range(len(distinct))], distinct])
     keyed = keyed_payload(orjson.dumps(columns), values, ["tool_definitions"])
-    assert [s.__dict__ for s in spans_from_payload(keyed)] == [s.__dict__ for s in spans_from_payload(plain)]
+    assert [s._asdict() for s in spans_from_payload(keyed)] == [s._asdict() for s in spans_from_payload(plain)]
     partial = orjson.dumps([["tool_definitions"], [2**63], distinct[:1]])
     with pytest.raises(KeyError):
         spans_from_payload(keyed_payload(orjson.dumps(columns), partial, ["tool_definitions"]))

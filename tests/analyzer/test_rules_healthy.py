@@ -52,8 +52,7 @@ def no_content_captured() -> Run:
     b = RunBuilder(question="")
     b.llm(prompt=[], answer=None)
     run = b.build()
-    spans = tuple(rs.__class__(span=rs.span.__class__(**{**rs.span.__dict__, "input_messages": "",
-                                                         "output_messages": ""}),
+    spans = tuple(rs.__class__(span=rs.span._replace(input_messages="", output_messages=""),
                                depth=rs.depth, step=rs.step, children=rs.children, cost_usd=rs.cost_usd)
                   for rs in run.spans)
     return run.__class__(**{**run.__dict__, "spans": spans})

@@ -36,7 +36,7 @@ def _stages(store) -> set[str]:
 
 
 def _by_key(spans) -> list[dict]:
-    return sorted((s.__dict__ for s in spans), key=lambda d: (d["trace_id"], d["span_id"], d["start_ns"]))
+    return sorted((s._asdict() for s in spans), key=lambda d: (d["trace_id"], d["span_id"], d["start_ns"]))
 
 
 def test_chunks_are_equal_shares_of_consecutive_batches():

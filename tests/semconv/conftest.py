@@ -112,4 +112,4 @@ def loaded(store: Store) -> Callable[[bytes], list[CanonicalSpan]]:
 
 def _diff(a: CanonicalSpan, b: CanonicalSpan) -> str:
     return "\n".join(f"  {name}: sql={getattr(a, name)!r} python={getattr(b, name)!r}"
-                     for name in a.__dataclass_fields__ if name != "extra" and getattr(a, name) != getattr(b, name))
+                     for name in a._fields if getattr(a, name) != getattr(b, name))
