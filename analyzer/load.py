@@ -90,6 +90,7 @@ def keyed_payload(spans: bytes, values: bytes, fields: Sequence[str]) -> bytes:
 
 
 def _decode_payload(payload: bytes) -> Any:
+    """The payload's JSON; text in it that is not UTF-8 gets U+FFFD for each bad sequence."""
     try:
         return orjson.loads(payload)
     except orjson.JSONDecodeError:  # text that is not UTF-8 (only inside strings: the rest is ASCII)

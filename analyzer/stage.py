@@ -7,10 +7,9 @@ granule: each load decompresses the whole table and plans the ~80 KB mapping que
 5,000 do). A round of several batches instead maps its traces with one `INSERT … SELECT` per chunk
 (by default one chunk: see `STAGE_CHUNKS`) into a scratch MergeTree ordered by trace id
 (one read of the raw table per chunk, the mapping spread over the engine's threads, no sort
-of the raw rows), on a thread of its own, chunk after chunk, while the batches already
-staged are analysed. A batch
-is a range of the sorted trace ids, so it reads a few granules of the stage with a trivial
-query. Rows are the same as `load.spans_payload` gives, for any chunking. Fields that repeat
+of the raw rows), on a thread of its own, chunk after chunk (with several chunks, the batches
+already staged are analysed meanwhile). A batch is a range of the sorted trace ids, so it
+reads a few granules of the stage with a trivial query. Rows are the same as `load.spans_payload` gives, for any chunking. Fields that repeat
 verbatim over many spans (`BY_KEY`: tool definitions) are mapped once per distinct input into a
 `_values` table; staged rows and batches carry their keys (`load.keyed_payload`).
 
