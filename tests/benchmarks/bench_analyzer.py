@@ -22,6 +22,7 @@ import os
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -258,7 +259,7 @@ def mapping_view_cost(store: Store) -> None:
           f"{per_span * 1e6:.0f} µs per span ({inserts})")
 
 
-def bench_store(spans: int, loads: bool = False, ceiling: bool = False, tool_sets: int = 1) -> None:
+def bench_store(spans: int, loads: bool = False, ceiling: bool = False, tool_sets: int = 1, repeat: int = 1) -> None:
     data = Path(tempfile.mkdtemp(prefix="bench-analyzer-"))
     store = Store(f"chdb://{data}")
     migrate_collector(store)
@@ -274,15 +275,26 @@ def bench_store(spans: int, loads: bool = False, ceiling: bool = False, tool_set
                                 analyzer_batch_traces=5000)
     if loads:
         compare_loads(store, settings.analyzer_batch_traces)
-    sch = Scheduler(store, settings, RuleSettings())
-    t, cpu = time.perf_counter(), _cpu_seconds()
-    full = sch.run_once()
-    full_s = time.perf_counter() - t
-    sch.close()  # its worker processes: their CPU time is counted once they have exited
-    own, workers = (after - before for after, before in zip(_cpu_seconds(), cpu))
-    print(f"full analysis: {full.analysed:,} traces, {full.runs:,} runs in {full_s:.1f}s "
-          f"({full.runs / full_s:,.0f} runs/s, {settings.analyzer_workers} worker process(es)) — target ≤ 30 s")
-    print(f"  CPU: {own:.1f}s in this process (engine, loading, writing) + {workers:.1f}s in workers (analysis)")
+    walls, first_hash = [], None
+    for attempt in range(repeat):
+        if attempt:  # analyse everything again from scratch: no results, no watermark, no trace state
+            for table in (*_RESULT_TABLES, "agent_trace_state", "agent_watermarks"):
+                store.command(f"TRUNCATE TABLE {table}")
+        sch = Scheduler(store, settings, RuleSettings())
+        t, cpu = time.perf_counter(), _cpu_seconds()
+        full = sch.run_once()
+        walls.append(time.perf_counter() - t)
+        sch.close()  # its worker processes: their CPU time is counted once they have exited
+        own, workers = (after - before for after, before in zip(_cpu_seconds(), cpu))
+        print(f"full analysis: {full.analysed:,} traces, {full.runs:,} runs in {walls[-1]:.1f}s "
+              f"({full.runs / walls[-1]:,.0f} runs/s, {settings.analyzer_workers} worker process(es)) — target ≤ 30 s")
+        print(f"  CPU: {own:.1f}s in this process (engine, loading, writing) + {workers:.1f}s in workers (analysis)")
+        first_hash = first_hash or _results_hash(store)
+        if _results_hash(store) != first_hash:
+            raise SystemExit("a repeated full analysis wrote other results than the first")
+    if repeat > 1:
+        print(f"full analysis, {repeat} runs: median {statistics.median(walls):.1f}s, min {min(walls):.1f}s, "
+              f"max {max(walls):.1f}s (same results each time)")
 
     t = time.perf_counter()
     more = generate(store, spans // 100, 10_000_000, now - DAY_NS // 2, 10**6, long_ids, fail_ids, fail_spans)
@@ -359,11 +371,14 @@ def main() -> None:
                              "and the mapping's cost as a materialized view on inserts")
     parser.add_argument("--tool-sets", type=int, default=1, metavar="N",
                         help="long runs offer N sets of 3 tools (default 1; 8 makes ~8 KB of definitions per call)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="run the full analysis N times from scratch (this machine's speed drifts): each "
+                             "run's figures, then the median")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs")
     if not args.skip_serve:
         bench_serve()  # first: chDB allows one data path per process, and this one is a subprocess
-    bench_store(args.spans, args.compare_loads, args.ceilings, args.tool_sets)
+    bench_store(args.spans, args.compare_loads, args.ceilings, args.tool_sets, max(1, args.repeat))
 
 
 if __name__ == "__main__":
