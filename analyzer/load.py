@@ -85,8 +85,9 @@ def query_payload(store: Store, sql: str, parameters: dict[str, Any]) -> bytes:
 def keyed_payload(spans: bytes, values: bytes, fields: Sequence[str]) -> bytes:
     """A spans payload whose `fields` hold keys (`spans`: a `query_payload`), with `values` (the same
     format, columns field name, key, value) giving each key's value."""
-    return (b'{"fields":' + orjson.dumps(list(fields)) + b',"values":' + (values.strip() or b"[[],[],[]]")
-            + b',"spans":' + spans.strip() + b"}")
+    # One copy of the (large) spans: JSON allows the query output's trailing newline where it lands.
+    return b"".join((b'{"fields":', orjson.dumps(list(fields)), b',"values":', values if values.strip() else
+                     b"[[],[],[]]", b',"spans":', spans, b"}"))
 
 
 def _decode_payload(payload: bytes) -> Any:
