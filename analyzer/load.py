@@ -55,9 +55,14 @@ def _spans_sql(source: str, for_analysis: bool) -> str:
     return analysis_select(source, where, gather_by) if for_analysis else canonical_select(source, where, gather_by)
 
 
+def _reasons(value: Sequence[str] | None) -> tuple[str, ...]:
+    """`finish_reasons` as the span holds them (a tuple) from the query's array (a list)."""
+    return tuple(value) if value else ()
+
+
 def to_span(row: Sequence) -> CanonicalSpan:
     """A `CanonicalSpan` from one row of the canonical SELECT (columns in contract order)."""
-    return _new_span(CanonicalSpan, (*row[:_FINISH], tuple(row[_FINISH] or ()), *row[_FINISH + 1:]))
+    return _new_span(CanonicalSpan, (*row[:_FINISH], _reasons(row[_FINISH]), *row[_FINISH + 1:]))
 
 
 # JSON output that decodes to what the driver gives: 64-bit numbers as numbers. Text that is not
@@ -110,7 +115,7 @@ def spans_from_payload(payload: bytes) -> list[CanonicalSpan]:
         for name in fields:  # a key without a value is a staging bug: KeyError, not a wrong span
             i = _COLUMN_INDEX[name]
             doc[i] = [values[name, key] for key in doc[i]]
-    doc[_FINISH] = [tuple(reasons) if reasons else () for reasons in doc[_FINISH]]
+    doc[_FINISH] = list(map(_reasons, doc[_FINISH]))
     return [_new_span(CanonicalSpan, row) for row in zip(*doc)]
 
 

@@ -9,9 +9,10 @@ granule: each load decompresses the whole table and plans the ~80 KB mapping que
 (one read of the raw table per chunk, the mapping spread over the engine's threads, no sort
 of the raw rows), on a thread of its own, chunk after chunk (with several chunks, the batches
 already staged are analysed meanwhile). A batch is a range of the sorted trace ids, so it
-reads a few granules of the stage with a trivial query. Rows are the same as `load.spans_payload` gives, for any chunking. Fields that repeat
-verbatim over many spans (`BY_KEY`: tool definitions) are mapped once per distinct input into a
-`_values` table; staged rows and batches carry their keys (`load.keyed_payload`).
+reads a few granules of the stage with a trivial query. Rows are the same as
+`load.spans_payload` gives, for any chunking. Fields that repeat verbatim over many spans
+(`BY_KEY`: tool definitions) are mapped once per distinct input into a `_values` table;
+staged rows and batches carry their keys (`load.keyed_payload`).
 
 The tables (`agent_round_stage_<i>_of_<n>_<created>_<random>`, its `_ids` and `_values`) belong to one
 round: created at its start, dropped at its end. Names are unique, so analyzers that share a

@@ -49,7 +49,6 @@ def test_no_traces_no_query_and_text_that_is_not_utf8_is_replaced(store):
     assert _decode_payload(raw) == [["a\ufffdb"], ["a\ufffdb"], ["é€😀"]]  # a cut sequence: one U+FFFD
 
 
-
 def test_a_keyed_payload_gives_the_spans_back_and_a_key_without_value_is_an_error(store):
     ids = [store_scenario(store, s, "genai", START_NS + i * 10**12)["trace_id"] for i, s in enumerate(SCENARIOS[:4])]
     plain = spans_payload(store, ids, for_analysis=True)
