@@ -1,6 +1,6 @@
 """The analyzer's typed stages' data: runs, their span trees, signals and verdicts.
 
-Frozen dataclasses passed between the pipeline stages
+Frozen dataclasses (and a named tuple for the many run spans) passed between the pipeline stages
 (load → build runs → detect signals → rank root cause → render post-mortem).
 A `Run` holds its spans already in tree order with depth and step numbers, so rules
 are pure functions over one `Run` and never touch the database.
@@ -9,7 +9,7 @@ are pure functions over one `Run` and never touch the database.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from semconv.model import CanonicalSpan
 
@@ -18,21 +18,29 @@ Outcome = Literal["failed", "degraded", "ok"]
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2, "critical": 3}
 
 
-@dataclass(frozen=True)
-class RunSpan:
-    """A span placed in its run's tree."""
-
+class _RunSpanFields(NamedTuple):
     span: CanonicalSpan
     depth: int  # 0 for the run's root
     step: int  # 1-based position in start-time order within the run
     children: tuple[str, ...] = ()  # span ids, in start order
     orphan: bool = False  # its parent was missing and it was attached to the root
     cost_usd: float | None = None  # span cost or priced from tokens (leaf LLM spans only)
-    # `span.span_id`, kept as a plain attribute: the rules read it tens of times per span.
-    span_id: str = field(init=False, repr=False, compare=False)
+    # `span.span_id`, kept as a field of its own: the rules read it tens of times per span.
+    span_id: str = ""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "span_id", self.span.span_id)
+
+class RunSpan(_RunSpanFields):
+    """A span placed in its run's tree (`span_id` is always `span.span_id`).
+
+    A named tuple, not a frozen dataclass: runs hold one per span, and a tuple is built ~3x
+    faster (0.03 vs 0.09–0.11 s for the 92k spans of a 5,000-trace batch). `runs` builds them
+    with `tuple.__new__` straight from their seven values."""
+
+    __slots__ = ()
+
+    def __new__(cls, span: CanonicalSpan, depth: int, step: int, children: tuple[str, ...] = (),
+                orphan: bool = False, cost_usd: float | None = None) -> RunSpan:
+        return tuple.__new__(cls, (span, depth, step, children, orphan, cost_usd, span.span_id))
 
 
 @dataclass(frozen=True)

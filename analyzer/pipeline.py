@@ -116,6 +116,10 @@ def _rows_of_payload(payload: bytes, job: BatchJob, rules: RuleSettings,
     return result_rows(analysed, job.version), result
 
 
+def ready() -> None:
+    """Nothing: a worker process that runs it has imported the analysis (`AnalysisWorkers.start`)."""
+
+
 def _job(trace_ids: Sequence[str], may_abandon: Callable[[str], bool]) -> BatchJob:
     return BatchJob(tuple(trace_ids), frozenset(t for t in trace_ids if may_abandon(t)), time.time_ns())
 

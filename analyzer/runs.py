@@ -31,6 +31,7 @@ from semconv.cost import span_cost
 from semconv.model import CANONICAL_COLUMNS, CanonicalSpan
 
 Pricer = Callable[[CanonicalSpan], float | None]
+_new_run_span = tuple.__new__  # a RunSpan from its seven values (`RunSpan.__new__` without the call)
 
 
 @dataclass(frozen=True)
@@ -182,12 +183,13 @@ def _make_run(run_id: str, tree: _Tree, members: list[CanonicalSpan], kids: dict
     members.sort(key=lambda s: (s.start_ns, depth[s.span_id], s.span_id))
     leaves = _leaf_llms(members, kids)
     spans = tuple(
-        RunSpan(
+        _new_run_span(RunSpan, (
             s, depth[s.span_id], i + 1,
             tuple(c for c in kids[s.span_id] if run_of.get(c) == run_id) if s.span_id in kids else (),
             s.span_id in tree.orphans,
             price(s) if s.span_id in leaves else None,
-        )
+            s.span_id,
+        ))
         for i, s in enumerate(members)
     )
     root = tree.spans.get(run_id)

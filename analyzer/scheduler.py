@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from analyzer.baselines import recompute_baselines
 from analyzer.config import AnalyzerSettings, Shard
 from analyzer.load import load_baselines
-from analyzer.pipeline import analyse_batches
+from analyzer.pipeline import analyse_batches, ready
 from analyzer.rules.config import RuleSettings
 from analyzer.stage import RoundStage, stage_prefix, staged_batches
 from analyzer.workers import AnalysisWorkers
@@ -176,9 +176,11 @@ class Scheduler:
         by_id = {c.trace_id: c for c in due}
         still_pending: list[Candidate] = []
         step = self.settings.analyzer_batch_traces
-        batches = staged_batches([c.trace_id for c in due], step)
+        batches = staged_batches([c.trace_id for c in due], step, self._workers.count if self._workers else 1)
         staged = len(batches) > 1  # rounds of several batches are staged and go to the workers
         workers = self._workers if staged else None
+        if workers is not None:
+            workers.start(ready)  # while the round stages
         with (RoundStage(self.store, stage_prefix(self.shard), batches) if staged
               else contextlib.nullcontext()) as stage:
             for result in analyse_batches(self.store, batches, self.rules, baselines,

@@ -46,6 +46,16 @@ class AnalysisWorkers:
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
+    def start(self, warm_up: Callable[[], Any]) -> None:
+        """Start the processes now, each running `warm_up` (a module-level function: unpickling it
+        imports its module, and with it what the jobs need), unless they run already. Their start-up
+        then overlaps the caller's own work (a round's staging) instead of delaying the first job."""
+        with self._lock:
+            if self._pool is not None:
+                return
+        for _ in range(self.count):
+            self.submit(warm_up)
+
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future:
         """Run `fn(*args)` (a module-level function, picklable arguments) in a worker."""
         with self._lock:

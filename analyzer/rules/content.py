@@ -156,15 +156,30 @@ def _leaves_text(message: dict) -> str:
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))  # = json.dumps with these options
 
 
-def prompt_key(input_messages: str) -> str | bytes:
+def prompt_key(input_messages: str) -> str:
     """A canonical form of a prompt, for spotting identical prompts: equal exactly when the
     texts decode to the same JSON value (sorted-key JSON of it; the text itself when not JSON)."""
     value, fast = _decode(input_messages) if input_messages else (None, False)
-    if value is None:
-        return input_messages
-    if fast or _orjson_exact(value):  # orjson's sorted-key JSON, ~3x faster, where it is exact
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    return input_messages if value is None else _sorted_json(value, fast)
+
+
+def _sorted_json(value: Any, fast: bool) -> str:
+    """Compact sorted-key JSON of a decoded value, one text per value: orjson's (~3x faster) where
+    it writes the value exactly (`fast`: orjson decoded it), else json's. The two never give the same
+    text for different values: json's differs only for values orjson cannot write (NaN, huge
+    integers, lone surrogates), and those show in its text."""
+    if fast or _orjson_exact(value):
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
     return _CANONICAL.encode(value)
+
+
+def prompt_size(input_messages: str) -> tuple[str, int]:
+    """A cheap property that equal prompts share (`prompt_key` equal ⇒ sizes equal): the decoded
+    value's type and length (messages in a list), or the text's own when it is not JSON."""
+    value = parse_json(input_messages)
+    if value is None:
+        return "text", len(input_messages)
+    return type(value).__name__, len(value) if isinstance(value, list | dict | str) else 0
 
 
 def _orjson_exact(value: Any) -> bool:
@@ -194,14 +209,14 @@ def canonical_args(arguments: Any) -> str:
     """Tool arguments in one canonical text form (sorted keys) so equal calls compare equal."""
     if isinstance(arguments, str):
         return _canonical_args_text(arguments)
-    return "" if arguments is None else _CANONICAL.encode(arguments)
+    return "" if arguments is None else _sorted_json(arguments, False)
 
 
 @lru_cache(maxsize=4096)
 def _canonical_args_text(arguments: str) -> str:
     """`canonical_args` of JSON text, cached: agents repeat their calls' arguments."""
-    value = parse_json(arguments)
-    return arguments.strip() if value is None else _CANONICAL.encode(value)
+    value, fast = _decode(arguments) if arguments else (None, False)
+    return arguments.strip() if value is None else _sorted_json(value, fast)
 
 
 class ToolCall(NamedTuple):

@@ -13,7 +13,7 @@ from operator import eq
 
 from analyzer.model import Run, RunSpan, Signal
 from analyzer.rules.config import RuleContext
-from analyzer.rules.content import canonical_args, prompt_key
+from analyzer.rules.content import canonical_args, prompt_key, prompt_size
 from analyzer.rules.view import CallSite, target
 
 
@@ -87,18 +87,36 @@ def loop(run: Run, ctx: RuleContext) -> list[Signal]:
     for start, end, period in _cycles(keys, ctx.settings.loop_min_cycles):
         signals.append(_loop_signal(ctx, "cycle", sites[start:end], period=period,
                                     tools=[k[0] for k in keys[start:start + period]]))
-    prompts: dict[str, list[RunSpan]] = {}
-    for rs in ctx.view.llm_leaves:
-        if rs.span.input_messages and not ctx.view.failure(rs):
-            prompts.setdefault(prompt_key(rs.span.input_messages), []).append(rs)
-    for same in prompts.values():
-        if len(same) >= ctx.settings.loop_min_repeats:
-            ids = [rs.span_id for rs in same]
-            signals.append(Signal("loop", "error" if ctx.view.ended_badly else "warning", ids[0], {
-                "reason": "identical_prompts", "span_ids": ids, "count": len(ids),
-                "span_name": same[0].span.span_name, "wasted_span_ids": ids[1:],
-            }))
+    for same in _identical_prompts(ctx):
+        ids = [rs.span_id for rs in same]
+        signals.append(Signal("loop", "error" if ctx.view.ended_badly else "warning", ids[0], {
+            "reason": "identical_prompts", "span_ids": ids, "count": len(ids),
+            "span_name": same[0].span.span_name, "wasted_span_ids": ids[1:],
+        }))
     return signals
+
+
+def _identical_prompts(ctx: RuleContext) -> list[list[RunSpan]]:
+    """Groups of ≥ N model calls (that did not fail) given the same prompt, in order of their first call.
+
+    Prompts are grouped by size first (`prompt_size`, exact: equal prompts have equal sizes), and
+    only groups of N or more get their `prompt_key`s: an agent's conversation grows with each call,
+    so nearly every prompt of a run has a size of its own and is never re-encoded."""
+    least = ctx.settings.loop_min_repeats
+    calls = [rs for rs in ctx.view.llm_leaves if rs.span.input_messages and not ctx.view.failure(rs)]
+    if len(calls) < least:
+        return []
+    by_size: dict[object, list[RunSpan]] = {}
+    for rs in calls:
+        by_size.setdefault(prompt_size(rs.span.input_messages), []).append(rs)
+    found: list[list[RunSpan]] = []
+    for sized in by_size.values():
+        if len(sized) >= least:
+            by_key: dict[str | bytes, list[RunSpan]] = {}
+            for rs in sized:
+                by_key.setdefault(prompt_key(rs.span.input_messages), []).append(rs)
+            found += [same for same in by_key.values() if len(same) >= least]
+    return sorted(found, key=lambda same: same[0].step)
 
 
 def retry_storm(run: Run, ctx: RuleContext) -> list[Signal]:

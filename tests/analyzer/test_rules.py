@@ -191,6 +191,21 @@ def test_loop_cycle_and_identical_prompts():
     assert sig.evidence["reason"] == "identical_prompts" and sig.evidence["count"] == 3 and sig.severity == "warning"
 
 
+def test_identical_prompts_are_told_apart_by_value_among_prompts_of_one_size():
+    same, other = [{"role": "user", "content": "plan the trip"}], [{"role": "user", "content": "book it"}]
+    b = RunBuilder()
+    for prompt in (other, same, other, same, other, same):  # every prompt one message: one size
+        b.llm(answer="thinking", prompt=prompt)
+    b.llm(answer="Here is the plan.")
+    # s04 gives `same` in another text (key order, spacing): the same JSON value, so the same prompt
+    b.spans[3] = b.spans[3]._replace(input_messages='[ {"content": "plan the trip", "role": "user"} ]')
+    loops = sorted((s.evidence["reason"], s.evidence["span_ids"]) for s in of_type(analyze(b.build()), "loop"))
+    assert loops == [("identical_prompts", ["s01", "s03", "s05"]), ("identical_prompts", ["s02", "s04", "s06"])]
+    b.spans[3] = b.spans[3]._replace(input_messages='[{"role": "user", "content": "plan the trip!"}]')
+    loops = [s.evidence["span_ids"] for s in of_type(analyze(b.build()), "loop")]
+    assert loops == [["s01", "s03", "s05"]]  # two calls left with `same`: below the 3 a loop needs
+
+
 def test_retry_storm_recovered_is_a_warning():
     b = RunBuilder()
     for _ in range(3):

@@ -44,8 +44,26 @@ def test_chunks_are_equal_shares_of_consecutive_batches():
     assert chunk_of_batches(3, chunks=4) == [0, 1, 2]
     assert chunk_of_batches(14, chunks=4) == [0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3]
     assert chunk_of_batches(5, chunks=1) == [0] * 5
-    assert staged_batches(["c", "a", "e", "b", "d"], 2) == [["a", "b"], ["c", "d"], ["e"]]
     assert stage_prefix(Shard(1, 3)) == "agent_round_stage_1_of_3_"
+
+
+def test_batches_are_sorted_ranges_of_even_sizes_in_whole_waves():
+    ids = ["c", "a", "d", "b", "e", "g", "f"]
+    assert staged_batches(ids[:5], 2) == [["a"], ["b", "c"], ["d", "e"]]  # 3 batches of at most 2, sizes ±1
+    assert staged_batches(ids[:4], 4) == [["a", "b", "c", "d"]]  # one batch stays one, whatever the workers
+    assert staged_batches(ids[:4], 4, parallel=2) == [["a", "b", "c", "d"]]
+    # 7 traces in batches of ≤ 3 are 3 batches; 2 workers make that 4, so the last wave keeps both busy
+    assert staged_batches(ids, 3, parallel=2) == [["a"], ["b", "c"], ["d", "e"], ["f", "g"]]
+    assert staged_batches(ids, 3, parallel=3) == [["a", "b"], ["c", "d"], ["e", "f", "g"]]
+    # never more batches than traces, never an empty one
+    assert staged_batches(["b", "c", "a"], 2, parallel=8) == [["a"], ["b"], ["c"]]
+    for size in range(1, 8):
+        for parallel in range(1, 5):
+            batches = staged_batches(ids, size, parallel)
+            assert [t for b in batches for t in b] == sorted(ids)
+            assert all(0 < len(b) <= size for b in batches)
+            assert max(map(len, batches)) - min(map(len, batches)) <= 1
+            assert len(batches) == 1 or len(batches) % parallel == 0 or len(batches) == len(ids)
 
 
 def test_batches_must_be_ranges_of_sorted_ids(store):

@@ -10,7 +10,7 @@ import pytest
 
 from analyzer.config import AnalyzerSettings
 from analyzer.migrations import migrate_analyzer
-from analyzer.pipeline import analyse_traces
+from analyzer.pipeline import analyse_traces, ready
 from analyzer.rules.config import RuleSettings
 from analyzer.scheduler import Scheduler
 from analyzer.workers import AnalysisWorkers
@@ -77,3 +77,19 @@ def test_workers_outlive_ctrl_c_and_stop_when_closed():
         workers.close()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_start_brings_every_worker_up_once_with_the_analysis_imported():
+    workers = AnalysisWorkers(2)
+    try:
+        workers.start(ready)
+        pool = workers._pool
+        assert pool is not None and len(pool._processes) == 2  # both spawned before any job
+        workers.start(ready)  # already running: nothing more submitted, same pool
+        assert workers._pool is pool and len(pool._processes) == 2
+        # each worker imported the analysis while warming up (`eval` is a builtin: running it imports
+        # nothing of ours, as a function of this module would)
+        probe = "'analyzer.rules.tools' in __import__('sys').modules"
+        assert [workers.submit(eval, probe).result(timeout=60) for _ in range(4)] == [True] * 4
+    finally:
+        workers.close()
