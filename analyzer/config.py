@@ -54,7 +54,7 @@ class AnalyzerSettings(BaseSettings):
     analyzer_lag_seconds: float = Field(
         15.0, ge=0, description="Activity this recent is always re-scanned (covers inserts still committing)"
     )
-    analyzer_batch_traces: int = Field(2000, gt=0, description="Traces loaded and analysed per batch")
+    analyzer_batch_traces: int = Field(2000, gt=0, description="Traces loaded and analysed per batch, at most (a round's batches are cut even, in a multiple of the workers)")
     analyzer_max_traces_per_round: int = Field(
         200_000, gt=0, description="Upper bound on traces analysed in one round (the rest wait for the next)"
     )
