@@ -106,13 +106,13 @@ def _identical_prompts(ctx: RuleContext) -> list[list[RunSpan]]:
     calls = [rs for rs in ctx.view.llm_leaves if rs.span.input_messages and not ctx.view.failure(rs)]
     if len(calls) < least:
         return []
-    by_size: dict[object, list[RunSpan]] = {}
+    by_size: dict[tuple[str, int], list[RunSpan]] = {}
     for rs in calls:
         by_size.setdefault(prompt_size(rs.span.input_messages), []).append(rs)
     found: list[list[RunSpan]] = []
     for sized in by_size.values():
         if len(sized) >= least:
-            by_key: dict[str | bytes, list[RunSpan]] = {}
+            by_key: dict[str, list[RunSpan]] = {}
             for rs in sized:
                 by_key.setdefault(prompt_key(rs.span.input_messages), []).append(rs)
             found += [same for same in by_key.values() if len(same) >= least]
