@@ -8,6 +8,7 @@ are pure functions over one `Run` and never touch the database.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
@@ -41,6 +42,11 @@ class RunSpan(_RunSpanFields):
     def __new__(cls, span: CanonicalSpan, depth: int, step: int, children: tuple[str, ...] = (),
                 orphan: bool = False, cost_usd: float | None = None) -> RunSpan:
         return tuple.__new__(cls, (span, depth, step, children, orphan, cost_usd, span.span_id))
+
+    @classmethod
+    def _make(cls, iterable: Iterable) -> RunSpan:  # what `_replace` builds with: `span_id` follows `span`
+        values = tuple(iterable)
+        return tuple.__new__(cls, (*values[:6], values[0].span_id))
 
 
 @dataclass(frozen=True)

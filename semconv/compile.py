@@ -125,8 +125,9 @@ def _indexed_heads(sources: tuple) -> list[str]:
 # Per literal head of an indexed source (`llm.input_messages.`, `gen_ai.prompt.`…), the span attributes
 # whose keys start with it, filtered once per span: an indexed source scans the keys it may read
 # several times (stems, one lookup list per item key, content parts), and an OpenInference model
-# call carries ~50 attributes (49 on average in the benchmark), mostly its input messages. The whole mapping of the 1M-span
-# benchmark: 13.7–14.6 instead of 16.9–17.8 CPU-s. WITH aliases no column uses are not computed.
+# call carries ~50 attributes (49 on average in the benchmark), mostly its input messages. The whole
+# mapping of the 1M-span benchmark: 13.7–14.6 instead of 16.9–17.8 CPU-s. WITH aliases no column
+# uses are not computed.
 _SUB_MAPS = {head: f"{_ATTRS}_{i}" for i, head in enumerate(dict.fromkeys(
     h for f in FIELD_BY_NAME.values() for h in _indexed_heads(f.sources)))}
 _MAP_CASTS += tuple(f"mapFilter((k, v) -> startsWith(k, {lit(head)}), {_ATTRS}) AS {alias}"

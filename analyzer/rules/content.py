@@ -65,9 +65,14 @@ def _decode(text: str) -> tuple[Any, bool]:
         return None, False
 
 
+def _decoded(text: str) -> tuple[Any, bool]:
+    """`_decode`, with an empty text not JSON (None) without asking."""
+    return _decode(text) if text else (None, False)
+
+
 def parse_json(text: str) -> Any:
     """The decoded JSON value, or None when the text is empty or not JSON (`json.loads` semantics)."""
-    return _decode(text)[0] if text else None
+    return _decode(text)[0] if text else None  # (`_decoded` inline: every field a rule reads comes here)
 
 
 def string_leaves(value: Any) -> list[str]:
@@ -159,7 +164,7 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))  # = json.d
 def prompt_key(input_messages: str) -> str:
     """A canonical form of a prompt, for spotting identical prompts: equal exactly when the
     texts decode to the same JSON value (sorted-key JSON of it; the text itself when not JSON)."""
-    value, fast = _decode(input_messages) if input_messages else (None, False)
+    value, fast = _decoded(input_messages)
     return input_messages if value is None else _sorted_json(value, fast)
 
 
@@ -215,7 +220,7 @@ def canonical_args(arguments: Any) -> str:
 @lru_cache(maxsize=4096)
 def _canonical_args_text(arguments: str) -> str:
     """`canonical_args` of JSON text, cached: agents repeat their calls' arguments."""
-    value, fast = _decode(arguments) if arguments else (None, False)
+    value, fast = _decoded(arguments)
     return arguments.strip() if value is None else _sorted_json(value, fast)
 
 

@@ -7,6 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analyzer.model import RunSpan
 from analyzer.runs import build_runs, trace_runs
 from semconv.model import CanonicalSpan
 
@@ -57,6 +58,15 @@ def test_duplicate_deliveries_count_once():
     runs = trace_runs(spans + spans + [spans[1]], price)
     assert len(runs) == 1 and len(runs[0].spans) == 2
     assert sum(rs.cost_usd or 0 for rs in runs[0].spans) == 0.1
+
+
+def test_a_run_span_id_is_always_its_span_id():
+    [run] = trace_runs([span("a", cat="agent", dur=5), span("l", "a", 1, cat="llm")], price)
+    assert [rs.span_id for rs in run.spans] == [rs.span.span_id for rs in run.spans] == ["a", "l"]
+    built = RunSpan(span("x"), depth=1, step=2)
+    assert built.span_id == "x" and built._replace(step=3).span_id == "x"
+    assert built._replace(span=span("y")).span_id == "y"  # a copy with another span follows it
+    assert built == RunSpan(span("x"), 1, 2) and built != RunSpan(span("y"), 1, 2)
 
 
 def test_cost_only_on_leaf_model_calls():
