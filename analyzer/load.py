@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
-from analyzer.model import Baseline
-from collector.schema import TRACES_TABLE
+from analyzer.model import Baseline, TraceKey
+from collector.schema import RAW_TENANT, TRACES_TABLE
 from collector.store import Store
 from semconv.compile import canonical_select, span_attributes_key
 from semconv.model import CANONICAL_COLUMNS, CanonicalSpan
@@ -49,9 +49,22 @@ def analysis_select(source: str, where: str, gather_by: str = "", by_key: Sequen
     return f"SELECT {cols} FROM ({sql})"
 
 
+def keys_where(tenant: str) -> str:
+    """The rows of some traces (each a tenant and a trace id; parameters: `keys_parameters`) in a
+    table whose tenant is the SQL `tenant` (a column, or `RAW_TENANT` in the raw table): trace ids
+    alone first (their bloom filter index skips granules), then the pairs, so one tenant's trace
+    never reads another tenant's rows."""
+    return f"TraceId IN {{ids:Array(String)}} AND ({tenant}, TraceId) IN {{keys:Array(Tuple(String, String))}}"
+
+
+def keys_parameters(keys: Sequence[TraceKey]) -> dict[str, Any]:
+    """The parameters of `keys_where` for these traces."""
+    return {"ids": sorted({k.trace_id for k in keys}), "keys": [tuple(k) for k in keys]}
+
+
 @lru_cache(maxsize=8)
 def _spans_sql(source: str, for_analysis: bool) -> str:
-    where, gather_by = "TraceId IN {ids:Array(String)}", "TraceId"
+    where, gather_by = keys_where(RAW_TENANT), "TraceId"
     return analysis_select(source, where, gather_by) if for_analysis else canonical_select(source, where, gather_by)
 
 
@@ -74,12 +87,12 @@ _PAYLOAD_SETTINGS = {"output_format_json_quote_64bit_integers": 0, "output_forma
 _PAYLOAD_FORMAT = "JSONCompactColumns"
 
 
-def spans_payload(store: Store, trace_ids: Sequence[str], source: str = TRACES_TABLE,
+def spans_payload(store: Store, keys: Sequence[TraceKey], source: str = TRACES_TABLE,
                   for_analysis: bool = False) -> bytes:
     """The canonical spans of these traces, encoded (see `spans_from_payload`)."""
-    if not trace_ids:
+    if not keys:
         return b""
-    return query_payload(store, _spans_sql(source, for_analysis), {"ids": list(trace_ids)})
+    return query_payload(store, _spans_sql(source, for_analysis), keys_parameters(keys))
 
 
 def query_payload(store: Store, sql: str, parameters: dict[str, Any]) -> bytes:
@@ -119,16 +132,20 @@ def spans_from_payload(payload: bytes) -> list[CanonicalSpan]:
     return [_new_span(CanonicalSpan, row) for row in zip(*doc)]
 
 
-def load_spans(store: Store, trace_ids: Sequence[str], source: str = TRACES_TABLE,
+def load_spans(store: Store, keys: Sequence[TraceKey], source: str = TRACES_TABLE,
                for_analysis: bool = False) -> list[CanonicalSpan]:
     """Every stored span of these traces (duplicates included; run building drops them).
     `for_analysis` leaves the fields the analysis never reads at their defaults, for speed."""
-    return spans_from_payload(spans_payload(store, trace_ids, source, for_analysis))
+    return spans_from_payload(spans_payload(store, keys, source, for_analysis))
 
 
-def all_trace_ids(store: Store, source: str = TRACES_TABLE) -> list[str]:
-    """Every trace id in the raw table (small stores: tests and tools)."""
-    return [r[0] for r in store.query(f"SELECT DISTINCT TraceId FROM {source} WHERE TraceId != '' ORDER BY TraceId")]
+def trace_keys(store: Store, trace_ids: Sequence[str] | None = None, source: str = TRACES_TABLE) -> list[TraceKey]:
+    """The traces stored under these trace ids (default: every trace id), one per tenant that sent
+    spans under it, sorted (small stores and single traces: tests, tools, `explain`)."""
+    where = "TraceId != ''" + (" AND TraceId IN {ids:Array(String)}" if trace_ids is not None else "")
+    rows = store.query(f"SELECT DISTINCT {RAW_TENANT}, TraceId FROM {source} WHERE {where} ORDER BY 1, 2",
+                       {"ids": list(trace_ids or ())})
+    return [TraceKey(tenant, trace_id) for tenant, trace_id in rows]
 
 
 def load_baselines(store: Store) -> dict[BaselineKey, Baseline]:

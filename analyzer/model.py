@@ -49,6 +49,19 @@ class RunSpan(_RunSpanFields):
         return tuple.__new__(cls, (*values[:6], values[0].span_id))
 
 
+class TraceKey(NamedTuple):
+    """What the analysis knows a trace by: its tenant and its trace id.
+
+    Trace ids are chosen by clients and travel in `traceparent` headers to every service a
+    request reaches, so two tenants may send spans under one trace id (by accident or on
+    purpose). Their spans never meet: each (tenant, trace id) is analysed on its own and its
+    results are stored and read under both.
+    """
+
+    tenant: str
+    trace_id: str
+
+
 @dataclass(frozen=True)
 class SubRunOutcome:
     """What a sub-run (a nested agent) came to, as its parent run sees it.
@@ -86,6 +99,11 @@ class Run:
 
     def by_id(self) -> dict[str, RunSpan]:
         return {rs.span_id: rs for rs in self.spans}
+
+    @property
+    def key(self) -> TraceKey:
+        """The (tenant, trace id) this run belongs to."""
+        return TraceKey(self.tenant, self.trace_id)
 
 
 @dataclass(frozen=True)

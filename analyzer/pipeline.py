@@ -3,7 +3,8 @@
 `analyse_runs` is pure: it judges one trace's runs sub-runs first, so each parent
 sees what its sub-agents came to (`Run.sub_runs`). `analyse_payload` turns one batch's
 encoded spans into result rows (what a worker process runs). `analyse_traces` does the
-I/O around it for a batch of trace ids and reports which traces were written and which
+I/O around it for a batch of traces — each a `TraceKey` (tenant, trace id): two tenants'
+spans under one trace id are two traces — and reports which traces were written and which
 are still waiting for a root that has not arrived; `analyse_batches` does that for many
 batches, overlapping loading, analysis (in worker processes when given) and writing.
 """
@@ -20,8 +21,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from analyzer.analysis import analyze_run
-from analyzer.load import BaselineKey, all_trace_ids, load_baselines, load_spans, spans_from_payload, spans_payload
-from analyzer.model import Baseline, Explanation, Run, SubRunOutcome, Verdict
+from analyzer.load import BaselineKey, load_baselines, load_spans, spans_from_payload, spans_payload, trace_keys
+from analyzer.model import Baseline, Explanation, Run, SubRunOutcome, TraceKey, Verdict
 from analyzer.rules.config import RuleSettings
 from analyzer.rules.content import assistant_text
 from analyzer.rules.view import RunView
@@ -44,8 +45,8 @@ class Analysed:
 
 @dataclass(frozen=True)
 class BatchResult:
-    written: tuple[str, ...]  # trace ids whose analysis was written
-    pending: tuple[str, ...]  # trace ids waiting for their root (not written)
+    written: tuple[TraceKey, ...]  # traces whose analysis was written
+    pending: tuple[TraceKey, ...]  # traces waiting for their root (not written)
     runs: int
 
 
@@ -61,16 +62,18 @@ def _outcome(parent: Run, sub: Analysed) -> SubRunOutcome:
 
 
 def analyse_runs(runs: Sequence[Run], baselines: Mapping[BaselineKey, Baseline], rules: RuleSettings) -> list[Analysed]:
-    """Analyse runs (any traces), every sub-run before its parent run; results in input order."""
-    done: dict[str, Analysed] = {}
+    """Analyse runs (any traces), every sub-run before its parent run; results in input order.
+    Runs are told apart by trace (tenant and trace id) and run id: two tenants' runs may share ids."""
+    done: dict[tuple[TraceKey, str], Analysed] = {}
     for run in reversed(runs):  # `build_runs` lists parents before their sub-runs
-        subs = tuple(_outcome(run, done[r]) for r in run.sub_run_ids if r in done)
+        key = run.key
+        subs = tuple(_outcome(run, done[key, r]) for r in run.sub_run_ids if (key, r) in done)
         if subs:
             run = replace(run, sub_runs=subs)
         view = RunView(run)
         verdict, explanation = analyze_run(run, baselines.get((run.tenant, run.agent_name)), rules, view)
-        done[run.run_id] = Analysed(run, verdict, explanation, view)
-    return [done[r.run_id] for r in runs]
+        done[key, run.run_id] = Analysed(run, verdict, explanation, view)
+    return [done[r.key, r.run_id] for r in runs]
 
 
 def analyse_spans(spans: Iterable[CanonicalSpan], baselines: Mapping[BaselineKey, Baseline],
@@ -79,15 +82,15 @@ def analyse_spans(spans: Iterable[CanonicalSpan], baselines: Mapping[BaselineKey
     return analyse_runs(build_runs(spans), baselines, rules)
 
 
-def _analyse_loaded(spans: Iterable[CanonicalSpan], trace_ids: Sequence[str], rules: RuleSettings,
+def _analyse_loaded(spans: Iterable[CanonicalSpan], traces: Sequence[TraceKey], rules: RuleSettings,
                     baselines: Mapping[BaselineKey, Baseline],
-                    may_abandon: Callable[[str], bool]) -> tuple[list[Analysed], BatchResult]:
+                    may_abandon: Callable[[TraceKey], bool]) -> tuple[list[Analysed], BatchResult]:
     """Analyse the loaded spans of these traces, leaving out traces still waiting for their root."""
     runs = build_runs(spans)
-    waiting = {r.trace_id for r in runs if not r.ended and not may_abandon(r.trace_id)}
-    analysed = analyse_runs([r for r in runs if r.trace_id not in waiting], baselines, rules)
-    written = tuple(t for t in trace_ids if t not in waiting)
-    return analysed, BatchResult(written=written, pending=tuple(t for t in trace_ids if t in waiting),
+    waiting = {r.key for r in runs if not r.ended and not may_abandon(r.key)}
+    analysed = analyse_runs([r for r in runs if r.key not in waiting], baselines, rules)
+    written = tuple(t for t in traces if t not in waiting)
+    return analysed, BatchResult(written=written, pending=tuple(t for t in traces if t in waiting),
                                  runs=len(analysed))
 
 
@@ -95,8 +98,8 @@ def _analyse_loaded(spans: Iterable[CanonicalSpan], trace_ids: Sequence[str], ru
 class BatchJob:
     """What a batch's analysis needs besides its spans (picklable, for worker processes)."""
 
-    trace_ids: tuple[str, ...]
-    abandonable: frozenset[str]  # traces that may be judged abandoned if their root is missing
+    traces: tuple[TraceKey, ...]
+    abandonable: frozenset[TraceKey]  # traces that may be judged abandoned if their root is missing
     version: int  # of the rows written (nanoseconds when the batch was planned)
 
 
@@ -112,7 +115,7 @@ def analyse_payload(payload: bytes, job: BatchJob, rules: RuleSettings,
 def _rows_of_payload(payload: bytes, job: BatchJob, rules: RuleSettings,
                      baselines: Mapping[BaselineKey, Baseline]) -> tuple[Tables, BatchResult]:
     spans = spans_from_payload(payload)
-    analysed, result = _analyse_loaded(spans, job.trace_ids, rules, baselines, job.abandonable.__contains__)
+    analysed, result = _analyse_loaded(spans, job.traces, rules, baselines, job.abandonable.__contains__)
     return result_rows(analysed, job.version), result
 
 
@@ -120,28 +123,29 @@ def ready() -> None:
     """Nothing: a worker process that runs it has imported the analysis (`AnalysisWorkers.start`)."""
 
 
-def _job(trace_ids: Sequence[str], may_abandon: Callable[[str], bool]) -> BatchJob:
-    return BatchJob(tuple(trace_ids), frozenset(t for t in trace_ids if may_abandon(t)), time.time_ns())
+def _job(traces: Sequence[TraceKey], may_abandon: Callable[[TraceKey], bool]) -> BatchJob:
+    keys = tuple(TraceKey(*t) for t in traces)
+    return BatchJob(keys, frozenset(t for t in keys if may_abandon(t)), time.time_ns())
 
 
 def analyse_traces(
     store: Store,
-    trace_ids: Sequence[str],
+    traces: Sequence[TraceKey],
     rules: RuleSettings,
     baselines: Mapping[BaselineKey, Baseline] | None = None,
-    may_abandon: Callable[[str], bool] = lambda trace_id: True,
+    may_abandon: Callable[[TraceKey], bool] = lambda trace: True,
     version: int | None = None,
 ) -> BatchResult:
     """Analyse these traces from the store and write (replace) their results.
 
     A trace whose top run never ended is left unwritten (pending) unless
-    `may_abandon(trace_id)`; the scheduler says yes once it has been quiet long enough.
+    `may_abandon(trace)`; the scheduler says yes once it has been quiet long enough.
     """
     baselines = load_baselines(store) if baselines is None else baselines
-    job = _job(trace_ids, may_abandon)
+    job = _job(traces, may_abandon)
     if version is not None:
         job = replace(job, version=version)
-    tables, result = analyse_payload(spans_payload(store, trace_ids, for_analysis=True), job, rules, baselines)
+    tables, result = analyse_payload(spans_payload(store, job.traces, for_analysis=True), job, rules, baselines)
     replace_results(store, tables, result.written, job.version)
     return result
 
@@ -176,10 +180,10 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 def analyse_batches(
     store: Store,
-    batches: Sequence[Sequence[str]],
+    batches: Sequence[Sequence[TraceKey]],
     rules: RuleSettings,
     baselines: Mapping[BaselineKey, Baseline],
-    may_abandon: Callable[[str], bool] = lambda trace_id: True,
+    may_abandon: Callable[[TraceKey], bool] = lambda trace: True,
     workers: AnalysisWorkers | None = None,
     load: Callable[[int], bytes] | None = None,
 ) -> Iterator[BatchResult]:
@@ -190,7 +194,7 @@ def analyse_batches(
     another while batches are analysed (the engine works without holding the GIL). With
     `workers`, up to `workers.count` batches are analysed at once in worker processes;
     without, in this thread, one at a time. `load(i)` gives batch `i`'s spans payload
-    (default: `spans_payload` of its trace ids; a round's stage gives them from its table).
+    (default: `spans_payload` of its traces; a round's stage gives them from its table).
     """
     if not batches:
         return
@@ -244,8 +248,8 @@ def _written(entry: tuple[Future, BatchResult]) -> BatchResult:
     return entry[1]
 
 
-def load_runs(store: Store, trace_ids: Sequence[str] | None = None, rules: RuleSettings | None = None) -> list[Run]:
+def load_runs(store: Store, traces: Sequence[TraceKey] | None = None, rules: RuleSettings | None = None) -> list[Run]:
     """The runs of these traces (default: all) with sub-run outcomes filled, nothing written."""
-    ids = all_trace_ids(store) if trace_ids is None else trace_ids
-    analysed = analyse_spans(load_spans(store, ids), {}, rules or RuleSettings())
+    keys = trace_keys(store) if traces is None else traces
+    analysed = analyse_spans(load_spans(store, keys), {}, rules or RuleSettings())
     return [a.run for a in analysed]

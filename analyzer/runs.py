@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from operator import attrgetter
 
-from analyzer.model import Run, RunSpan
+from analyzer.model import Run, RunSpan, TraceKey
 from semconv.cost import span_cost
 from semconv.model import CANONICAL_COLUMNS, CanonicalSpan
 
@@ -207,7 +207,7 @@ def _make_run(run_id: str, tree: _Tree, members: list[CanonicalSpan], kids: dict
 
 
 def trace_runs(spans: Iterable[CanonicalSpan], price: Pricer = span_cost) -> list[Run]:
-    """The runs of ONE trace's spans, parents before their sub-runs."""
+    """The runs of ONE trace's spans (one tenant's spans of one trace id), parents before their sub-runs."""
     unique = dedupe(spans)
     if not unique:
         return []
@@ -236,11 +236,14 @@ def _run_depth(run: Run, parent_run: dict[str, str]) -> int:
 
 
 def build_runs(spans: Iterable[CanonicalSpan], price: Pricer = span_cost) -> list[Run]:
-    """The runs of every trace among `spans` (any order, any mix of traces)."""
-    by_trace: dict[str, list[CanonicalSpan]] = {}
+    """The runs of every trace among `spans` (any order, any mix of traces and tenants).
+
+    A trace is a (tenant, trace id): spans of two tenants under one trace id build two
+    separate sets of runs, in (tenant, trace id) order."""
+    by_trace: dict[TraceKey, list[CanonicalSpan]] = {}
     for span in spans:
-        by_trace.setdefault(span.trace_id, []).append(span)
-    return [run for trace_id in sorted(by_trace) for run in trace_runs(by_trace[trace_id], price)]
+        by_trace.setdefault(TraceKey(span.tenant, span.trace_id), []).append(span)
+    return [run for key in sorted(by_trace) for run in trace_runs(by_trace[key], price)]
 
 
 def runs_for_tests(store) -> list:  # noqa: ANN001 - a collector Store; kept import-free here

@@ -1,10 +1,11 @@
 """Which traces to analyse now, and the watermark that keeps each round small.
 
-Activity comes from `agent_trace_activity` (filled by a materialized view at INSERT
-time, see migration 0002), so "new" means *newly stored*, whatever the spans' own
-timestamps say: a late span with an old timestamp moves its trace's `LastSeen` and the
-trace is analysed again. Per trace, `agent_trace_state` records the `LastSeen` its
-latest analysis covered.
+A trace is a (tenant, trace id) (`TraceKey`). Activity comes from `agent_activity`
+(filled by a materialized view at INSERT time, see migrations 0002 and 0004), so "new"
+means *newly stored*, whatever the spans' own timestamps say: a late span with an old
+timestamp moves its trace's `LastSeen` and the trace is analysed again. Per trace,
+`agent_analysis_state` records the `LastSeen` its latest analysis covered. Shards split
+trace ids, so every tenant's trace under one trace id lands in the same shard.
 
 A trace is due when it changed since its last analysis and has *settled*: its root span
 has arrived (a root is only exported once it ended), or no span arrived for
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from analyzer.baselines import recompute_baselines
 from analyzer.config import AnalyzerSettings, Shard
 from analyzer.load import load_baselines
+from analyzer.model import TraceKey
 from analyzer.pipeline import analyse_batches, ready
 from analyzer.rules.config import RuleSettings
 from analyzer.stage import RoundStage, stage_prefix, staged_batches
@@ -40,25 +42,22 @@ from collector.store import Store
 log = logging.getLogger(__name__)
 
 _SHARD = "cityHash64(TraceId) % {shards:UInt64} = {shard:UInt64}"
+_ACTIVE = f"""
+        SELECT Tenant, TraceId FROM agent_activity
+        WHERE LastSeen >= fromUnixTimestamp64Milli({{since:Int64}}) AND {_SHARD}"""
 _CANDIDATES = f"""
 WITH toUnixTimestamp64Milli(now64(3)) AS now_ms
-SELECT a.TraceId, a.LastSeenMs, a.HasRoot, s.LastSeenMs, s.Pending, now_ms
+SELECT a.Tenant, a.TraceId, a.LastSeenMs, a.HasRoot, s.LastSeenMs, s.Pending, now_ms
 FROM (
-    SELECT TraceId, toUnixTimestamp64Milli(max(LastSeen)) AS LastSeenMs, max(HasRoot) AS HasRoot
-    FROM agent_trace_activity
-    WHERE TraceId IN (
-        SELECT TraceId FROM agent_trace_activity
-        WHERE LastSeen >= fromUnixTimestamp64Milli({{since:Int64}}) AND {_SHARD}
-    )
-    GROUP BY TraceId
+    SELECT Tenant, TraceId, toUnixTimestamp64Milli(max(LastSeen)) AS LastSeenMs, max(HasRoot) AS HasRoot
+    FROM agent_activity
+    WHERE (Tenant, TraceId) IN ({_ACTIVE})
+    GROUP BY Tenant, TraceId
 ) AS a
 LEFT JOIN (
-    SELECT TraceId, LastSeenMs, Pending FROM agent_trace_state FINAL
-    WHERE TraceId IN (
-        SELECT TraceId FROM agent_trace_activity
-        WHERE LastSeen >= fromUnixTimestamp64Milli({{since:Int64}}) AND {_SHARD}
-    )
-) AS s ON a.TraceId = s.TraceId
+    SELECT Tenant, TraceId, LastSeenMs, Pending FROM agent_analysis_state FINAL
+    WHERE (Tenant, TraceId) IN ({_ACTIVE})
+) AS s ON a.Tenant = s.Tenant AND a.TraceId = s.TraceId
 SETTINGS join_use_nulls = 0
 """
 
@@ -67,7 +66,7 @@ SETTINGS join_use_nulls = 0
 class Candidate:
     """A trace with activity since the watermark."""
 
-    trace_id: str
+    key: TraceKey
     last_seen_ms: int
     has_root: bool
     done_ms: int  # LastSeen covered by its latest analysis (0 = never analysed)
@@ -100,7 +99,7 @@ def plan_round(candidates: list[Candidate], now_ms: int, settings: AnalyzerSetti
             due.append(c)
         elif c.changed or c.pending:
             waiting.append(c)
-    due.sort(key=lambda c: (c.last_seen_ms, c.trace_id))
+    due.sort(key=lambda c: (c.last_seen_ms, c.key))
     return Plan(tuple(due), tuple(waiting), now_ms)
 
 
@@ -158,8 +157,8 @@ class Scheduler:
         """Traces with activity since the watermark, and the database's clock (ms)."""
         rows = self.store.query(_CANDIDATES, {"since": self.watermark(), "shards": self.shard.count,
                                               "shard": self.shard.index})
-        now_ms = int(rows[0][5]) if rows else int(self.store.query("SELECT toUnixTimestamp64Milli(now64(3))")[0][0])
-        return [Candidate(r[0], int(r[1]), bool(r[2]), int(r[3]), bool(r[4])) for r in rows], now_ms
+        now_ms = int(rows[0][6]) if rows else int(self.store.query("SELECT toUnixTimestamp64Milli(now64(3))")[0][0])
+        return [Candidate(TraceKey(r[0], r[1]), int(r[2]), bool(r[3]), int(r[4]), bool(r[5])) for r in rows], now_ms
 
     def run_once(self) -> RoundResult:
         """Analyse every due trace of this shard (up to the per-round cap) and move the watermark."""
@@ -171,12 +170,12 @@ class Scheduler:
         due, deferred = plan.due[:cap], list(plan.due[cap:])
         written = pending = runs = 0
         baselines = load_baselines(self.store) if due else {}
-        quiet = {c.trace_id: now_ms - c.last_seen_ms for c in due}
+        quiet = {c.key: now_ms - c.last_seen_ms for c in due}
         abandon_ms = self.settings.abandon_after_seconds * 1000
-        by_id = {c.trace_id: c for c in due}
+        by_key = {c.key: c for c in due}
         still_pending: list[Candidate] = []
         step = self.settings.analyzer_batch_traces
-        batches = staged_batches([c.trace_id for c in due], step, self._workers.count if self._workers else 1)
+        batches = staged_batches([c.key for c in due], step, self._workers.count if self._workers else 1)
         staged = len(batches) > 1  # rounds of several batches are staged and go to the workers
         workers = self._workers if staged else None
         if workers is not None:
@@ -186,10 +185,10 @@ class Scheduler:
             for result in analyse_batches(self.store, batches, self.rules, baselines,
                                           may_abandon=lambda t: quiet[t] >= abandon_ms, workers=workers,
                                           load=stage.payload if stage else None):
-                self._record(by_id, result.written, result.pending)
+                self._record(by_key, result.written, result.pending)
                 written, pending = written + len(result.written), pending + len(result.pending)
                 runs += result.runs
-                still_pending += [by_id[t] for t in result.pending]
+                still_pending += [by_key[t] for t in result.pending]
         unfinished = [*plan.waiting, *deferred, *still_pending]
         self._save_watermark(next_watermark(self.watermark(), unfinished, now_ms, self.settings.analyzer_lag_seconds))
         result = RoundResult(written, pending, runs, self.watermark(), time.perf_counter() - started)
@@ -200,15 +199,17 @@ class Scheduler:
             self.on_round(result)
         return result
 
-    def _record(self, by_id: dict[str, Candidate], written: tuple[str, ...], pending: tuple[str, ...]) -> None:
-        ids = [*written, *pending]
-        if not ids:
+    def _record(self, by_key: dict[TraceKey, Candidate], written: tuple[TraceKey, ...],
+                pending: tuple[TraceKey, ...]) -> None:
+        keys = [*written, *pending]
+        if not keys:
             return
         version = time.time_ns()
         self.store.insert_columns(
-            "agent_trace_state",
-            [ids, [by_id[t].last_seen_ms for t in ids], [0] * len(written) + [1] * len(pending), [version] * len(ids)],
-            ["TraceId", "LastSeenMs", "Pending", "Version"],
+            "agent_analysis_state",
+            [[k.tenant for k in keys], [k.trace_id for k in keys], [by_key[k].last_seen_ms for k in keys],
+             [0] * len(written) + [1] * len(pending), [version] * len(keys)],
+            ["Tenant", "TraceId", "LastSeenMs", "Pending", "Version"],
         )
 
     def _maybe_recompute_baselines(self) -> None:

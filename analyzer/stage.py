@@ -1,6 +1,6 @@
 """Round staging: a big round's canonical spans, mapped once into a scratch table.
 
-A batch's load filters the raw table by trace id, and the raw table is ordered by service,
+A batch's load filters the raw table by trace id (and tenant), and the raw table is ordered by service,
 span name and time (the exporter's schema), so the spans of any batch lie in nearly every
 granule: each load decompresses the whole table and plans the ~80 KB mapping query again,
 ≈ 0.9 CPU-s per load on the 1M-span benchmark whatever the batch size (100 traces cost what
@@ -9,7 +9,8 @@ granule: each load decompresses the whole table and plans the ~80 KB mapping que
 (one read of the raw table per chunk, the mapping spread over the engine's threads, no sort
 of the raw rows), on a thread of its own, chunk after chunk (with several chunks, the batches
 already staged are analysed meanwhile). A batch is a range of the sorted trace ids, so it
-reads a few granules of the stage with a trivial query. Rows are the same as
+reads a few granules of the stage with a trivial query. A trace is a (tenant, trace id): the
+stage is ordered by both and a batch names its traces by both. Rows are the same as
 `load.spans_payload` gives, for any chunking. Fields that repeat verbatim over many spans
 (`BY_KEY`: tool definitions) are mapped once per distinct input into a `_values` table;
 staged rows and batches carry their keys (`load.keyed_payload`).
@@ -34,7 +35,8 @@ from types import TracebackType
 
 from analyzer.config import Shard
 from analyzer.load import analysis_select, key_column, keyed_payload, query_payload
-from collector.schema import TRACES_TABLE
+from analyzer.model import TraceKey
+from collector.schema import RAW_TENANT, TRACES_TABLE
 from collector.store import Store
 from semconv.compile import field_by_key_select, lit
 from semconv.model import CANONICAL_COLUMNS
@@ -72,10 +74,10 @@ def drop_stale_stages(store: Store, prefix: str, now_s: float | None = None) -> 
 
 
 def create_canonical_table(store: Store, table: str, source: str = TRACES_TABLE, by_key: Sequence[str] = ()) -> None:
-    """An empty MergeTree `table` ordered by trace id, with the columns (and types) the analysis'
-    canonical SELECT over `source` gives (with `by_key` fields as keys: `load.analysis_select`)."""
+    """An empty MergeTree `table` ordered by tenant and trace id, with the columns (and types) the
+    analysis' canonical SELECT over `source` gives (with `by_key` fields as keys: `load.analysis_select`)."""
     select = analysis_select(source, "0", by_key=by_key)
-    store.command(f"CREATE TABLE {table} ENGINE = MergeTree ORDER BY trace_id EMPTY AS {select}")
+    store.command(f"CREATE TABLE {table} ENGINE = MergeTree ORDER BY (tenant, trace_id) EMPTY AS {select}")
 
 
 def chunk_of_batches(batches: int, chunks: int = STAGE_CHUNKS) -> list[int]:
@@ -84,13 +86,13 @@ def chunk_of_batches(batches: int, chunks: int = STAGE_CHUNKS) -> list[int]:
     return [i * count // batches for i in range(batches)]
 
 
-def staged_batches(trace_ids: Sequence[str], batch_traces: int, parallel: int = 1) -> list[list[str]]:
-    """Trace ids sorted and cut into batches of at most `batch_traces`, each a range of the stage.
+def staged_batches(traces: Sequence[TraceKey], batch_traces: int, parallel: int = 1) -> list[list[TraceKey]]:
+    """Traces sorted and cut into batches of at most `batch_traces`, each a range of the stage.
 
     Sizes differ by one at most, and several batches come in a multiple of `parallel` (the worker
     processes) where there are enough traces: the last wave then keeps every worker busy, instead
     of one worker analysing a last batch alone (a core idle for ~1.5 s on the 1M-span benchmark)."""
-    ids = sorted(trace_ids)
+    ids = sorted(traces)
     count = -(-len(ids) // batch_traces)
     if count > 1:
         count = min(len(ids), -(-count // parallel) * parallel)
@@ -105,11 +107,11 @@ class RoundStage:
     it (after the chunk being written) and drops the tables.
     """
 
-    def __init__(self, store: Store, prefix: str, batches: Sequence[Sequence[str]], source: str = TRACES_TABLE,
+    def __init__(self, store: Store, prefix: str, batches: Sequence[Sequence[TraceKey]], source: str = TRACES_TABLE,
                  chunks: int = STAGE_CHUNKS) -> None:
         if not all(batches) or any(list(b) != sorted(b) for b in batches) or any(
                 a[-1] >= b[0] for a, b in zip(batches, batches[1:])):
-            raise ValueError("staged batches must be consecutive ranges of sorted trace ids")
+            raise ValueError("staged batches must be consecutive ranges of sorted traces")
         self.prefix, self.table = prefix, f"{prefix}{int(time.time())}_{secrets.token_hex(4)}"
         self.store, self.ids_table, self.source = store, f"{self.table}_ids", source
         self.values_table = f"{self.table}_values"
@@ -131,28 +133,32 @@ class RoundStage:
         dropped = drop_stale_stages(self.store, self.prefix)
         if dropped:
             log.info("dropped %d stage table(s) left by an earlier process: %s", len(dropped), ", ".join(dropped))
-        ids = f"SELECT TraceId FROM {self.ids_table} WHERE Chunk = {{chunk:UInt32}}"
-        chunk = f"TraceId IN ({ids})"
+        of_chunk = f"FROM {self.ids_table} WHERE Chunk = {{chunk:UInt32}}"
+        ids, keys = f"SELECT TraceId {of_chunk}", f"SELECT Tenant, TraceId {of_chunk}"
+        chunk = f"TraceId IN ({ids}) AND ({RAW_TENANT}, TraceId) IN ({keys})"
         self._insert_sql = [f"INSERT INTO {self.table} {analysis_select(self.source, chunk, by_key=BY_KEY)}"] + [
             f"INSERT INTO {self.values_table} SELECT {lit(name)}, key, value "
-            f"FROM ({field_by_key_select(name, self.source, self._one_span_per_key(name, ids))})"
+            f"FROM ({field_by_key_select(name, self.source, self._one_span_per_key(name, ids, keys))})"
             for name in BY_KEY]
-        self.store.command(f"CREATE TABLE {self.ids_table} (TraceId String, Chunk UInt32) "
-                           "ENGINE = MergeTree ORDER BY (Chunk, TraceId)")
+        self.store.command(f"CREATE TABLE {self.ids_table} (Tenant String, TraceId String, Chunk UInt32, "
+                           "Batch UInt32) ENGINE = MergeTree ORDER BY (Chunk, Tenant, TraceId)")
         self.store.command(f"CREATE TABLE {self.values_table} (Field String, Key UInt64, Value String) "
                            "ENGINE = MergeTree ORDER BY (Field, Key)")
         create_canonical_table(self.store, self.table, self.source, BY_KEY)
-        ids = [t for b in self.batches for t in b]
-        chunk_ids = [self._chunk_of[i] for i, b in enumerate(self.batches) for _ in b]
-        self.store.insert_columns(self.ids_table, [ids, chunk_ids], ["TraceId", "Chunk"])
+        keys = [t for b in self.batches for t in b]
+        chunk_of = [self._chunk_of[i] for i, b in enumerate(self.batches) for _ in b]
+        batch_of = [i for i, b in enumerate(self.batches) for _ in b]
+        self.store.insert_columns(self.ids_table, [[k.tenant for k in keys], [k.trace_id for k in keys], chunk_of,
+                                                   batch_of], ["Tenant", "TraceId", "Chunk", "Batch"])
 
-    def _one_span_per_key(self, name: str, ids: str) -> str:
+    def _one_span_per_key(self, name: str, ids: str, keys: str) -> str:
         """A raw-row condition for one staged span per distinct key of `name` among the chunk's traces
-        (trace ids `ids`): the raw read then decompresses the few granules holding them, not the
-        whole table."""
-        some = (f"SELECT any((trace_id, span_id)) AS span FROM {self.table} WHERE trace_id IN ({ids}) "
-                f"GROUP BY {key_column(name)}")
-        return f"TraceId IN ({ids}) AND (TraceId, SpanId) IN (SELECT span.1, span.2 FROM ({some}))"
+        (trace ids `ids`, traces `keys`): the raw read then decompresses the few granules holding
+        them, not the whole table."""
+        some = (f"SELECT any((tenant, trace_id, span_id)) AS span FROM {self.table} "
+                f"WHERE (tenant, trace_id) IN ({keys}) GROUP BY {key_column(name)}")
+        return (f"TraceId IN ({ids}) AND ({RAW_TENANT}, TraceId, SpanId) IN "
+                f"(SELECT span.1, span.2, span.3 FROM ({some}))")
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -187,12 +193,12 @@ class RoundStage:
         self._ready[self._chunk_of[index]].wait()
         if self._error is not None:
             raise self._error
-        batch = self.batches[index]
-        rows, bounds = f"FROM {self.table} WHERE trace_id BETWEEN {{lo:String}} AND {{hi:String}}", {
-            "lo": batch[0], "hi": batch[-1]}
+        rows = (f"FROM {self.table} WHERE (tenant, trace_id) IN "
+                f"(SELECT Tenant, TraceId FROM {self.ids_table} WHERE Batch = {{batch:UInt32}})")
+        params = {"batch": index}
         cols = ", ".join(key_column(c) if c in BY_KEY else c for c in CANONICAL_COLUMNS)
         keys = ", ".join(key_column(name) for name in BY_KEY)
         values = (f"SELECT Field, Key, any(Value) FROM {self.values_table} "
                   f"WHERE Key IN (SELECT arrayJoin([{keys}]) {rows}) GROUP BY Field, Key ORDER BY Field, Key")
-        return keyed_payload(query_payload(self.store, f"SELECT {cols} {rows}", bounds),
-                             query_payload(self.store, values, bounds), BY_KEY)
+        return keyed_payload(query_payload(self.store, f"SELECT {cols} {rows}", params),
+                             query_payload(self.store, values, params), BY_KEY)

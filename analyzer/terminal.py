@@ -1,7 +1,9 @@
 """`agentmortem explain`: a run's post-mortem and a compact tree of its spans, in the terminal.
 
 Looks the id up as a run id or a trace id in `agent_runs`; when the trace has not been
-analysed yet (or the id is a span id of a stored trace), it is analysed on the spot.
+analysed yet (or the id is a span id of a stored trace), it is analysed on the spot. An
+operator's tool: it shows the runs of every tenant that sent spans under the id, each
+titled with its tenant.
 The tree marks the root-cause span (red) and spans with signals (yellow).
 """
 
@@ -16,18 +18,19 @@ from rich.panel import Panel
 from rich.text import Text
 from rich.tree import Tree
 
-from analyzer.model import Run, RunSpan
+from analyzer.load import trace_keys
+from analyzer.model import Run, RunSpan, TraceKey
 from analyzer.pipeline import analyse_traces, load_runs
 from analyzer.rules.config import RuleSettings
 from collector.store import Store
 
 MAX_TREE_NODES = 60
 _RUNS = """
-SELECT r.RunId, r.TraceId, r.ParentRunId, r.AgentName, r.Outcome, r.Status, e.Markdown, e.Structured
+SELECT r.RunId, r.TraceId, r.Tenant, r.ParentRunId, r.AgentName, r.Outcome, r.Status, e.Markdown, e.Structured
 FROM (SELECT * FROM agent_runs FINAL WHERE RunId = {id:String} OR TraceId = {id:String}) AS r
-LEFT JOIN (SELECT RunId, Markdown, Structured FROM agent_explanations FINAL
-           WHERE RunId = {id:String} OR TraceId = {id:String}) AS e ON r.RunId = e.RunId
-ORDER BY r.Start, r.RunId
+LEFT JOIN (SELECT Tenant, RunId, Markdown, Structured FROM agent_explanations FINAL
+           WHERE RunId = {id:String} OR TraceId = {id:String}) AS e ON r.Tenant = e.Tenant AND r.RunId = e.RunId
+ORDER BY r.Start, r.Tenant, r.RunId
 """
 
 
@@ -47,7 +50,7 @@ def lookup(store: Store, ident: str, rules: RuleSettings) -> list[dict]:
     trace_id = find_trace(store, ident)
     if trace_id is None:
         return []
-    analyse_traces(store, [trace_id], rules)
+    analyse_traces(store, trace_keys(store, [trace_id]), rules)
     rows = store.query_dicts(_RUNS, {"id": ident})
     return rows or store.query_dicts(_RUNS, {"id": trace_id})
 
@@ -84,18 +87,21 @@ def span_tree(run: Run, root_cause: str, flagged: set[str]) -> Tree:
     return tree
 
 
-def render(console: Console, rows: Sequence[dict], runs: dict[str, Run]) -> None:
-    """Print each run's post-mortem and tree."""
+def render(console: Console, rows: Sequence[dict], runs: dict[tuple[str, str], Run]) -> None:
+    """Print each run's post-mortem and tree (`runs` by tenant and run id)."""
     for row in rows:
         structured = json.loads(row.get("Structured") or "{}")
         root_cause = structured.get("root_cause_span_id", "")
         flagged = {s["span_id"] for s in structured.get("signals", [])}
         title = f"{row['AgentName'] or 'run'} · {row['Outcome']} · run {row['RunId']} · trace {row['TraceId']}"
+        if row["Tenant"]:
+            title += f" · tenant {row['Tenant']}"
         if row["ParentRunId"]:
             title += f" · sub-run of {row['ParentRunId']}"
         parts: list = [Markdown(row.get("Markdown") or "_no explanation stored_")]
-        if row["RunId"] in runs:
-            parts += [Text(""), span_tree(runs[row["RunId"]], root_cause, flagged)]
+        run = runs.get((row["Tenant"], row["RunId"]))
+        if run is not None:
+            parts += [Text(""), span_tree(run, root_cause, flagged)]
         style = {"failed": "red", "degraded": "yellow"}.get(row["Outcome"], "green")
         console.print(Panel(Group(*parts), title=title, border_style=style, expand=True))
 
@@ -108,6 +114,7 @@ def explain_command(store: Store, ident: str, console: Console | None = None) ->
     if not rows:
         console.print(f"No run or trace with id {ident!r} in the store.", style="red")
         return 1
-    runs = {r.run_id: r for r in load_runs(store, sorted({row["TraceId"] for row in rows}), rules)}
+    traces = sorted({TraceKey(row["Tenant"], row["TraceId"]) for row in rows})
+    runs = {(r.tenant, r.run_id): r for r in load_runs(store, traces, rules)}
     render(console, rows, runs)
     return 0

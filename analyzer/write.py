@@ -4,7 +4,9 @@ Rows carry a `Version` (nanoseconds at analysis) in ReplacingMergeTree tables, s
 re-analysis replaces the previous one. Rows of the previous analysis that the new one
 does not produce (a run that merged into another once its root arrived, fewer signals)
 get tombstones (`Deleted = 1`), so `FINAL` readers see exactly the latest analysis.
-One column-oriented insert per table per batch.
+Every row carries its trace's tenant, part of each table's key: one tenant's analysis of
+a trace id never replaces (or tombstones) another's. One column-oriented insert per table
+per batch.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections.abc import Sequence
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
+from analyzer.load import keys_parameters, keys_where
+from analyzer.model import TraceKey
 from collector.store import Store
 
 if TYPE_CHECKING:
@@ -26,9 +30,10 @@ EXPLANATIONS_TABLE = "agent_explanations"
 # The columns that identify a row (ORDER BY, plus the partition source) of each table.
 KEYS: dict[str, tuple[str, ...]] = {
     RUNS_TABLE: ("RunId", "TraceId", "Tenant", "Start"),
-    SIGNALS_TABLE: ("RunId", "Seq", "TraceId"),
-    EXPLANATIONS_TABLE: ("RunId", "TraceId"),
+    SIGNALS_TABLE: ("RunId", "Seq", "TraceId", "Tenant"),
+    EXPLANATIONS_TABLE: ("RunId", "TraceId", "Tenant"),
 }
+_RESULTS_OF = keys_where("Tenant")  # the rows of some traces in a result table
 
 
 # = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str), without building an
@@ -105,20 +110,19 @@ def explanation_row(a: Analysed, version: int) -> dict[str, Any]:
             "Markdown": e.markdown, "Structured": _json(e.structured), "Version": version}
 
 
-def _existing_keys(store: Store, table: str, trace_ids: Sequence[str]) -> list[dict[str, Any]]:
+def _existing_keys(store: Store, table: str, traces: Sequence[TraceKey]) -> list[dict[str, Any]]:
     cols = ", ".join(
         "toUnixTimestamp64Nano(Start) AS Start" if c == "Start" else c for c in KEYS[table]
     )
-    return store.query_dicts(f"SELECT {cols} FROM {table} FINAL WHERE TraceId IN {{ids:Array(String)}}",
-                             {"ids": list(trace_ids)})
+    return store.query_dicts(f"SELECT {cols} FROM {table} FINAL WHERE {_RESULTS_OF}", keys_parameters(traces))
 
 
-def _tombstones(store: Store, table: str, rows: list[dict], trace_ids: Sequence[str], version: int) -> list[dict]:
+def _tombstones(store: Store, table: str, rows: list[dict], traces: Sequence[TraceKey], version: int) -> list[dict]:
     keys = KEYS[table]
     fresh = {tuple(r[k] for k in keys) for r in rows}
     return [
         {**old, "Version": version, "Deleted": 1}
-        for old in _existing_keys(store, table, trace_ids)
+        for old in _existing_keys(store, table, traces)
         if tuple(old[k] for k in keys) not in fresh
     ]
 
@@ -151,13 +155,13 @@ def result_rows(analysed: Sequence[Analysed], version: int) -> Tables:
     }
 
 
-def replace_results(store: Store, tables: Tables, trace_ids: Sequence[str], version: int) -> None:
-    """Replace the stored analysis of `trace_ids` with `tables` (rows of runs of those traces)."""
-    if not trace_ids:
+def replace_results(store: Store, tables: Tables, traces: Sequence[TraceKey], version: int) -> None:
+    """Replace the stored analysis of `traces` with `tables` (rows of runs of those traces)."""
+    if not traces:
         return
     # Children before parents would not matter to FINAL readers; explanations last so that
     # an explanation never exists without its run row.
     for table in (SIGNALS_TABLE, RUNS_TABLE, EXPLANATIONS_TABLE):
         rows = tables[table]
-        _insert(store, table, rows + _tombstones(store, table, rows, trace_ids, version))
+        _insert(store, table, rows + _tombstones(store, table, rows, traces, version))
 

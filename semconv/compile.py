@@ -608,10 +608,11 @@ def _attribute_inputs(src: Source) -> tuple[list[str], list[str]]:
 
 
 def span_attributes_key(name: str) -> str:
-    """SQL over a raw row (with `canonical_select`'s helpers): a 64-bit hash (UInt64) of the span
-    attributes canonical field `name` is read from (the values of the keys its sources name, and
-    every key and value starting like its indexed ones). Spans with equal keys get equal values of
-    the field, but for hash collisions (~n²/2⁶⁵ for n distinct inputs in one round). Raises
+    """SQL over a raw row (with `canonical_select`'s helpers): a 64-bit hash (UInt64) of the span's
+    tenant and of the span attributes canonical field `name` is read from (the values of the keys its
+    sources name, and every key and value starting like its indexed ones). Spans with equal keys get
+    equal values of the field, but for hash collisions (~n²/2⁶⁵ for n distinct inputs in one round);
+    the tenant in the hash keeps one tenant's input from ever standing for another's. Raises
     ValueError for a field that reads anything else (other columns, events, the category)."""
     exact: list[str] = []
     prefixes: list[str] = []
@@ -619,7 +620,7 @@ def span_attributes_key(name: str) -> str:
         keys, heads = _attribute_inputs(src)
         exact += keys
         prefixes += heads
-    values = [f"{_ATTRS}[{lit(key)}]" for key in dict.fromkeys(exact)]
+    values = [f"{_RES}[{lit(k.TENANT)}]"] + [f"{_ATTRS}[{lit(key)}]" for key in dict.fromkeys(exact)]
     if prefixes:  # filtered only in spans whose keys may start so (cheap test first)
         starts = " OR ".join(f"startsWith(k, {lit(p)})" for p in prefixes)
         values.append(f"if({_keys_may_contain(tuple(prefixes))}, toString(mapFilter((k, v) -> {starts}, {_ATTRS})), '')")

@@ -5,8 +5,10 @@ by the collector's durable path: the run is an `invoke_agent` root span, each ev
 child span in GenAI semantic-convention attributes — `assistant_message` → `chat`
 (output message, token usage), `tool_call`/`tool_result` → `execute_tool`, `api_error`
 → a failed `chat`, `error` → a failed step. Ids are derived from the AgentMetrics ids
-(a UUID run id *is* the trace id), so resending a run or an event rewrites the same
-span ids and the analyzer counts it once. Streamed events hang under the root's id
+within the sender's tenant (a UUID run id *is* the trace id; another run id is hashed
+with the tenant), so resending a run or an event rewrites the same span ids and the
+analyzer counts it once, and no tenant can write into another's run, whatever run id it
+names (the analyzer also keeps each tenant's spans of one trace id apart). Streamed events hang under the root's id
 before the root exists; the run is analysed once the root arrives (`POST /v1/runs` or a
 `run_end` event), or judged abandoned if it never does.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -116,12 +118,15 @@ class AgentRunIn(BaseModel):
 # -- ids -------------------------------------------------------------------------------------------
 
 
-def trace_id_for(run_id: str) -> str:
-    """The trace id of an AgentMetrics run: the run id itself when it is a UUID (or 32 hex digits)."""
+def trace_id_for(run_id: str, tenant: str = "") -> str:
+    """The trace id of tenant `tenant`'s AgentMetrics run: the run id itself when it is a UUID (or 32
+    hex digits), else a hash of the tenant and the run id (of the run id alone without a tenant, as
+    before tenants were part of it)."""
     plain = run_id.replace("-", "").lower()
     if len(plain) == 32 and all(c in "0123456789abcdef" for c in plain) and plain != "0" * 32:
         return plain
-    return hashlib.sha256(run_id.encode()).hexdigest()[:32]
+    named = f"{tenant}\x00{run_id}" if tenant else run_id
+    return hashlib.sha256(named.encode()).hexdigest()[:32]
 
 
 def span_id_for(run_id: str, part: str) -> str:
@@ -132,6 +137,13 @@ def span_id_for(run_id: str, part: str) -> str:
 
 def root_span_id(run_id: str) -> str:
     return span_id_for(run_id, "root")
+
+
+class RunKey(NamedTuple):
+    """An AgentMetrics run as its sender's tenant names it ("" without a key)."""
+
+    run_id: str
+    tenant: str = ""
 
 
 # -- attributes ------------------------------------------------------------------------------------
@@ -157,10 +169,11 @@ def _messages(role: str, text: str) -> str:
     return json.dumps([{"role": role, "parts": [{"type": "text", "content": text}]}], ensure_ascii=False)
 
 
-def _span(run_id: str, part: str, name: str, start: int, end: int, attrs: dict[str, Any],
+def _span(run: RunKey, part: str, name: str, start: int, end: int, attrs: dict[str, Any],
           error: ErrorInfo | None = None, parent: str | None = None) -> Span:
+    run_id = run.run_id
     span = Span(
-        trace_id=bytes.fromhex(trace_id_for(run_id)), span_id=bytes.fromhex(span_id_for(run_id, part)),
+        trace_id=bytes.fromhex(trace_id_for(run_id, run.tenant)), span_id=bytes.fromhex(span_id_for(run_id, part)),
         parent_span_id=bytes.fromhex(parent if parent is not None else root_span_id(run_id)),
         name=name, kind=Span.SPAN_KIND_INTERNAL, start_time_unix_nano=start, end_time_unix_nano=max(end, start),
         attributes=_attrs(attrs),
@@ -185,7 +198,7 @@ def _usage(tokens: TokenUsage | None) -> dict[str, Any]:
             k.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: tokens.cache_read or None}
 
 
-def event_span(run_id: str, event: RunEventIn, model: str | None = None) -> Span | None:
+def event_span(run: RunKey, event: RunEventIn, model: str | None = None) -> Span | None:
     """The span of one event, or None for types that only mark the run's own start/end or stream noise."""
     at = to_ns(event.timestamp)
     model = event.model or model or ""
@@ -196,7 +209,7 @@ def event_span(run_id: str, event: RunEventIn, model: str | None = None) -> Span
             attrs[k.GEN_AI_OUTPUT_MESSAGES] = _messages("assistant", event.content)
         error = event.error or (ErrorInfo(type="APIError", message=event.content or "") if event.type == "api_error"
                                 else None)
-        return _span(run_id, event.event_id, f"chat {model}".strip(), at, at, attrs, error)
+        return _span(run, event.event_id, f"chat {model}".strip(), at, at, attrs, error)
     if event.type in ("tool_call", "tool_result"):
         duration = int((event.tool_duration_ms or 0) * 1e6)
         part = f"tool:{event.tool_id}" if event.tool_id else event.event_id
@@ -208,11 +221,11 @@ def event_span(run_id: str, event: RunEventIn, model: str | None = None) -> Span
         if error is None and event.tool_success is False:
             error = ErrorInfo(type="ToolError", message=event.tool_output or "tool reported failure")
         start = at - duration if event.type == "tool_result" else at
-        return _span(run_id, part, f"execute_tool {event.tool_name or ''}".strip(), start, start + duration,
+        return _span(run, part, f"execute_tool {event.tool_name or ''}".strip(), start, start + duration,
                      attrs, error)
     if event.type == "error":
         error = event.error or ErrorInfo(type="Error", message=event.content or "")
-        return _span(run_id, event.event_id, f"error {error.type}", at, at, base, error)
+        return _span(run, event.event_id, f"error {error.type}", at, at, base, error)
     return None  # run_start, run_end, thinking, stream_event, system/user messages
 
 
@@ -229,14 +242,15 @@ def _run_error(run: AgentRunIn) -> ErrorInfo | None:
     return None
 
 
-def _summary_spans(run: AgentRunIn, start: int, end: int, have_tools: bool, have_usage: bool) -> list[Span]:
+def _summary_spans(run: AgentRunIn, key: RunKey, start: int, end: int, have_tools: bool,
+                   have_usage: bool) -> list[Span]:
     """Spans for what the run reports only as totals: model usage and tool-call counts."""
     spans: list[Span] = []
     tokens, cost = run.tokens, run.cost_usd if run.cost_usd is not None else run.estimated_cost_usd
     if not have_usage and (tokens.input or tokens.output or cost is not None):
         attrs = {k.GEN_AI_OPERATION_NAME: "chat", k.GEN_AI_REQUEST_MODEL: run.model or "", **_usage(tokens),
                  k.OI_COST_TOTAL: cost, "agentmetrics.summary": True}
-        spans.append(_span(run.run_id, "usage", f"chat {run.model or ''}".strip(), start, end, attrs))
+        spans.append(_span(key, "usage", f"chat {run.model or ''}".strip(), start, end, attrs))
     if not have_tools:
         for summary in run.tool_calls:
             n = min(summary.count, MAX_SUMMARY_SPANS)
@@ -246,13 +260,14 @@ def _summary_spans(run: AgentRunIn, start: int, end: int, have_tools: bool, have
                 attrs = {k.GEN_AI_OPERATION_NAME: "execute_tool", k.GEN_AI_TOOL_NAME: summary.tool,
                          "agentmetrics.summary": True}
                 error = ErrorInfo(type="ToolError", message="tool reported failure") if failed else None
-                spans.append(_span(run.run_id, f"toolsum:{summary.tool}:{i}", f"execute_tool {summary.tool}",
+                spans.append(_span(key, f"toolsum:{summary.tool}:{i}", f"execute_tool {summary.tool}",
                                    start, start + each, attrs, error))
     return spans
 
 
-def run_request(run: AgentRunIn) -> ExportTraceServiceRequest:
-    """The OTLP request carrying a completed run: its root span, its events, its summaries."""
+def run_request(run: AgentRunIn, tenant: str = "") -> ExportTraceServiceRequest:
+    """The OTLP request carrying tenant `tenant`'s completed run: its root span, its events, its summaries."""
+    key = RunKey(run.run_id, tenant)
     start = to_ns(run.started_at)
     if run.finished_at is not None:
         end = to_ns(run.finished_at)
@@ -271,12 +286,12 @@ def run_request(run: AgentRunIn) -> ExportTraceServiceRequest:
     answers = [e for e in run.events if e.type == "assistant_message" and e.content]
     if answers:
         root_attrs[k.GEN_AI_OUTPUT_MESSAGES] = _messages("assistant", answers[-1].content or "")
-    spans = [_span(run.run_id, "root", f"invoke_agent {agent}", start, end, root_attrs, _run_error(run), parent="")]
-    events = [s for s in (event_span(run.run_id, e, run.model) for e in _merged_tools(run.events)) if s is not None]
+    spans = [_span(key, "root", f"invoke_agent {agent}", start, end, root_attrs, _run_error(run), parent="")]
+    events = [s for s in (event_span(key, e, run.model) for e in _merged_tools(run.events)) if s is not None]
     spans += events
     have_tools = any(e.type in ("tool_call", "tool_result") for e in run.events)
     have_usage = any(e.tokens is not None for e in run.events)
-    spans += _summary_spans(run, start, end, have_tools, have_usage)
+    spans += _summary_spans(run, key, start, end, have_tools, have_usage)
     return spans_request(spans, run.agent_id, run.metadata)
 
 
@@ -298,9 +313,10 @@ def _merged_tools(events: list[RunEventIn]) -> list[RunEventIn]:
     return out
 
 
-def event_request(run_id: str, event: RunEventIn) -> tuple[ExportTraceServiceRequest, int]:
-    """The OTLP request for one streamed event and how many spans it holds (0 for marker events)."""
-    span = event_span(run_id, event)
+def event_request(run_id: str, tenant: str, event: RunEventIn) -> tuple[ExportTraceServiceRequest, int]:
+    """The OTLP request for one streamed event of tenant `tenant`'s run and how many spans it holds
+    (0 for marker events)."""
+    span = event_span(RunKey(run_id, tenant), event)
     if span is None:
         return ExportTraceServiceRequest(), 0
     return spans_request([span], None, {}), 1
@@ -318,12 +334,13 @@ def spans_request(spans: list[Span], agent_id: str | None, metadata: dict[str, A
     return request
 
 
-def run_end_request(run_id: str, event: RunEventIn, start_ns: int | None) -> ExportTraceServiceRequest:
-    """The root span a streamed `run_end` closes: from the run's earliest stored span to the event."""
+def run_end_request(run_id: str, tenant: str, event: RunEventIn, start_ns: int | None) -> ExportTraceServiceRequest:
+    """The root span a streamed `run_end` of tenant `tenant`'s run closes: from the run's earliest
+    stored span to the event."""
     end = to_ns(event.timestamp)
     start = min(start_ns, end) if start_ns else end
     attrs = {k.GEN_AI_OPERATION_NAME: "invoke_agent", k.GEN_AI_AGENT_NAME: "agent", "agentmetrics.run_id": run_id}
     if event.content:
         attrs[k.GEN_AI_OUTPUT_MESSAGES] = _messages("assistant", event.content)
-    root = _span(run_id, "root", "invoke_agent agent", start, end, attrs, event.error, parent="")
+    root = _span(RunKey(run_id, tenant), "root", "invoke_agent agent", start, end, attrs, event.error, parent="")
     return spans_request([root], None, {})

@@ -50,6 +50,7 @@ class Run(BaseModel):
     wasted_share: float | None
     models: list[str]
     signal_types: list[str]
+    tenant: str = Field("", description="the tenant of the API key that sent the run's spans (\"\" without a key)")
 
 
 class RunPage(BaseModel):

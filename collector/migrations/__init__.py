@@ -3,7 +3,9 @@
 Files are named `NNNN_name.sql`; statements end with `;` at the end of a line. Each
 file runs once per database and is recorded in `agentmortem_migrations`; every
 statement is idempotent (`IF NOT EXISTS`), so two processes starting together on one
-server are harmless. Other packages (the analyzer) pass their own folders in.
+server are harmless. Other packages (the analyzer) pass their own folders in, and may
+name a step in Python to run after a migration's statements (`apply(…, steps=…)`) for
+what SQL cannot say idempotently (`reorder.reorder_table`).
 The only template values are TTL clauses built from a validated integer.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,8 +76,12 @@ def ttl_template(ttl_days: int) -> dict[str, str]:
     }
 
 
-def apply(store: Store, migrations: list[Migration]) -> list[Migration]:
-    """Apply what has not run yet; return the migrations applied now."""
+Step = Callable[[Store], None]  # a migration's part in Python: must be safe to run again
+
+
+def apply(store: Store, migrations: list[Migration], steps: Mapping[int, Step] | None = None) -> list[Migration]:
+    """Apply what has not run yet (each migration's statements, then its step in `steps`, if any);
+    return the migrations applied now."""
     store.command(LEDGER_DDL)
     done = {
         (pkg, ver)
@@ -84,13 +91,16 @@ def apply(store: Store, migrations: list[Migration]) -> list[Migration]:
     for migration in migrations:
         if (migration.package, migration.version) in done:
             continue
-        for statement in migration.statements:
-            try:
+        step = (steps or {}).get(migration.version)
+        try:
+            for statement in migration.statements:
                 store.command(statement)
-            except StoreError as exc:
-                raise StoreError(
-                    f"migration {migration.package}/{migration.version:04d}_{migration.name} failed: {exc}"
-                ) from exc
+            if step is not None:
+                step(store)
+        except StoreError as exc:
+            raise StoreError(
+                f"migration {migration.package}/{migration.version:04d}_{migration.name} failed: {exc}"
+            ) from exc
         store.command(
             "INSERT INTO agentmortem_migrations (Package, Version, Name) "
             "VALUES ({p:String}, {v:UInt32}, {n:String})",

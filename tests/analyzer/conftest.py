@@ -6,11 +6,12 @@ import pytest
 
 from analyzer.demo_emit import FLAVOURS
 from analyzer.demo_scenarios import SCENARIOS
+from analyzer.model import TraceKey
 from tests.analyzer.emit import START_NS, store_scenario
 
 
 @pytest.fixture()
-def scenario_traces(store) -> list[str]:
-    """Every scenario in both flavours, stored; their trace ids."""
-    return [store_scenario(store, s, f, START_NS + i * 10**12)["trace_id"]
+def scenario_traces(store) -> list[TraceKey]:
+    """Every scenario in both flavours, stored (sent without a key); their traces."""
+    return [TraceKey("", store_scenario(store, s, f, START_NS + i * 10**12)["trace_id"])
             for i, (s, f) in enumerate((s, f) for s in SCENARIOS for f in FLAVOURS)]

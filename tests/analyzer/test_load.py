@@ -13,11 +13,13 @@ from analyzer.load import (
     _decode_payload,
     _spans_sql,
     keyed_payload,
+    keys_parameters,
     load_spans,
     spans_from_payload,
     spans_payload,
     to_span,
 )
+from analyzer.model import TraceKey
 from collector.schema import TRACES_TABLE
 from semconv.model import CANONICAL_COLUMNS
 from tests.analyzer.emit import START_NS, store_scenario
@@ -28,10 +30,10 @@ def _key(span) -> tuple:
 
 
 def test_payload_spans_equal_driver_rows_value_for_value_and_type_for_type(store):
-    ids = [store_scenario(store, s, f, START_NS + i * 10**12)["trace_id"]
+    ids = [TraceKey("", store_scenario(store, s, f, START_NS + i * 10**12)["trace_id"])
            for i, (s, f) in enumerate((s, f) for s in SCENARIOS[:8] for f in FLAVOURS)]
     for for_analysis in (False, True):
-        driver = sorted((to_span(r) for r in store.query(_spans_sql(TRACES_TABLE, for_analysis), {"ids": ids})),
+        driver = sorted((to_span(r) for r in store.query(_spans_sql(TRACES_TABLE, for_analysis), keys_parameters(ids))),
                         key=_key)
         payload = sorted(load_spans(store, ids, for_analysis=for_analysis), key=_key)
         assert len(payload) == len(driver) > 50
@@ -50,7 +52,8 @@ def test_no_traces_no_query_and_text_that_is_not_utf8_is_replaced(store):
 
 
 def test_a_keyed_payload_gives_the_spans_back_and_a_key_without_value_is_an_error(store):
-    ids = [store_scenario(store, s, "genai", START_NS + i * 10**12)["trace_id"] for i, s in enumerate(SCENARIOS[:4])]
+    ids = [TraceKey("", store_scenario(store, s, "genai", START_NS + i * 10**12)["trace_id"])
+           for i, s in enumerate(SCENARIOS[:4])]
     plain = spans_payload(store, ids, for_analysis=True)
     columns = orjson.loads(plain)
     col = CANONICAL_COLUMNS.index("tool_definitions")

@@ -14,7 +14,8 @@ def test_a_batch_frees_its_spans_before_the_cyclic_collector_resumes(store, scen
     (with the spans still alive, that one pass cost 0.15–0.3 s per 5,000-trace batch)."""
     trace_ids = scenario_traces
     payload = spans_payload(store, trace_ids, for_analysis=True)
-    spans = store.query("SELECT count() FROM otel_traces WHERE TraceId IN {ids:Array(String)}", {"ids": trace_ids})[0][0]
+    spans = store.query("SELECT count() FROM otel_traces WHERE TraceId IN {ids:Array(String)}",
+                        {"ids": [t.trace_id for t in trace_ids]})[0][0]
     job = BatchJob(tuple(trace_ids), frozenset(trace_ids), 1)
     analyse_payload(payload, job, RuleSettings(), {})  # warm: first use fills caches and imports lazily
     scanned: list[int] = []

@@ -8,6 +8,7 @@ import pytest
 
 from analyzer.config import AnalyzerSettings, Shard
 from analyzer.migrations import migrate_analyzer
+from analyzer.model import TraceKey
 from analyzer.pipeline import analyse_traces
 from analyzer.rules.config import RuleSettings
 from analyzer.scheduler import Candidate, Scheduler, next_watermark, plan_round
@@ -40,19 +41,19 @@ def runs_of(store, trace_id: str | None = None) -> list[tuple]:
 
 def test_plan_round_settles_and_abandons():
     s = AnalyzerSettings(settle_seconds=10, abandon_after_seconds=100)
-    rooted = Candidate("rooted", NOW - 1, True, 0, False)
-    quiet = Candidate("quiet", NOW - 10_000, False, 0, False)
-    busy = Candidate("busy", NOW - 9_000, False, 0, False)
-    done = Candidate("done", NOW - 50, True, NOW - 50, False)
-    pending_young = Candidate("pending_young", NOW - 99_000, False, NOW - 99_000, True)
-    pending_old = Candidate("pending_old", NOW - 100_000, False, NOW - 100_000, True)
+    rooted = Candidate(TraceKey("", "rooted"), NOW - 1, True, 0, False)
+    quiet = Candidate(TraceKey("", "quiet"), NOW - 10_000, False, 0, False)
+    busy = Candidate(TraceKey("", "busy"), NOW - 9_000, False, 0, False)
+    done = Candidate(TraceKey("", "done"), NOW - 50, True, NOW - 50, False)
+    pending_young = Candidate(TraceKey("", "pending_young"), NOW - 99_000, False, NOW - 99_000, True)
+    pending_old = Candidate(TraceKey("", "pending_old"), NOW - 100_000, False, NOW - 100_000, True)
     plan = plan_round([rooted, quiet, busy, done, pending_young, pending_old], NOW, s)
-    assert [c.trace_id for c in plan.due] == ["pending_old", "quiet", "rooted"]  # oldest activity first
-    assert [c.trace_id for c in plan.waiting] == ["busy", "pending_young"]
+    assert [c.key.trace_id for c in plan.due] == ["pending_old", "quiet", "rooted"]  # oldest activity first
+    assert [c.key.trace_id for c in plan.waiting] == ["busy", "pending_young"]
 
 
 def test_watermark_waits_for_unsettled_traces_and_never_goes_back():
-    busy = Candidate("busy", 500, False, 0, False)
+    busy = Candidate(TraceKey("", "busy"), 500, False, 0, False)
     assert next_watermark(100, [busy], NOW, lag_seconds=1) == 500
     assert next_watermark(100, [], NOW, lag_seconds=1) == NOW - 1000
     assert next_watermark(NOW, [busy], NOW, lag_seconds=1) == NOW
@@ -71,7 +72,7 @@ def test_round_writes_runs_signals_explanations_and_is_idempotent(astore):
     assert sch.run_once().analysed == 0  # nothing changed: nothing to do
     before = (runs_of(astore), astore.query("SELECT RunId, Seq, SpanId, Type, Evidence FROM agent_signals FINAL"),
               astore.query("SELECT RunId, Headline, Markdown FROM agent_explanations FINAL"))
-    analyse_traces(astore, [marks["trace_id"]], RULES)  # forced re-analysis replaces, never duplicates
+    analyse_traces(astore, [TraceKey("", marks["trace_id"])], RULES)  # forced re-analysis replaces, never duplicates
     after = (runs_of(astore), astore.query("SELECT RunId, Seq, SpanId, Type, Evidence FROM agent_signals FINAL"),
              astore.query("SELECT RunId, Headline, Markdown FROM agent_explanations FINAL"))
     assert after == before
@@ -127,7 +128,7 @@ def test_shards_split_traces_without_overlap(astore):
     for i in range(3):
         sch = scheduler(astore, Shard(i, 3))
         candidates, _ = sch.candidates()
-        seen.append({c.trace_id for c in candidates})
+        seen.append({c.key.trace_id for c in candidates})
         assert sch.run_once().analysed == len(seen[-1])
     assert set().union(*seen) == trace_ids and sum(map(len, seen)) == len(trace_ids)
     assert all(seen)  # 24 traces over 3 shards: each gets some

@@ -83,7 +83,7 @@ def test_each_staged_batch_holds_exactly_the_spans_a_direct_load_gives(store, sc
     with RoundStage(store, PREFIX, batches, chunks=chunks) as stage:
         for i, batch in enumerate(batches):
             staged = spans_from_payload(stage.payload(i))
-            assert {s.trace_id for s in staged} == set(batch)
+            assert {(s.tenant, s.trace_id) for s in staged} == set(batch)
             assert _by_key(staged) == _by_key(load_spans(store, batch, for_analysis=True))
             offering += sum(1 for s in staged if s.tool_definitions)
         # Tool definitions were mapped once per distinct offer (per chunk), not once per model call.

@@ -41,8 +41,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from analyzer.config import AnalyzerSettings, Shard
 from analyzer.demo_emit import FLAVOURS, Emitter
 from analyzer.demo_scenarios import AGENT, SCENARIOS, TOOLS, play
-from analyzer.load import analysis_select, load_baselines, query_payload, spans_payload
+from analyzer.load import analysis_select, load_baselines, query_payload, spans_payload, trace_keys
 from analyzer.migrations import migrate_analyzer
+from analyzer.model import TraceKey
 from analyzer.pipeline import analyse_batches
 from analyzer.rules.config import RuleSettings
 from analyzer.scheduler import Scheduler
@@ -166,7 +167,7 @@ def generate(store: Store, spans: int, offset: int, start_ns: int, spacing_ns: i
 
 def compare_loads(store: Store, batch_traces: int) -> None:
     """CPU of loading every trace's canonical spans in batches, alone: by trace id vs through a round stage."""
-    ids = [r[0] for r in store.query("SELECT DISTINCT TraceId FROM otel_traces ORDER BY TraceId")]
+    ids = trace_keys(store)
     batches = staged_batches(ids, batch_traces)
     figures = []
     for name in ("by trace id", "staged"):
@@ -190,7 +191,7 @@ def _results_hash(store: Store) -> tuple:
                  for table, skip in zip(_RESULT_TABLES, ("Version, AnalyzedAt", "Version", "Version")))
 
 
-def _timed_batches(store: Store, settings: AnalyzerSettings, batches: list[list[str]],
+def _timed_batches(store: Store, settings: AnalyzerSettings, batches: list[list[TraceKey]],
                    load: Callable[[int], bytes]) -> tuple[float, float]:
     """Analyse and write `batches` as a round does (worker processes, overlapped I/O) into emptied result
     tables, so that `_results_hash` afterwards covers exactly what this analysis wrote; (wall s, CPU s)."""
@@ -210,7 +211,7 @@ def ceilings(store: Store, settings: AnalyzerSettings) -> None:
     """Where a full analysis' time goes: the same round analysed from a stage (as rounds do) and from
     canonical spans mapped beforehand (what mapping at ingest would leave to do), back to back; and what
     the canonical mapping would cost each insert as a materialized view on `otel_traces`."""
-    ids = [r[0] for r in store.query(f"SELECT DISTINCT TraceId FROM {TRACES_TABLE} ORDER BY TraceId")]
+    ids = trace_keys(store)
     batches = staged_batches(ids, settings.analyzer_batch_traces)
     with RoundStage(store, stage_prefix(Shard()), batches) as stage:
         wall, cpu = _timed_batches(store, settings, batches, stage.payload)
@@ -225,8 +226,8 @@ def ceilings(store: Store, settings: AnalyzerSettings) -> None:
           f"{_cpu_seconds()[0] - before:.1f} CPU-s")
 
     def premapped(i: int) -> bytes:
-        return query_payload(store, "SELECT * FROM bench_canonical WHERE trace_id BETWEEN {lo:String} AND "
-                                    "{hi:String}", {"lo": batches[i][0], "hi": batches[i][-1]})
+        return query_payload(store, "SELECT * FROM bench_canonical WHERE (tenant, trace_id) IN "
+                                    "{keys:Array(Tuple(String, String))}", {"keys": [tuple(k) for k in batches[i]]})
 
     wall, cpu = _timed_batches(store, settings, batches, premapped)
     same = "same results" if _results_hash(store) == staged else "RESULTS DIFFER"
@@ -281,7 +282,7 @@ def bench_store(spans: int, loads: bool = False, ceiling: bool = False, tool_set
     walls, first_hash = [], None
     for attempt in range(repeat):
         if attempt:  # analyse everything again from scratch: no results, no watermark, no trace state
-            for table in (*_RESULT_TABLES, "agent_trace_state", "agent_watermarks"):
+            for table in (*_RESULT_TABLES, "agent_analysis_state", "agent_watermarks"):
                 store.command(f"TRUNCATE TABLE {table}")
         sch = Scheduler(store, settings, RuleSettings())
         t, cpu = time.perf_counter(), _cpu_seconds()

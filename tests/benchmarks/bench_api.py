@@ -38,6 +38,7 @@ from analyzer.config import AnalyzerSettings  # noqa: E402
 from analyzer.demo_emit import Emitter  # noqa: E402
 from analyzer.demo_scenarios import AGENT, TOOLS  # noqa: E402
 from analyzer.migrations import migrate_analyzer  # noqa: E402
+from analyzer.model import TraceKey  # noqa: E402
 from analyzer.pipeline import analyse_traces  # noqa: E402
 from analyzer.rules.config import RuleSettings  # noqa: E402
 from analyzer.scheduler import Scheduler  # noqa: E402
@@ -63,7 +64,7 @@ def big_run(store: Store, pairs: int) -> str:
     spans = list(exporter.get_finished_spans())
     store_spans(store, spans)
     trace_id = format(spans[0].context.trace_id, "032x")
-    analyse_traces(store, [trace_id], RuleSettings())
+    analyse_traces(store, [TraceKey("", trace_id)], RuleSettings())
     return trace_id
 
 

@@ -3,8 +3,9 @@ through a real OpenTelemetry tracer, converted and stored exactly as the collect
 them, then analysed by the real pipeline into `agent_runs` / `agent_signals`.
 
 Three tenants (`acme`, `globex`, none), two environments, an agent whose name holds a
-quote, a run that used two models, and one run a day before the others (outside the
-time range the tests ask for).
+quote, a run that used two models, one run a day before the others (outside the time
+range the tests ask for), and a `globex` run sent under an `acme` trace's trace id and
+root span id (so two tenants hold a run with one run id).
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from analyzer.demo_emit import Emitter
 from analyzer.demo_scenarios import AGENT, SCENARIOS, TOOLS, WEATHER_PARIS
+from analyzer.model import TraceKey
 from analyzer.pipeline import analyse_traces
 from analyzer.rules.config import RuleSettings
 from collector.convert import request_to_batch
 from collector.schema import INSERT_COLUMNS, TRACES_TABLE
 from collector.store import Store
+from tests.analyzer.emit import SharedIds
 
 START = datetime(2025, 6, 15, 15, 0, tzinfo=UTC)
 QUOTED_AGENT = "ops'bot"
@@ -54,6 +57,15 @@ def two_models(em: Emitter) -> dict:
     return {"run": run["span_id"]}
 
 
+def impostor(em: Emitter) -> dict:
+    """A failing run whose ids copy another tenant's trace (see `Planned.shares`)."""
+    with em.agent("impostor-bot", "Read the other tenant's run") as run:
+        em.tool("exfiltrate", {"what": "everything"}, error=("PermissionError", "impostor tool failed"))
+        run["answer"] = "Nothing to see."
+        em.llm(answer=run["answer"])
+    return {"run": run["span_id"]}
+
+
 @dataclass(frozen=True)
 class Planned:
     """One trace to store, and the failure classes of the runs it must yield ("" = ok)."""
@@ -64,6 +76,7 @@ class Planned:
     start: datetime
     play: Callable[[Emitter], dict]
     classes: tuple[str, ...]
+    shares: int | None = None  # the index of the planned trace whose trace id and root span id it reuses
 
 
 # Runs besides the top-level one: the researcher sub-agent of `delegation_failure` fails.
@@ -86,23 +99,27 @@ def plan() -> list[Planned]:
         out.append(Planned("", "", "genai", START + timedelta(minutes=140 + 9 * i), s.play, (s.failure_class,)))
     out.append(Planned("acme", "production", "genai", START - timedelta(days=1), by_name["tool_error"].play,
                        ("tool_error",)))
+    tool_error = next(i for i, p in enumerate(out) if p.tenant == "acme" and p.play == by_name["tool_error"].play)
+    out.append(Planned("globex", "staging", "genai", START + timedelta(minutes=130), impostor, ("error_swallowed",),
+                       shares=tool_error))
     return out
 
 
-def store_trace(store: Store, p: Planned) -> str:
-    """Emit one trace through the SDK and store it as the collector does; returns its trace id."""
+def store_trace(store: Store, p: Planned, ids: tuple[str, str] | None = None) -> tuple[str, str]:
+    """Emit one trace through the SDK (with the trace id and root span id `ids`, random by default)
+    and store it as the collector does; returns its trace id and root span id."""
     exporter = InMemorySpanExporter()
     resource = {"service.name": "demo-agents"}
     if p.environment:
         resource["deployment.environment.name"] = p.environment
-    provider = TracerProvider(resource=Resource.create(resource))
+    provider = TracerProvider(resource=Resource.create(resource), id_generator=SharedIds(*ids) if ids else None)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    p.play(Emitter(provider.get_tracer("agentmortem.dashboards"), p.flavour, int(p.start.timestamp()) * 10**9))
+    marks = p.play(Emitter(provider.get_tracer("agentmortem.dashboards"), p.flavour, int(p.start.timestamp()) * 10**9))
     spans = exporter.get_finished_spans()
     batch = request_to_batch(encode_spans(spans), p.tenant or None)
     assert batch.check.rejected == 0
     store.insert_columns(TRACES_TABLE, batch.columns, INSERT_COLUMNS)
-    return format(spans[0].context.trace_id, "032x")
+    return format(spans[0].context.trace_id, "032x"), marks["run"]
 
 
 def build(store: Store) -> list[Planned]:
@@ -114,7 +131,10 @@ def build(store: Store) -> list[Planned]:
     for table in ("agent_runs", "agent_signals", "agent_explanations"):
         store.command(f"SYSTEM STOP MERGES {table}")
     planned = plan()
-    trace_ids = [store_trace(store, p) for p in planned]
-    analyse_traces(store, trace_ids, RULES)
-    analyse_traces(store, [t for t, p in zip(trace_ids, planned) if p.tenant == "acme"], RULES)
+    stored: list[tuple[str, str]] = []
+    for p in planned:
+        stored.append(store_trace(store, p, stored[p.shares] if p.shares is not None else None))
+    traces = [TraceKey(p.tenant, trace_id) for p, (trace_id, _) in zip(planned, stored)]
+    analyse_traces(store, traces, RULES)
+    analyse_traces(store, [t for t in traces if t.tenant == "acme"], RULES)
     return planned

@@ -182,8 +182,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
         "SELECT RunId, TraceId, Tenant, AgentName, Environment, Start, Outcome, FailureClass, CostUsd, WastedCostUsd,"
         " DurationMs, Models, InputTokens, OutputTokens, TotalTokens, Headline, Version, Deleted FROM agent_runs"),
         lambda r: (r["Tenant"], r["Start"], r["RunId"]))
-    signals = latest(store.query_dicts("SELECT RunId, Seq, Type, Severity, Version, Deleted FROM agent_signals"),
-                     lambda r: (r["RunId"], r["Seq"]))
+    signals = latest(store.query_dicts("SELECT Tenant, RunId, Seq, Type, Severity, Version, Deleted FROM agent_signals"),
+                     lambda r: (r["Tenant"], r["RunId"], r["Seq"]))
     yield Corpus(store, planned, runs, signals)
     store.command(f"DROP DATABASE IF EXISTS {store.database}")
     store.close()

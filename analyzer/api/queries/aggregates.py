@@ -12,8 +12,8 @@ from functools import lru_cache
 from typing import Any
 
 from analyzer.api.queries.runs import RUNS, STATUS_SQL, RunFilter, run_where
-from analyzer.api.queries.scope import RAW_TENANT, Scope, Where
-from collector.schema import TRACES_TABLE
+from analyzer.api.queries.scope import Scope, Where
+from collector.schema import RAW_TENANT, TRACES_TABLE
 from collector.store import Store
 from semconv.compile import canonical_select
 
@@ -92,7 +92,7 @@ def tool_stats(store: Store, scope: Scope, f: RunFilter) -> list[dict]:
     raw.between(f.since, f.until, column="Timestamp")
     if f.agent_id:
         runs = run_where(scope, RunFilter(agent_id=f.agent_id))
-        raw.add(f"TraceId IN (SELECT TraceId FROM {RUNS} {runs.sql()})", **runs.params)
+        raw.add(f"({RAW_TENANT}, TraceId) IN (SELECT Tenant, TraceId FROM {RUNS} {runs.sql()})", **runs.params)
     inner = _canonical(" AND ".join(f"({c})" for c in raw.clauses) or "1")
     rows = store.query_dicts(
         f"""SELECT tool_name, count() AS call_count,

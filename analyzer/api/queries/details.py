@@ -13,11 +13,11 @@ from functools import lru_cache
 
 import orjson
 
-from analyzer.api.queries.scope import RAW_TENANT, Scope, Where
+from analyzer.api.queries.scope import Scope, Where
 from analyzer.load import to_span
 from analyzer.model import Run
 from analyzer.runs import trace_runs
-from collector.schema import TRACES_TABLE
+from collector.schema import RAW_TENANT, TRACES_TABLE
 from collector.store import Store
 from semconv.compile import canonical_select
 from semconv.model import CANONICAL_COLUMNS
@@ -29,7 +29,8 @@ SIGNAL_COLUMNS = """RunId AS run_id, Seq AS seq, TraceId AS trace_id, SpanId AS 
 
 
 def get_explanation(store: Store, scope: Scope, run_id: str) -> dict | None:
-    """The stored post-mortem of a run: headline, markdown and the structured JSON (parsed)."""
+    """The stored post-mortem of a run: headline, markdown and the structured JSON (parsed).
+    `scope`: the run's own tenant (`Scope.of`), as two tenants' runs may share a run id."""
     w = Where(scope).add("RunId = {run_id:String}", run_id=run_id)
     rows = store.query(
         f"SELECT RunId, TraceId, Headline, Markdown, Structured FROM agent_explanations FINAL {w.sql()} LIMIT 1",
@@ -102,7 +103,8 @@ def _spans_sql(tenant_filtered: bool, light: bool) -> str:
 
 def load_trace_runs(store: Store, scope: Scope, trace_id: str, max_spans: int, light: bool = False) -> list[Run]:
     """Every run of one trace, built from the spans this scope may see (at most `max_spans` spans);
-    `light` leaves the content fields (messages, tool payloads) empty."""
+    `light` leaves the content fields (messages, tool payloads) empty. `scope`: one tenant's
+    (`Scope.of`): a scope of every tenant would build runs of several tenants' spans."""
     w = Where(scope, tenant_column=RAW_TENANT)  # same tenant rule as every query; SQL is fixed per case
     params = {**w.params, "trace_id": trace_id, "max_spans": max_spans}
     rows = store.query(_spans_sql(scope.tenant is not None, light), params)

@@ -35,7 +35,7 @@ RUN_COLUMNS = f"""
     ServiceName AS service, Environment AS environment, Kind AS kind, RootSpanId AS root_span_id,
     Steps AS step_count, LlmCalls AS llm_call_count, ToolCalls AS tool_call_count, ErrorSpans AS error_span_count,
     SubRuns AS sub_run_count, TotalTokens AS tokens_total, WastedTokens AS wasted_tokens,
-    WastedShare AS wasted_share, Models AS models, SignalTypes AS signal_types"""
+    WastedShare AS wasted_share, Models AS models, SignalTypes AS signal_types, Tenant AS tenant"""
 
 
 @dataclass(frozen=True)
@@ -176,20 +176,25 @@ def export_runs(store: Store, scope: Scope, f: RunFilter, *, limit: int, sort: s
     return rows
 
 
-def id_candidates(ident: str) -> list[str]:
-    """The ids a path segment may name: a run (span) id, a trace id, or an AgentMetrics run id."""
+def id_candidates(ident: str, tenant: str = "") -> list[str]:
+    """The ids a path segment may name: a run (span) id, a trace id, or an AgentMetrics run id of
+    `tenant` (also as trace ids were derived before they depended on the tenant)."""
     text = ident.strip()
     plain = text.replace("-", "").lower()
-    return sorted({text, text.lower(), plain, trace_id_for(text)})
+    return sorted({text, text.lower(), plain, trace_id_for(text, tenant), trace_id_for(text)})
 
 
 def get_run(store: Store, scope: Scope, ident: str) -> dict | None:
-    """The run named by a run id, or the root run of a trace id (None when absent or another tenant's)."""
-    ids = id_candidates(ident)
+    """The run named by a run id, or the root run of a trace id (None when absent or another tenant's).
+
+    A scope that sees every tenant (auth off, no key) may find runs of several tenants under one
+    id: the caller's own tenant's ("" without a key) come first."""
+    ids = id_candidates(ident, scope.own_tenant)
     w = Where(scope).add("RunId IN {ids:Array(String)} OR TraceId IN {ids:Array(String)}", ids=ids)
     rows = store.query_dicts(
         f"SELECT {RUN_COLUMNS} FROM {RUNS} {w.sql()}"
-        " ORDER BY has({ids:Array(String)}, RunId) DESC, ParentRunId = '' DESC, Start ASC LIMIT 1",
-        w.params,
+        " ORDER BY Tenant = {own:String} DESC, has({ids:Array(String)}, RunId) DESC, ParentRunId = '' DESC,"
+        " Start ASC, Tenant LIMIT 1",
+        {**w.params, "own": scope.own_tenant},
     )
     return rows[0] if rows else None

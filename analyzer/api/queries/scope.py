@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from analyzer.api.timefmt import to_ns
-from semconv.keys import TENANT
 
 
 @dataclass(frozen=True)
@@ -33,10 +32,23 @@ class Scope:
         """The tenant stamped on ingested spans (None: none, like the collector without a key)."""
         return self.tenant or None
 
+    @property
+    def own_tenant(self) -> str:
+        """The one tenant this caller writes as and owns ("" without a key)."""
+        return self.tenant or ""
 
-# Tenant column of each kind of source: analysis tables carry `Tenant`; raw spans the resource attribute.
+    def of(self, tenant: str) -> Scope:
+        """This scope narrowed to one tenant's data: the tenant of a run found in this scope, whose
+        details (spans, signals, post-mortem) must come from that tenant alone even when the scope
+        sees every tenant (two tenants may hold runs under one trace or run id)."""
+        if self.tenant is not None and tenant != self.tenant:
+            raise ValueError("a scope cannot be narrowed to another tenant")
+        return Scope(tenant=tenant, key_id=self.key_id)
+
+
+# Tenant column of each kind of source: analysis tables carry `Tenant`; raw spans the resource attribute
+# (`collector.schema.RAW_TENANT`).
 TENANT_COLUMN = "Tenant"
-RAW_TENANT = f"ResourceAttributes['{TENANT}']"
 
 
 @dataclass

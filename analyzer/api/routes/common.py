@@ -20,6 +20,7 @@ def run_or_404(ctx: ApiContext, scope: Scope, ident: str) -> dict:
 
 
 def run_tree_nodes(ctx: ApiContext, scope: Scope, run: dict, light: bool = False) -> list[Node]:
-    """The run's spans (and its sub-runs') in tree order; `light`: without message/tool contents."""
-    runs = load_trace_runs(ctx.store, scope, run["trace_id"], ctx.api.api_max_spans, light)
+    """The run's spans (and its sub-runs') in tree order, from its own tenant's spans alone;
+    `light`: without message/tool contents."""
+    runs = load_trace_runs(ctx.store, scope.of(run["tenant"]), run["trace_id"], ctx.api.api_max_spans, light)
     return run_nodes(runs, run["run_id"])

@@ -37,18 +37,19 @@ async def _write(ctx: ApiContext, scope: Scope, request: ExportTraceServiceReque
 @router.post("", status_code=202, response_model=schemas.IngestResponse)
 async def ingest_run(ctx: ContextDep, scope: ScopeDep, run: AgentRunIn) -> schemas.IngestResponse:
     """Receive a completed AgentMetrics run; it is analysed like any trace once stored."""
-    spans = await _write(ctx, scope, run_request(run))
-    return schemas.IngestResponse(run_id=run.run_id, trace_id=trace_id_for(run.run_id), spans=spans)
+    spans = await _write(ctx, scope, run_request(run, scope.own_tenant))
+    return schemas.IngestResponse(run_id=run.run_id, trace_id=trace_id_for(run.run_id, scope.own_tenant), spans=spans)
 
 
 @router.post("/{run_id}/events", status_code=202, response_model=schemas.IngestResponse)
 async def ingest_event(ctx: ContextDep, scope: ScopeDep, run_id: str, event: RunEventIn) -> schemas.IngestResponse:
     """Receive one streamed event; `run_end` closes the run (its root span) so it gets analysed."""
-    trace_id = trace_id_for(run_id)
+    tenant = scope.own_tenant
+    trace_id = trace_id_for(run_id, tenant)
     if event.type == "run_end":
-        start = await asyncio.to_thread(trace_start_ns, ctx.store, scope, trace_id)
-        request, count = run_end_request(run_id, event, start), 1
+        start = await asyncio.to_thread(trace_start_ns, ctx.store, scope.of(tenant), trace_id)
+        request, count = run_end_request(run_id, tenant, event, start), 1
     else:
-        request, count = event_request(run_id, event)
+        request, count = event_request(run_id, tenant, event)
     spans = await _write(ctx, scope, request) if count else 0
     return schemas.IngestResponse(run_id=run_id, trace_id=trace_id, spans=spans)

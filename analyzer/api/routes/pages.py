@@ -84,11 +84,12 @@ def run_page(request: Request, ctx: ContextDep, scope: ScopeDep, run_id: str,
              max_rows: Annotated[int, Query(ge=1, le=20_000)] = 5000) -> HTMLResponse:
     """A run's post-mortem: headline, What/Why/Where/Cost, waterfall, signals, token and cost breakdown."""
     row = run_or_404(ctx, scope, run_id)
-    stored = get_explanation(ctx.store, scope, row["run_id"])
+    own = scope.of(row["tenant"])
+    stored = get_explanation(ctx.store, own, row["run_id"])
     if stored is None:
         raise HTTPException(404, f"run {run_id} has no explanation yet")
     explanation = present.explanation_out(row, stored)
-    signals, _ = list_signals(ctx.store, scope, SignalFilter(run_id=row["run_id"]), limit=10_000)
+    signals, _ = list_signals(ctx.store, own, SignalFilter(run_id=row["run_id"]), limit=10_000)
     nodes = run_tree_nodes(ctx, scope, row, light=True)
     shown = nodes[:max_rows]
     rows, height = waterfall.rows(shown, row["root_cause_span_id"], signals)

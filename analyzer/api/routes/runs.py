@@ -79,7 +79,7 @@ def events(ctx: ContextDep, scope: ScopeDep, run_id: str) -> list[schemas.Event]
 def tree(ctx: ContextDep, scope: ScopeDep, run_id: str) -> schemas.RunTree:
     """The run's span tree with the critical path, the root cause and signal spans marked."""
     row = run_or_404(ctx, scope, run_id)
-    signals, _ = list_signals(ctx.store, scope, SignalFilter(run_id=row["run_id"]), limit=10_000)
+    signals, _ = list_signals(ctx.store, scope.of(row["tenant"]), SignalFilter(run_id=row["run_id"]), limit=10_000)
     return present.tree_out(row, run_tree_nodes(ctx, scope, row, light=True), signals)
 
 
@@ -90,7 +90,7 @@ def explanation(
 ) -> schemas.Explanation | Response:
     """The post-mortem: JSON (with `failure_class` and `root_cause_span_id`) or `?format=markdown`."""
     row = run_or_404(ctx, scope, run_id)
-    stored = get_explanation(ctx.store, scope, row["run_id"])
+    stored = get_explanation(ctx.store, scope.of(row["tenant"]), row["run_id"])
     if stored is None:
         raise HTTPException(404, f"run {run_id} has no explanation yet")
     if format == "markdown":

@@ -21,6 +21,7 @@ from analyzer.api.service import make_context
 from analyzer.api.settings import ApiSettings
 from analyzer.demo_scenarios import SCENARIOS
 from analyzer.migrations import migrate_analyzer
+from analyzer.model import TraceKey
 from analyzer.pipeline import analyse_traces
 from analyzer.rules.config import RuleSettings
 from collector.auth import create_key
@@ -86,7 +87,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
         c.runs.append(_store_as(store, "globex", name, "openinference", t + (100 + i) * minute))
     for i, name in enumerate(ANON_SCENARIOS):
         c.runs.append(_store_as(store, None, name, "genai", t + (200 + i) * minute))
-    analyse_traces(store, [r.trace_id for r in c.runs], RuleSettings())
+    analyse_traces(store, [TraceKey(r.tenant, r.trace_id) for r in c.runs], RuleSettings())
     for tenant in ("acme", "globex"):
         c.keys[tenant] = create_key(store, tenant, "api tests")[1]
     yield c

@@ -14,6 +14,7 @@ from schemathesis.checks import content_type_conformance, not_a_server_error, re
 from analyzer.api.app import build_app
 from analyzer.api.service import make_context
 from analyzer.api.settings import ApiSettings
+from analyzer.model import TraceKey
 from analyzer.pipeline import analyse_traces
 from analyzer.rules.config import RuleSettings
 from collector.config import Settings
@@ -28,7 +29,7 @@ from tests.analyzer.emit import START_NS
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory):
     store = fresh_store(tmp_path_factory)
-    traces = [_store_as(store, None, name, "genai", START_NS + i * 10**9).trace_id
+    traces = [TraceKey("", _store_as(store, None, name, "genai", START_NS + i * 10**9).trace_id)
               for i, name in enumerate(("tool_error", "healthy_two_cities", "delegation_failure"))]
     analyse_traces(store, traces, RuleSettings())
     writer = GroupCommitWriter(store, writer_limits(Settings()), CollectorMetrics())
