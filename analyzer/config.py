@@ -55,8 +55,15 @@ class AnalyzerSettings(BaseSettings):
         15.0, ge=0, description="Activity this recent is always re-scanned (covers inserts still committing)"
     )
     analyzer_batch_traces: int = Field(2000, gt=0, description="Traces loaded and analysed per batch, at most (a round's batches are cut even, in a multiple of the workers)")
+    analyzer_batch_spans: int = Field(
+        200_000, gt=0, description="Spans loaded and analysed per batch, about (a batch of big traces holds fewer "
+                                   "traces); with the per-trace bound, what bounds an analysis worker's memory")
     analyzer_max_traces_per_round: int = Field(
         200_000, gt=0, description="Upper bound on traces analysed in one round (the rest wait for the next)"
+    )
+    analyzer_max_spans_per_trace: int = Field(
+        20_000, gt=0, description="A trace holding more spans is analysed on its first this many by start time "
+                                  "(its post-mortem says so): no trace is ever loaded whole past this bound"
     )
     analyzer_workers: int = Field(
         default_factory=default_worker_count, ge=0,

@@ -9,7 +9,7 @@ process as they are, so the decoding happens there instead of in the querying pr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -57,15 +57,58 @@ def keys_where(tenant: str) -> str:
     return f"TraceId IN {{ids:Array(String)}} AND ({tenant}, TraceId) IN {{keys:Array(Tuple(String, String))}}"
 
 
-def keys_parameters(keys: Sequence[TraceKey]) -> dict[str, Any]:
-    """The parameters of `keys_where` for these traces."""
-    return {"ids": sorted({k.trace_id for k in keys}), "keys": [tuple(k) for k in keys]}
+def keys_parameters(keys: Sequence[TraceKey], bounded: Mapping[TraceKey, int] | None = None,
+                    max_spans: int = 0) -> dict[str, Any]:
+    """The parameters of `keys_where`, or of `traces_where` with the traces in `bounded` (their
+    stored span counts) bounded to `max_spans` spans each."""
+    bounded = bounded or {}
+    params: dict[str, Any] = {"ids": sorted({k.trace_id for k in keys}),
+                              "keys": [tuple(k) for k in keys if k not in bounded]}
+    if bounded:
+        params.update(big_ids=sorted({k.trace_id for k in bounded}), big_keys=[tuple(k) for k in bounded],
+                      max_spans=max_spans)
+    return params
+
+
+def traces_where(source: str, ids: str, keys: str, big_ids: str = "", big_keys: str = "") -> str:
+    """Raw rows of `source` of some traces: trace ids in the SQL set `ids`, (tenant, trace id) in `keys`;
+    and, when given, of the traces in `big_keys` (trace ids `big_ids`, also in `ids`) only the first
+    `{max_spans:UInt32}` spans by start time (each span id once: duplicate deliveries count once).
+
+    The bound reads span ids and times alone to choose the spans, so a trace of any size is never
+    loaded whole (`AGENTMORTEM_ANALYZER_MAX_SPANS_PER_TRACE`)."""
+    if not big_keys:
+        return f"TraceId IN {ids} AND ({RAW_TENANT}, TraceId) IN {keys}"
+    first = (f"SELECT t, i, s FROM (SELECT {RAW_TENANT} AS t, TraceId AS i, SpanId AS s, min(Timestamp) AS ts "
+             f"FROM {source} WHERE TraceId IN {big_ids} AND ({RAW_TENANT}, TraceId) IN {big_keys} GROUP BY t, i, s) "
+             "ORDER BY ts, s LIMIT {max_spans:UInt32} BY t, i")
+    return (f"TraceId IN {ids} AND (({RAW_TENANT}, TraceId) IN {keys} OR "
+            f"({RAW_TENANT}, TraceId, SpanId) IN ({first}))")
+
+
+_PARAMETER_SETS = ("{ids:Array(String)}", "{keys:Array(Tuple(String, String))}")
+_BIG_PARAMETER_SETS = ("{big_ids:Array(String)}", "{big_keys:Array(Tuple(String, String))}")
 
 
 @lru_cache(maxsize=8)
-def _spans_sql(source: str, for_analysis: bool) -> str:
-    where, gather_by = keys_where(RAW_TENANT), "TraceId"
+def _spans_sql(source: str, for_analysis: bool, bounded: bool = False) -> str:
+    where = traces_where(source, *_PARAMETER_SETS, *(_BIG_PARAMETER_SETS if bounded else ()))
+    gather_by = "TraceId"
     return analysis_select(source, where, gather_by) if for_analysis else canonical_select(source, where, gather_by)
+
+
+def span_counts(store: Store, keys: Sequence[TraceKey], source: str = TRACES_TABLE) -> dict[TraceKey, int]:
+    """How many distinct spans each of these traces holds (duplicate deliveries count once)."""
+    if not keys:
+        return {}
+    rows = store.query(f"SELECT {RAW_TENANT} AS t, TraceId, uniqExact(SpanId) FROM {source} "
+                       f"WHERE {keys_where(RAW_TENANT)} GROUP BY t, TraceId", keys_parameters(keys))
+    return {TraceKey(t, i): int(n) for t, i, n in rows}
+
+
+def oversized(store: Store, keys: Sequence[TraceKey], max_spans: int, source: str = TRACES_TABLE) -> dict[TraceKey, int]:
+    """The traces among `keys` with more than `max_spans` spans, and their span counts."""
+    return {k: n for k, n in span_counts(store, keys, source).items() if n > max_spans}
 
 
 def _reasons(value: Sequence[str] | None) -> tuple[str, ...]:
@@ -87,12 +130,16 @@ _PAYLOAD_SETTINGS = {"output_format_json_quote_64bit_integers": 0, "output_forma
 _PAYLOAD_FORMAT = "JSONCompactColumns"
 
 
-def spans_payload(store: Store, keys: Sequence[TraceKey], source: str = TRACES_TABLE,
-                  for_analysis: bool = False) -> bytes:
-    """The canonical spans of these traces, encoded (see `spans_from_payload`)."""
+def spans_payload(store: Store, keys: Sequence[TraceKey], source: str = TRACES_TABLE, for_analysis: bool = False,
+                  bounded: Mapping[TraceKey, int] | None = None, max_spans: int = 0) -> bytes:
+    """The canonical spans of these traces, encoded (see `spans_from_payload`); of the traces in
+    `bounded` (those of `keys` with more than `max_spans` spans), the first `max_spans` only."""
     if not keys:
         return b""
-    return query_payload(store, _spans_sql(source, for_analysis), keys_parameters(keys))
+    wanted = set(keys)
+    bounded = {k: n for k, n in (bounded or {}).items() if k in wanted}
+    return query_payload(store, _spans_sql(source, for_analysis, bool(bounded)),
+                         keys_parameters(keys, bounded, max_spans))
 
 
 def query_payload(store: Store, sql: str, parameters: dict[str, Any]) -> bytes:

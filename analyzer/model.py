@@ -96,6 +96,8 @@ class Run:
     ended: bool = True  # False when the root never ended (abandoned candidates)
     sub_run_ids: tuple[str, ...] = ()
     sub_runs: tuple[SubRunOutcome, ...] = ()  # outcomes of the sub-runs, when already analysed
+    # When its trace held more spans than the analyzer takes per trace: (spans analysed, spans stored).
+    truncated: tuple[int, int] | None = None
 
     def by_id(self) -> dict[str, RunSpan]:
         return {rs.span_id: rs for rs in self.spans}

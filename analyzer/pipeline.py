@@ -18,10 +18,18 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from analyzer.analysis import analyze_run
-from analyzer.load import BaselineKey, load_baselines, load_spans, spans_from_payload, spans_payload, trace_keys
+from analyzer.load import (
+    BaselineKey,
+    load_baselines,
+    load_spans,
+    oversized,
+    spans_from_payload,
+    spans_payload,
+    trace_keys,
+)
 from analyzer.model import Baseline, Explanation, Run, SubRunOutcome, TraceKey, Verdict
 from analyzer.rules.config import RuleSettings
 from analyzer.rules.content import assistant_text
@@ -83,10 +91,13 @@ def analyse_spans(spans: Iterable[CanonicalSpan], baselines: Mapping[BaselineKey
 
 
 def _analyse_loaded(spans: Iterable[CanonicalSpan], traces: Sequence[TraceKey], rules: RuleSettings,
-                    baselines: Mapping[BaselineKey, Baseline],
-                    may_abandon: Callable[[TraceKey], bool]) -> tuple[list[Analysed], BatchResult]:
-    """Analyse the loaded spans of these traces, leaving out traces still waiting for their root."""
+                    baselines: Mapping[BaselineKey, Baseline], may_abandon: Callable[[TraceKey], bool],
+                    truncated: Mapping[TraceKey, tuple[int, int]] | None = None) -> tuple[list[Analysed], BatchResult]:
+    """Analyse the loaded spans of these traces, leaving out traces still waiting for their root;
+    runs of the traces in `truncated` (loaded in part: spans analysed, spans stored) say so."""
     runs = build_runs(spans)
+    if truncated:
+        runs = [replace(r, truncated=truncated[r.key]) if r.key in truncated else r for r in runs]
     waiting = {r.key for r in runs if not r.ended and not may_abandon(r.key)}
     analysed = analyse_runs([r for r in runs if r.key not in waiting], baselines, rules)
     written = tuple(t for t in traces if t not in waiting)
@@ -101,6 +112,14 @@ class BatchJob:
     traces: tuple[TraceKey, ...]
     abandonable: frozenset[TraceKey]  # traces that may be judged abandoned if their root is missing
     version: int  # of the rows written (nanoseconds when the batch was planned)
+    # Traces loaded in part (the first `max_spans` spans): their stored span counts.
+    bounded: Mapping[TraceKey, int] = field(default_factory=dict)
+    max_spans: int = 0
+
+    @property
+    def truncated(self) -> dict[TraceKey, tuple[int, int]]:
+        """(spans analysed, spans stored) of each trace loaded in part."""
+        return {k: (self.max_spans, n) for k, n in self.bounded.items()}
 
 
 def analyse_payload(payload: bytes, job: BatchJob, rules: RuleSettings,
@@ -115,7 +134,8 @@ def analyse_payload(payload: bytes, job: BatchJob, rules: RuleSettings,
 def _rows_of_payload(payload: bytes, job: BatchJob, rules: RuleSettings,
                      baselines: Mapping[BaselineKey, Baseline]) -> tuple[Tables, BatchResult]:
     spans = spans_from_payload(payload)
-    analysed, result = _analyse_loaded(spans, job.traces, rules, baselines, job.abandonable.__contains__)
+    analysed, result = _analyse_loaded(spans, job.traces, rules, baselines, job.abandonable.__contains__,
+                                       job.truncated)
     return result_rows(analysed, job.version), result
 
 
@@ -123,9 +143,11 @@ def ready() -> None:
     """Nothing: a worker process that runs it has imported the analysis (`AnalysisWorkers.start`)."""
 
 
-def _job(traces: Sequence[TraceKey], may_abandon: Callable[[TraceKey], bool]) -> BatchJob:
+def _job(traces: Sequence[TraceKey], may_abandon: Callable[[TraceKey], bool],
+         bounded: Mapping[TraceKey, int] | None = None, max_spans: int = 0) -> BatchJob:
     keys = tuple(TraceKey(*t) for t in traces)
-    return BatchJob(keys, frozenset(t for t in keys if may_abandon(t)), time.time_ns())
+    mine = {k: bounded[k] for k in keys if k in bounded} if bounded else {}
+    return BatchJob(keys, frozenset(t for t in keys if may_abandon(t)), time.time_ns(), mine, max_spans)
 
 
 def analyse_traces(
@@ -135,17 +157,20 @@ def analyse_traces(
     baselines: Mapping[BaselineKey, Baseline] | None = None,
     may_abandon: Callable[[TraceKey], bool] = lambda trace: True,
     version: int | None = None,
+    max_spans: int = 0,
 ) -> BatchResult:
     """Analyse these traces from the store and write (replace) their results.
 
     A trace whose top run never ended is left unwritten (pending) unless
     `may_abandon(trace)`; the scheduler says yes once it has been quiet long enough.
+    With `max_spans`, a trace holding more spans is analysed on its first `max_spans` only.
     """
     baselines = load_baselines(store) if baselines is None else baselines
-    job = _job(traces, may_abandon)
+    job = _job(traces, may_abandon, oversized(store, traces, max_spans) if max_spans else None, max_spans)
     if version is not None:
         job = replace(job, version=version)
-    tables, result = analyse_payload(spans_payload(store, job.traces, for_analysis=True), job, rules, baselines)
+    payload = spans_payload(store, job.traces, for_analysis=True, bounded=job.bounded, max_spans=max_spans)
+    tables, result = analyse_payload(payload, job, rules, baselines)
     replace_results(store, tables, result.written, job.version)
     return result
 
@@ -186,6 +211,8 @@ def analyse_batches(
     may_abandon: Callable[[TraceKey], bool] = lambda trace: True,
     workers: AnalysisWorkers | None = None,
     load: Callable[[int], bytes] | None = None,
+    bounded: Mapping[TraceKey, int] | None = None,
+    max_spans: int = 0,
 ) -> Iterator[BatchResult]:
     """`analyse_traces` over consecutive batches, yielding each batch's result once it is written.
 
@@ -195,13 +222,15 @@ def analyse_batches(
     `workers`, up to `workers.count` batches are analysed at once in worker processes;
     without, in this thread, one at a time. `load(i)` gives batch `i`'s spans payload
     (default: `spans_payload` of its traces; a round's stage gives them from its table).
+    The traces in `bounded` (their stored span counts) are loaded and analysed on their first
+    `max_spans` spans only (a `load` given must load them so).
     """
     if not batches:
         return
     if load is None:
         def load(i: int) -> bytes:
-            return spans_payload(store, batches[i], for_analysis=True)
-    jobs = [_job(ids, may_abandon) for ids in batches]
+            return spans_payload(store, batches[i], for_analysis=True, bounded=bounded, max_spans=max_spans)
+    jobs = [_job(ids, may_abandon, bounded, max_spans) for ids in batches]
     window = workers.count if workers is not None else 1  # batches being analysed at once
     with (_cyclic_gc_paused(), ThreadPoolExecutor(2, "analyzer-load") as loader,
           ThreadPoolExecutor(1, "analyzer-write") as writer):

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from analyzer.baselines import recompute_baselines
 from analyzer.config import AnalyzerSettings, Shard
-from analyzer.load import load_baselines
+from analyzer.load import load_baselines, oversized
 from analyzer.model import TraceKey
 from analyzer.pipeline import analyse_batches, ready
 from analyzer.rules.config import RuleSettings
@@ -47,9 +47,10 @@ _ACTIVE = f"""
         WHERE LastSeen >= fromUnixTimestamp64Milli({{since:Int64}}) AND {_SHARD}"""
 _CANDIDATES = f"""
 WITH toUnixTimestamp64Milli(now64(3)) AS now_ms
-SELECT a.Tenant, a.TraceId, a.LastSeenMs, a.HasRoot, s.LastSeenMs, s.Pending, now_ms
+SELECT a.Tenant, a.TraceId, a.LastSeenMs, a.HasRoot, s.LastSeenMs, s.Pending, now_ms, a.Deliveries
 FROM (
-    SELECT Tenant, TraceId, toUnixTimestamp64Milli(max(LastSeen)) AS LastSeenMs, max(HasRoot) AS HasRoot
+    SELECT Tenant, TraceId, toUnixTimestamp64Milli(max(LastSeen)) AS LastSeenMs, max(HasRoot) AS HasRoot,
+           sum(Deliveries) AS Deliveries
     FROM agent_activity
     WHERE (Tenant, TraceId) IN ({_ACTIVE})
     GROUP BY Tenant, TraceId
@@ -71,6 +72,7 @@ class Candidate:
     has_root: bool
     done_ms: int  # LastSeen covered by its latest analysis (0 = never analysed)
     pending: bool
+    deliveries: int = 0  # spans stored, duplicate deliveries included (an upper bound of its spans)
 
     @property
     def changed(self) -> bool:
@@ -158,7 +160,8 @@ class Scheduler:
         rows = self.store.query(_CANDIDATES, {"since": self.watermark(), "shards": self.shard.count,
                                               "shard": self.shard.index})
         now_ms = int(rows[0][6]) if rows else int(self.store.query("SELECT toUnixTimestamp64Milli(now64(3))")[0][0])
-        return [Candidate(TraceKey(r[0], r[1]), int(r[2]), bool(r[3]), int(r[4]), bool(r[5])) for r in rows], now_ms
+        return [Candidate(TraceKey(r[0], r[1]), int(r[2]), bool(r[3]), int(r[4]), bool(r[5]), int(r[7]))
+                for r in rows], now_ms
 
     def run_once(self) -> RoundResult:
         """Analyse every due trace of this shard (up to the per-round cap) and move the watermark."""
@@ -174,17 +177,21 @@ class Scheduler:
         abandon_ms = self.settings.abandon_after_seconds * 1000
         by_key = {c.key: c for c in due}
         still_pending: list[Candidate] = []
-        step = self.settings.analyzer_batch_traces
-        batches = staged_batches([c.key for c in due], step, self._workers.count if self._workers else 1)
+        s = self.settings
+        max_spans = s.analyzer_max_spans_per_trace
+        batches = staged_batches([c.key for c in due], s.analyzer_batch_traces, self._workers.count if self._workers else 1,
+                                 {c.key: min(c.deliveries, max_spans) for c in due}, s.analyzer_batch_spans)
         staged = len(batches) > 1  # rounds of several batches are staged and go to the workers
         workers = self._workers if staged else None
         if workers is not None:
             workers.start(ready)  # while the round stages
-        with (RoundStage(self.store, stage_prefix(self.shard), batches) if staged
-              else contextlib.nullcontext()) as stage:
+        bounded = oversized(self.store, [c.key for c in due if c.deliveries > max_spans], max_spans)
+        with (RoundStage(self.store, stage_prefix(self.shard), batches, bounded=bounded, max_spans=max_spans)
+              if staged else contextlib.nullcontext()) as stage:
             for result in analyse_batches(self.store, batches, self.rules, baselines,
                                           may_abandon=lambda t: quiet[t] >= abandon_ms, workers=workers,
-                                          load=stage.payload if stage else None):
+                                          load=stage.payload if stage else None, bounded=bounded,
+                                          max_spans=max_spans):
                 self._record(by_key, result.written, result.pending)
                 written, pending = written + len(result.written), pending + len(result.pending)
                 runs += result.runs

@@ -30,11 +30,11 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 
 from analyzer.config import Shard
-from analyzer.load import analysis_select, key_column, keyed_payload, query_payload
+from analyzer.load import analysis_select, key_column, keyed_payload, query_payload, traces_where
 from analyzer.model import TraceKey
 from collector.schema import RAW_TENANT, TRACES_TABLE
 from collector.store import Store
@@ -86,29 +86,45 @@ def chunk_of_batches(batches: int, chunks: int = STAGE_CHUNKS) -> list[int]:
     return [i * count // batches for i in range(batches)]
 
 
-def staged_batches(traces: Sequence[TraceKey], batch_traces: int, parallel: int = 1) -> list[list[TraceKey]]:
-    """Traces sorted and cut into batches of at most `batch_traces`, each a range of the stage.
+def staged_batches(traces: Sequence[TraceKey], batch_traces: int, parallel: int = 1,
+                   spans: Mapping[TraceKey, int] | None = None, batch_spans: int = 0) -> list[list[TraceKey]]:
+    """Traces sorted and cut into batches of at most `batch_traces` traces (and, given each trace's
+    `spans`, of about `batch_spans` spans), each a range of the stage.
 
-    Sizes differ by one at most, and several batches come in a multiple of `parallel` (the worker
-    processes) where there are enough traces: the last wave then keeps every worker busy, instead
-    of one worker analysing a last batch alone (a core idle for ~1.5 s on the 1M-span benchmark)."""
+    Sizes differ by one at most where traces are alike, and several batches come in a multiple
+    of `parallel` (the worker processes) where there are enough traces: the last wave then keeps
+    every worker busy, instead of one worker analysing a last batch alone (a core idle for ~1.5 s
+    on the 1M-span benchmark). With `spans`, a trace weighs the larger of its share of
+    `batch_traces` and of `batch_spans` (so a batch of big traces holds fewer of them), and
+    batches are cut at even shares of the total weight; one trace heavier than a whole batch
+    makes a batch of its own (bound traces first: `oversized`)."""
     ids = sorted(traces)
-    count = -(-len(ids) // batch_traces)
+    # Integer weights on a common scale: a full batch weighs batch_traces * batch_spans.
+    full = batch_traces * max(batch_spans, 1)
+    weights = [max(full // batch_traces, (spans or {}).get(k, 0) * batch_traces if batch_spans else 0) for k in ids]
+    total = sum(weights)
+    count = -(-total // full)
     if count > 1:
         count = min(len(ids), -(-count // parallel) * parallel)
-    return [ids[i * len(ids) // count:(i + 1) * len(ids) // count] for i in range(count)]
+    batches: list[list[TraceKey]] = [[] for _ in range(count)]
+    seen = 0
+    for key, weight in zip(ids, weights):
+        seen += weight
+        batches[-(-seen * count // total) - 1].append(key)  # the batch whose share this trace's weight ends in
+    return [b for b in batches if b]
 
 
 class RoundStage:
     """The canonical spans of one round's `batches` (from `staged_batches`), staged in chunks of
-    consecutive batches on a background thread; `payload(i)` waits for batch `i`'s chunk.
+    consecutive batches on a background thread; `payload(i)` waits for batch `i`'s chunk. Of the
+    traces in `bounded` (their stored span counts), only the first `max_spans` spans are staged.
 
     Use as a context manager: entering creates the tables and starts staging, leaving stops
     it (after the chunk being written) and drops the tables.
     """
 
     def __init__(self, store: Store, prefix: str, batches: Sequence[Sequence[TraceKey]], source: str = TRACES_TABLE,
-                 chunks: int = STAGE_CHUNKS) -> None:
+                 chunks: int = STAGE_CHUNKS, bounded: Mapping[TraceKey, int] | None = None, max_spans: int = 0) -> None:
         if not all(batches) or any(list(b) != sorted(b) for b in batches) or any(
                 a[-1] >= b[0] for a, b in zip(batches, batches[1:])):
             raise ValueError("staged batches must be consecutive ranges of sorted traces")
@@ -116,6 +132,7 @@ class RoundStage:
         self.store, self.ids_table, self.source = store, f"{self.table}_ids", source
         self.values_table = f"{self.table}_values"
         self.batches = [list(b) for b in batches]
+        self.bounded, self.max_spans = set(bounded or ()), max_spans
         self._chunk_of = chunk_of_batches(len(self.batches), chunks)
         self._ready = [threading.Event() for _ in range(self._chunk_of[-1] + 1 if self._chunk_of else 0)]
         self._error: BaseException | None = None
@@ -135,13 +152,16 @@ class RoundStage:
             log.info("dropped %d stage table(s) left by an earlier process: %s", len(dropped), ", ".join(dropped))
         of_chunk = f"FROM {self.ids_table} WHERE Chunk = {{chunk:UInt32}}"
         ids, keys = f"SELECT TraceId {of_chunk}", f"SELECT Tenant, TraceId {of_chunk}"
-        chunk = f"TraceId IN ({ids}) AND ({RAW_TENANT}, TraceId) IN ({keys})"
+        sets = [f"({ids})", f"(SELECT Tenant, TraceId {of_chunk} AND NOT Big)"]
+        if self.bounded:
+            sets += [f"(SELECT TraceId {of_chunk} AND Big)", f"(SELECT Tenant, TraceId {of_chunk} AND Big)"]
+        chunk = traces_where(self.source, *sets)
         self._insert_sql = [f"INSERT INTO {self.table} {analysis_select(self.source, chunk, by_key=BY_KEY)}"] + [
             f"INSERT INTO {self.values_table} SELECT {lit(name)}, key, value "
             f"FROM ({field_by_key_select(name, self.source, self._one_span_per_key(name, ids, keys))})"
             for name in BY_KEY]
         self.store.command(f"CREATE TABLE {self.ids_table} (Tenant String, TraceId String, Chunk UInt32, "
-                           "Batch UInt32) ENGINE = MergeTree ORDER BY (Chunk, Tenant, TraceId)")
+                           "Batch UInt32, Big Bool) ENGINE = MergeTree ORDER BY (Chunk, Tenant, TraceId)")
         self.store.command(f"CREATE TABLE {self.values_table} (Field String, Key UInt64, Value String) "
                            "ENGINE = MergeTree ORDER BY (Field, Key)")
         create_canonical_table(self.store, self.table, self.source, BY_KEY)
@@ -149,7 +169,8 @@ class RoundStage:
         chunk_of = [self._chunk_of[i] for i, b in enumerate(self.batches) for _ in b]
         batch_of = [i for i, b in enumerate(self.batches) for _ in b]
         self.store.insert_columns(self.ids_table, [[k.tenant for k in keys], [k.trace_id for k in keys], chunk_of,
-                                                   batch_of], ["Tenant", "TraceId", "Chunk", "Batch"])
+                                                   batch_of, [k in self.bounded for k in keys]],
+                                  ["Tenant", "TraceId", "Chunk", "Batch", "Big"])
 
     def _one_span_per_key(self, name: str, ids: str, keys: str) -> str:
         """A raw-row condition for one staged span per distinct key of `name` among the chunk's traces
@@ -183,7 +204,7 @@ class RoundStage:
             if self._error is None:
                 try:
                     for sql in self._insert_sql:
-                        self.store.command(sql, {"chunk": chunk})
+                        self.store.command(sql, {"chunk": chunk, "max_spans": self.max_spans})
                 except BaseException as exc:  # reported to every batch still waiting
                     self._error = exc
             ready.set()

@@ -34,7 +34,7 @@ def explanation_out(run: dict, stored: dict) -> schemas.Explanation:
         root_cause_span_id=s.get("root_cause_span_id", run["root_cause_span_id"]),
         what=s.get("what"), why=s.get("why"), where=s.get("where"), cost_impact=s.get("cost_impact"),
         next_step=s.get("next_step"), warnings=s.get("warnings") or [], hallucination_score=s.get("hallucination_score"),
-        signals=s.get("signals") or [], markdown=stored["markdown"], structured=s,
+        signals=s.get("signals") or [], truncated=s.get("truncated"), markdown=stored["markdown"], structured=s,
     )
 
 

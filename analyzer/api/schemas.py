@@ -81,6 +81,8 @@ class Explanation(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     hallucination_score: float | None = None
     signals: list[dict[str, Any]] = Field(default_factory=list)
+    truncated: dict[str, Any] | None = Field(
+        None, description="set when the trace held more spans than were analysed: spans_analysed, spans_stored, note")
     markdown: str
     structured: dict[str, Any]
 

@@ -66,6 +66,19 @@ def test_batches_are_sorted_ranges_of_even_sizes_in_whole_waves():
             assert len(batches) == 1 or len(batches) % parallel == 0 or len(batches) == len(ids)
 
 
+def test_batches_of_big_traces_hold_fewer_traces():
+    ids = ["a", "b", "c", "d", "e", "f"]
+    spans = {"a": 10, "b": 10, "c": 250, "d": 10, "e": 40, "f": 40}
+    # 10 traces or 100 spans a batch: c alone is more than a batch; a, b and d, e, f share theirs
+    assert staged_batches(ids, 10, spans=spans, batch_spans=100) == [["a", "b"], ["c"], ["d", "e", "f"]]
+    assert staged_batches(ids, 10, spans=spans, batch_spans=1000) == [ids]  # all fit in one
+    assert staged_batches(ids, 2, spans=spans, batch_spans=1000) == [["a", "b"], ["c", "d"], ["e", "f"]]
+    for budget in (1, 30, 100, 300):
+        for parallel in (1, 2, 3):
+            batches = staged_batches(ids, 3, parallel, spans, budget)
+            assert [t for b in batches for t in b] == ids and all(batches)
+
+
 def test_batches_must_be_ranges_of_sorted_ids(store):
     with pytest.raises(ValueError, match="sorted"):
         RoundStage(store, PREFIX, [["b", "a"]])
