@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 MAX_TIMESTAMP_NS = 2**63 - 1
@@ -89,6 +90,8 @@ def _each_problem(rule: Each) -> Problem:
     inner = [(name, _python(check)) for name, check in rule.rules]
 
     def problem(values: Any, path: str) -> str | None:
+        if not values:
+            return None
         for i, element in enumerate(values):
             for name, check in inner:
                 found = check(getattr(element, name), f"{path}[{i}].{name}")
@@ -107,13 +110,14 @@ def _python(check: Check) -> Problem:
     return _each_problem(check)
 
 
-_SPAN_CHECKS = tuple((name, _python(check)) for name, check in SPAN_RULES)
+_SPAN_CHECKS = tuple((_python(check), name) for name, check in SPAN_RULES)
+_SPAN_FIELDS = attrgetter(*(name for name, _ in SPAN_RULES))  # one call for every field
 
 
 def span_problem(span: Any) -> str | None:
     """Why `span` (an OTLP `Span`) cannot be stored, or None when it can."""
-    for name, check in _SPAN_CHECKS:
-        found = check(getattr(span, name), name)
+    for (check, name), value in zip(_SPAN_CHECKS, _SPAN_FIELDS(span)):
+        found = check(value, name)
         if found:
             return found
     return None

@@ -20,7 +20,7 @@ Python, and at most `REPAIR_BYTES` of them per request; beyond that they are rej
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
@@ -120,24 +120,29 @@ class _Dropped(Exception):
 
 
 class _ProtobufSalvage:
-    """One request's pieces, checked from the outside in; the kept bytes are reassembled."""
+    """One request's pieces, checked from the outside in: what decodes strictly is kept as it is;
+    only the smallest broken pieces (a resource, a scope, a span) are repaired or dropped."""
 
     def __init__(self) -> None:
         self.check = SpanCheck()
         self.repaired = 0
         self.budget = REPAIR_BYTES
 
-    def piece(self, data: bytes, path: tuple[int, ...], where: str) -> bytes:
-        """`data` (at `path`, the field numbers from the request down) as strictly decodable
-        bytes, repaired if need be; raises `_Dropped` when it cannot be kept."""
-        wrapped = data
-        for number in reversed(path):
-            wrapped = length_delimited(number, wrapped)
+    @staticmethod
+    def decodes(data: bytes, path: tuple[int, ...]) -> bool:
+        """Whether `data`, placed at `path` (field numbers from the request down), decodes strictly."""
         try:
-            ExportTraceServiceRequest.FromString(wrapped)
-            return data
+            ExportTraceServiceRequest.FromString(_wrap(data, path))
         except DecodeError:
-            pass
+            return False
+        return True
+
+    def piece(self, data: bytes, path: tuple[int, ...], where: str, checked: bool = False) -> bytes:
+        """`data` (at `path`) as strictly decodable bytes, repaired if need be (`checked`: known
+        not to decode as it is); raises `_Dropped` when it cannot be kept."""
+        if not checked and self.decodes(data, path):
+            return data
+        wrapped = _wrap(data, path)
         try:
             lenient = _LENIENT.FromString(wrapped)
         except DecodeError as exc:
@@ -169,9 +174,9 @@ class _ProtobufSalvage:
     def request(self, body: bytes) -> bytes:
         out = []
         for i, rs_bytes in enumerate(_SHALLOW["Request"].FromString(body).resource_spans):
-            try:
-                out.append(length_delimited(1, self.piece(rs_bytes, (1,), f"resource_spans[{i}]")))
-            except _Dropped:
+            if self.decodes(rs_bytes, (1,)):
+                out.append(length_delimited(1, rs_bytes))
+            else:
                 out.append(self.resource_spans(rs_bytes, f"resource_spans[{i}]"))
         return b"".join(out)
 
@@ -184,28 +189,46 @@ class _ProtobufSalvage:
             self.reject(spans, f"{where}.resource", why)
             return b""
         for j, ss_bytes in enumerate(rs.scope_spans):
-            here = f"{where}.scope_spans[{j}]"
-            try:
-                parts.append(length_delimited(2, self.piece(ss_bytes, (1, 2), here)))
-            except _Dropped:
-                parts.append(length_delimited(2, self.scope_spans(ss_bytes, here)))
+            decodes = self.decodes(ss_bytes, (1, 2))
+            parts.append(length_delimited(2, ss_bytes if decodes else self.scope_spans(ss_bytes, f"{where}.scope_spans[{j}]")))
         parts.append(length_delimited(3, self.text(rs.schema_url)))
         return length_delimited(1, b"".join(parts))
 
     def scope_spans(self, data: bytes, where: str) -> bytes:
         ss = _SHALLOW["ScopeSpans"].FromString(data)
         try:
-            parts = [length_delimited(1, self.piece(ss.scope, (1, 2, 1), f"{where}.scope"))]
+            scope = length_delimited(1, self.piece(ss.scope, (1, 2, 1), f"{where}.scope"))
         except _Dropped as why:
             self.reject(len(ss.spans), f"{where}.scope", why)
             return b""
-        for k, span in enumerate(ss.spans):
-            try:
-                parts.append(length_delimited(2, self.piece(span, (1, 2, 2), f"{where}.spans[{k}]")))
-            except _Dropped as why:
-                self.reject(1, f"{where}.spans[{k}]", why)
-        parts.append(length_delimited(3, self.text(ss.schema_url)))
-        return b"".join(parts)
+        return scope + self.spans(list(ss.spans), where) + length_delimited(3, self.text(ss.schema_url))
+
+    def spans(self, spans: list[bytes], where: str) -> bytes:
+        """The spans of a scope that can be kept, as `spans` fields in their order. Runs of spans
+        are tried whole and halved while they fail, so a few bad spans cost a few parses."""
+        runs: list[tuple[int, bytes]] = []
+        pending = [(0, len(spans))]
+        while pending:
+            low, high = pending.pop()
+            if high - low == 1:
+                try:
+                    runs.append((low, length_delimited(2, self.piece(spans[low], (1, 2, 2), f"{where}.spans[{low}]"))))
+                except _Dropped as why:
+                    self.reject(1, f"{where}.spans[{low}]", why)
+                continue
+            run = b"".join(length_delimited(2, span) for span in spans[low:high])
+            if self.decodes(run, (1, 2)):
+                runs.append((low, run))
+            elif high > low:
+                middle = (low + high) // 2
+                pending += [(middle, high), (low, middle)]
+        return b"".join(run for _, run in sorted(runs))
+
+
+def _wrap(data: bytes, path: tuple[int, ...]) -> bytes:
+    for number in reversed(path):
+        data = length_delimited(number, data)
+    return data
 
 
 def salvage_protobuf(body: bytes) -> tuple[ExportTraceServiceRequest, bytes, SpanCheck]:
@@ -239,44 +262,78 @@ def _items(obj: Any, *names: str) -> list:
     return value if isinstance(value, list) else []
 
 
-def _json_too_deep(document: dict, where: str) -> bool:
-    try:
-        json_format.ParseDict(document, ExportTraceServiceRequest(), ignore_unknown_fields=True)
-    except json_format.ParseError as exc:
-        if too_deep(exc):
-            return True
-        raise Malformed(f"{where}: {exc}") from exc
+_MESSAGE_DEPTH = 100  # json_format's default max_recursion_depth, counted in messages from the request
+EXAMINED_PIECES = 64
+"""Pieces of one OTLP/JSON request nested deeply enough to be decoded one by one (json_format is
+pure Python, a few milliseconds each); past that, such pieces are rejected unexamined."""
+
+
+def _nests_to(value: Any, limit: int) -> bool:
+    """Whether objects and arrays nest `limit` deep in a JSON value (each message is an object, so
+    a value that does not cannot hold messages that deep)."""
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, (dict, list)):
+            if depth >= limit:
+                return True
+            stack.extend((child, depth + 1) for child in (current.values() if isinstance(current, dict) else current))
     return False
+
+
+class _JsonDepth:
+    """Decides which pieces of an OTLP/JSON request nest past the limit, examining few."""
+
+    def __init__(self) -> None:
+        self.examined = 0
+
+    def too_deep(self, piece: Any, above: int, wrap: Callable[[Any], dict], where: str) -> bool:
+        """Whether `piece`, under `above` messages, nests past the limit: the strict decoder's
+        answer (the piece is decoded wrapped in a request) for the pieces that could."""
+        if not _nests_to(piece, _MESSAGE_DEPTH - above):
+            return False
+        self.examined += 1
+        if self.examined > EXAMINED_PIECES:
+            return True
+        try:
+            json_format.ParseDict(wrap(piece), ExportTraceServiceRequest(), ignore_unknown_fields=True)
+        except json_format.ParseError as exc:
+            if too_deep(exc):
+                return True
+            raise Malformed(f"{where}: {exc}") from exc
+        return False
 
 
 def _json_pieces(document: dict, check: SpanCheck) -> Iterator[dict]:
     """The resource spans of `document` without the pieces nested too deep (rejected in `check`)."""
+    depth = _JsonDepth()
     for i, rs in enumerate(_items(document, "resourceSpans", "resource_spans")):
         where = f"resourceSpans[{i}]"
-        if not isinstance(rs, dict) or not _json_too_deep({"resourceSpans": [rs]}, where):
-            yield rs
+        if not isinstance(rs, dict):
+            yield rs  # the final decode names the problem
             continue
         scopes_key = _key(rs, "scopeSpans", "scope_spans")
         resource = {k: v for k, v in rs.items() if k != scopes_key}
         scopes = _items(rs, "scopeSpans", "scope_spans")
-        if _json_too_deep({"resourceSpans": [resource]}, where):
+        if depth.too_deep(resource, 1, lambda r: {"resourceSpans": [r]}, where):
             count = sum(len(_items(ss, "spans")) for ss in scopes)
             check.reject(f"{where}.resource: {TOO_DEEP} ({count} spans)", count)
             continue
         kept_scopes = []
         for j, ss in enumerate(scopes):
             here = f"{where}.scopeSpans[{j}]"
-            if not isinstance(ss, dict) or not _json_too_deep({"resourceSpans": [{"scopeSpans": [ss]}]}, here):
+            if not isinstance(ss, dict):
                 kept_scopes.append(ss)
                 continue
             scope = {k: v for k, v in ss.items() if k != "spans"}
             spans = _items(ss, "spans")
-            if _json_too_deep({"resourceSpans": [{"scopeSpans": [scope]}]}, here):
+            if depth.too_deep(scope, 2, lambda s: {"resourceSpans": [{"scopeSpans": [s]}]}, here):
                 check.reject(f"{here}.scope: {TOO_DEEP} ({len(spans)} spans)", len(spans))
                 continue
             kept = []
             for k, span in enumerate(spans):
-                if _json_too_deep({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}, f"{here}.spans[{k}]"):
+                wrap = lambda sp: {"resourceSpans": [{"scopeSpans": [{"spans": [sp]}]}]}  # noqa: E731
+                if depth.too_deep(span, 3, wrap, f"{here}.spans[{k}]"):
                     check.reject(f"{here}.spans[{k}]: {TOO_DEEP}")
                 else:
                     kept.append(span)

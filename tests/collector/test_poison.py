@@ -9,8 +9,6 @@ dropped — and the table must hold exactly the good spans.
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +16,6 @@ from dataclasses import dataclass
 import grpc
 import httpx
 import pytest
-from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -29,6 +26,7 @@ from collector.migrations import migrate_collector
 from collector.store import Store
 from tests.collector.clients import EXPORT_METHOD
 from tests.collector.inprocess import running_collector
+from tests.collector.spans import otlp_json
 from tests.conftest import engine_url
 
 START = 1_700_000_000_000_000_000
@@ -175,16 +173,6 @@ def _spoil(body: bytes) -> bytes:
     return body.replace(PLACEHOLDER.encode(), INVALID)
 
 
-def _otlp_json(request: ExportTraceServiceRequest) -> bytes:
-    document = json_format.MessageToDict(request)
-    for rs in document.get("resourceSpans", []):
-        for ss in rs.get("scopeSpans", []):
-            for span in ss.get("spans", []):
-                for name in ("traceId", "spanId"):
-                    span[name] = base64.b64decode(span[name]).hex()
-    return json.dumps(document, ensure_ascii=False).encode()
-
-
 def _answer(response: ExportTraceServiceResponse) -> tuple[int, str]:
     return response.partial_success.rejected_spans, response.partial_success.error_message
 
@@ -197,7 +185,7 @@ def send_http_protobuf(collector: Collector, request: ExportTraceServiceRequest)
 
 
 def send_http_json(collector: Collector, request: ExportTraceServiceRequest) -> tuple[int, str]:
-    response = httpx.post(f"{collector.http_url}/v1/traces", content=_spoil(_otlp_json(request)),
+    response = httpx.post(f"{collector.http_url}/v1/traces", content=_spoil(otlp_json(request)),
                           headers={"content-type": "application/json"}, timeout=60)
     assert response.status_code == 200, response.content
     partial = response.json().get("partialSuccess", {})
