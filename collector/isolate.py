@@ -7,33 +7,44 @@ here: its rows are split in halves, each half inserted on its own and split agai
 refused, until the refused spans stand alone. They are reported through OTLP
 `partial_success`; the rest is stored.
 
-A budget of inserts bounds what a hostile request can cost: once it is spent, the rows not
-yet stored are rejected too, with a message saying so. Any other failure (the database is
-down, overloaded) stops the search and stays retryable; rows stored by then are stored
-again on the client's retry, as with any retried export.
+A budget of inserts, shared by the requests of one group commit, bounds what hostile
+requests can cost the writer: once it is spent, the rows not yet stored are rejected too,
+with a message saying so. Any other failure (the database is down, overloaded) stops the
+search and stays retryable; rows stored by then are stored again on the client's retry,
+as with any retried export.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from collector.convert import SpanBatch, SpanCheck
 from collector.store import DataRejected
 
 INSERT_BUDGET = 128
-"""Inserts one request may cost while its refused spans are searched for: enough to find a
-handful of bad spans among tens of thousands (about 2 log2(n) inserts each)."""
+"""Inserts one group commit may spend searching for refused spans: enough to find a handful
+of bad spans among tens of thousands (about 2 log2(n) inserts each)."""
 _REASON_CHARS = 300
+_FILE = re.compile(r" \(in file/uri [^)]*\)")  # the engine's temporary file names say nothing
+
+
+@dataclass
+class Budget:
+    """Inserts left for isolating refused spans."""
+
+    inserts: int = INSERT_BUDGET
+    spent: int = 0
 
 
 def _first_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    text = _FILE.sub("", str(error)).strip()
+    text = text.splitlines()[0] if text else type(error).__name__
     return text if len(text) <= _REASON_CHARS else text[:_REASON_CHARS] + "…"
 
 
-def isolate(
-    batch: SpanBatch, insert: Callable[[SpanBatch], None], refused: DataRejected, budget: int = INSERT_BUDGET
-) -> SpanCheck:
+def isolate(batch: SpanBatch, insert: Callable[[SpanBatch], None], refused: DataRejected, budget: Budget) -> SpanCheck:
     """Store what the database accepts of `batch`, which it refused whole with `refused`; the
     result counts the rows stored as accepted and the others as rejected, with reasons.
 
@@ -42,7 +53,6 @@ def isolate(
     """
     result = SpanCheck()
     refused_ranges: list[tuple[int, int, DataRejected]] = [(0, batch.count, refused)] if batch.count else []
-    spent = 0
     while refused_ranges:
         start, stop, error = refused_ranges.pop()
         if stop - start == 1:
@@ -50,14 +60,14 @@ def isolate(
             continue
         middle = (start + stop) // 2
         for low, high in ((middle, stop), (start, middle)):
-            if spent == budget:
+            if budget.spent == budget.inserts:
                 for row in range(low, high):
                     result.reject(
                         f"span {batch.span_name(row)!r}: not stored: the database refused this request's data "
-                        f"and the search for the refused spans stopped after {budget} inserts"
+                        f"and the search for the refused spans stopped after {budget.inserts} inserts"
                     )
                 continue
-            spent += 1
+            budget.spent += 1
             try:
                 insert(batch.rows(low, high))
             except DataRejected as exc:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from collector.convert import SpanBatch, SpanCheck, json_columns, request_to_batch
-from collector.isolate import isolate
+from collector.isolate import INSERT_BUDGET, Budget, isolate
 from collector.metrics import CollectorMetrics
 from collector.native import envelope, insert_native
 from collector.nesting import renders_natively
@@ -84,6 +84,7 @@ class WriterLimits:
     retry_after_seconds: int
     writer_threads: int = 1
     native_min_spans: int = 5000
+    isolation_inserts: int = INSERT_BUDGET  # per group commit, see collector.isolate
 
 
 class GroupCommitWriter:
@@ -187,18 +188,19 @@ class GroupCommitWriter:
                 self._release(group)
 
     def _write_group(self, group: list[_Pending]) -> None:
+        budget = Budget(self._limits.isolation_inserts)  # shared: refused requests cannot stall the writer
         if sum(p.item.count for p in group) < self._limits.native_min_spans:
-            self._write_part(group, native=False)
+            self._write_part(group, False, budget)
             return
         natively = [renders_natively(p.item.raw) for p in group]
         for native in (True, False):
             part = [p for p, fits in zip(group, natively) if fits == native]
             if part:
-                self._write_part(part, native)
+                self._write_part(part, native, budget)
 
-    def _write_part(self, part: list[_Pending], native: bool) -> None:
+    def _write_part(self, part: list[_Pending], native: bool, budget: Budget) -> None:
         if len(part) == 1 and not native:
-            self._settle(part[0])
+            self._settle(part[0], budget)
             return
         items = [p.item for p in part]
         try:
@@ -210,18 +212,18 @@ class GroupCommitWriter:
         except StoreError as exc:
             log.warning("insert of %d request(s) failed (%s); writing each alone", len(part), exc)
             for pending in part:
-                self._settle(pending)
+                self._settle(pending, budget)
             return
         for pending in part:
             pending.future.set_result(SpanCheck(accepted=pending.item.count))
 
-    def _settle(self, pending: _Pending) -> None:
+    def _settle(self, pending: _Pending, budget: Budget) -> None:
         try:
-            pending.future.set_result(self._write_alone(pending.item))
+            pending.future.set_result(self._write_alone(pending.item, budget))
         except WriteFailed as failed:
             pending.future.set_exception(failed)
 
-    def _write_alone(self, item: Admitted) -> SpanCheck:
+    def _write_alone(self, item: Admitted, budget: Budget) -> SpanCheck:
         """One request, converted; the spans the database refuses are isolated and rejected."""
         batch = _converted([item])
         try:
@@ -229,7 +231,7 @@ class GroupCommitWriter:
         except DataRejected as exc:
             log.warning("the database refused the data of a request of %d spans (%s); isolating", item.count, exc)
             try:
-                return isolate(batch, self._insert_batch, exc)
+                return isolate(batch, self._insert_batch, exc, budget)
             except StoreError as failure:
                 raise WriteFailed(f"database write failed: {failure}") from failure
         except StoreError as exc:

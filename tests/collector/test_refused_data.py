@@ -14,7 +14,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from collector.convert import SpanBatch, json_columns, request_to_batch
-from collector.isolate import isolate
+from collector.isolate import Budget, isolate
 from collector.metrics import CollectorMetrics
 from collector.protoschema import varint
 from collector.schema import INSERT_COLUMNS, TRACES_TABLE
@@ -25,10 +25,10 @@ from tests.collector.clients import free_port
 START = 1_700_000_000_000_000_000
 
 
-def _limits(native_min_spans: int) -> WriterLimits:
+def _limits(native_min_spans: int, isolation_inserts: int = 128) -> WriterLimits:
     return WriterLimits(
         max_inflight_spans=100_000, max_inflight_bytes=10**9, batch_max_spans=100_000, batch_max_delay_s=0.2,
-        retry_after_seconds=1, native_min_spans=native_min_spans,
+        retry_after_seconds=1, native_min_spans=native_min_spans, isolation_inserts=isolation_inserts,
     )
 
 
@@ -49,9 +49,10 @@ def refusing_store(store: Store) -> Store:
     return store
 
 
-def _write(store: Store, native_min_spans: int, *items: Admitted) -> list[Future]:
+def _write(store: Store, native_min_spans: int, *items: Admitted, metrics: CollectorMetrics | None = None,
+           isolation_inserts: int = 128) -> list[Future]:
     """Submit `items` to a writer of their own and wait until each is settled."""
-    writer = GroupCommitWriter(store, _limits(native_min_spans), CollectorMetrics())
+    writer = GroupCommitWriter(store, _limits(native_min_spans, isolation_inserts), metrics or CollectorMetrics())
     writer.start()
     futures = [writer.submit(item, 1) for item in items]
     wait(futures, timeout=60)
@@ -75,6 +76,20 @@ def test_refused_spans_are_rejected_and_the_rest_is_stored(refusing_store, nativ
     assert _names(refusing_store) == sorted(["g1", "g2", "g3", "a", "b", "c", "d", "e", "f"])
 
 
+def test_refused_requests_of_one_group_share_the_search_budget(refusing_store):
+    """Many requests refused together cannot hold the writer for long: the group's inserts are bounded."""
+    metrics = CollectorMetrics()
+    requests = [_request(*[f"r{r}-{i}" if i % 8 else "poison" for i in range(32)]) for r in range(6)]
+    futures = _write(refusing_store, 1_000_000, *requests, metrics=metrics, isolation_inserts=12)
+    inserts = sum(metrics.inserts.labels(outcome)._value.get() for outcome in ("ok", "error"))
+    assert inserts <= 1 + len(requests) + 12  # the group, each request alone, the shared budget
+    results = [f.result() for f in futures]
+    assert sum(r.accepted + r.rejected for r in results) == 6 * 32
+    assert sum(r.rejected for r in results) > 6 * 4  # budget spent: good spans rejected too, and said so
+    assert any("stopped after 12 inserts" in r.message() for r in results)
+    assert len(_names(refusing_store)) == sum(r.accepted for r in results)
+
+
 def _batch(names: list[str]) -> SpanBatch:
     return request_to_batch(_request(*names).request)
 
@@ -90,7 +105,7 @@ def test_the_search_for_refused_spans_is_bounded(refusing_store):
 
     with pytest.raises(DataRejected) as refusal:
         insert(batch)
-    result = isolate(batch, insert, refusal.value, budget=10)
+    result = isolate(batch, insert, refusal.value, Budget(inserts=10))
     assert len(inserts) == 1 + 10
     assert result.accepted + result.rejected == 40
     assert result.rejected >= 20
@@ -107,7 +122,7 @@ def test_without_a_budget_limit_every_good_span_is_found(refusing_store):
 
     with pytest.raises(DataRejected) as refusal:
         insert(batch)
-    result = isolate(batch, insert, refusal.value)
+    result = isolate(batch, insert, refusal.value, Budget())
     assert (result.accepted, result.rejected) == (20, 20)
     assert _names(refusing_store) == sorted(f"ok-{i}" for i in range(20))
 
