@@ -137,10 +137,10 @@ class _ProtobufSalvage:
             return False
         return True
 
-    def piece(self, data: bytes, path: tuple[int, ...], where: str, checked: bool = False) -> bytes:
-        """`data` (at `path`) as strictly decodable bytes, repaired if need be (`checked`: known
-        not to decode as it is); raises `_Dropped` when it cannot be kept."""
-        if not checked and self.decodes(data, path):
+    def piece(self, data: bytes, path: tuple[int, ...], where: str) -> bytes:
+        """`data` (at `path`) as strictly decodable bytes, repaired if need be; raises `_Dropped`
+        when it cannot be kept."""
+        if self.decodes(data, path):
             return data
         wrapped = _wrap(data, path)
         try:
@@ -287,21 +287,21 @@ class _JsonDepth:
     def __init__(self) -> None:
         self.examined = 0
 
-    def too_deep(self, piece: Any, above: int, wrap: Callable[[Any], dict], where: str) -> bool:
-        """Whether `piece`, under `above` messages, nests past the limit: the strict decoder's
-        answer (the piece is decoded wrapped in a request) for the pieces that could."""
+    def problem(self, piece: Any, above: int, wrap: Callable[[Any], dict], where: str) -> str | None:
+        """Why `piece`, under `above` messages, cannot be kept: the strict decoder's answer (the
+        piece is decoded wrapped in a request) for the pieces that could nest past the limit."""
         if not _nests_to(piece, _MESSAGE_DEPTH - above):
-            return False
+            return None
         self.examined += 1
         if self.examined > EXAMINED_PIECES:
-            return True
+            return f"values nest too deep to examine more than {EXAMINED_PIECES} such pieces in one request"
         try:
             json_format.ParseDict(wrap(piece), ExportTraceServiceRequest(), ignore_unknown_fields=True)
         except json_format.ParseError as exc:
             if too_deep(exc):
-                return True
+                return TOO_DEEP
             raise Malformed(f"{where}: {exc}") from exc
-        return False
+        return None
 
 
 def _json_pieces(document: dict, check: SpanCheck) -> Iterator[dict]:
@@ -315,9 +315,10 @@ def _json_pieces(document: dict, check: SpanCheck) -> Iterator[dict]:
         scopes_key = _key(rs, "scopeSpans", "scope_spans")
         resource = {k: v for k, v in rs.items() if k != scopes_key}
         scopes = _items(rs, "scopeSpans", "scope_spans")
-        if depth.too_deep(resource, 1, lambda r: {"resourceSpans": [r]}, where):
+        problem = depth.problem(resource, 1, lambda r: {"resourceSpans": [r]}, where)
+        if problem:
             count = sum(len(_items(ss, "spans")) for ss in scopes)
-            check.reject(f"{where}.resource: {TOO_DEEP} ({count} spans)", count)
+            check.reject(f"{where}.resource: {problem} ({count} spans)", count)
             continue
         kept_scopes = []
         for j, ss in enumerate(scopes):
@@ -327,14 +328,16 @@ def _json_pieces(document: dict, check: SpanCheck) -> Iterator[dict]:
                 continue
             scope = {k: v for k, v in ss.items() if k != "spans"}
             spans = _items(ss, "spans")
-            if depth.too_deep(scope, 2, lambda s: {"resourceSpans": [{"scopeSpans": [s]}]}, here):
-                check.reject(f"{here}.scope: {TOO_DEEP} ({len(spans)} spans)", len(spans))
+            problem = depth.problem(scope, 2, lambda s: {"resourceSpans": [{"scopeSpans": [s]}]}, here)
+            if problem:
+                check.reject(f"{here}.scope: {problem} ({len(spans)} spans)", len(spans))
                 continue
             kept = []
             for k, span in enumerate(spans):
                 wrap = lambda sp: {"resourceSpans": [{"scopeSpans": [{"spans": [sp]}]}]}  # noqa: E731
-                if depth.too_deep(span, 3, wrap, f"{here}.spans[{k}]"):
-                    check.reject(f"{here}.spans[{k}]: {TOO_DEEP}")
+                problem = depth.problem(span, 3, wrap, f"{here}.spans[{k}]")
+                if problem:
+                    check.reject(f"{here}.spans[{k}]: {problem}")
                 else:
                     kept.append(span)
             kept_scopes.append({**scope, "spans": kept})

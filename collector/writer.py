@@ -48,7 +48,8 @@ class Overloaded(Exception):
 
 
 class Unavailable(Exception):
-    """The writer is stopping or the database failed; nothing of the request was kept."""
+    """The writer is stopping or the database failed: the client should send the request again
+    (nothing of it was acknowledged; spans a search for refused data had stored may be stored twice)."""
 
 
 class WriteFailed(Unavailable):

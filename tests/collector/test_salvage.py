@@ -213,6 +213,7 @@ def test_deep_json_pieces_are_examined_a_bounded_number_of_times(monkeypatch):
     decoded = _decode("json", request)
     assert _names(decoded) == ["deep-0", "good-0", "good-1"]
     assert decoded.salvage.rejected == 3
+    assert "too deep to examine more than 2 such pieces" in decoded.salvage.message()
 
 
 def test_other_damage_still_refuses_the_whole_body():
