@@ -75,6 +75,8 @@ def decoding(spans: int, repeat: int) -> None:
     print(f"  span rules (check_spans) {best_ms(repeat, check_spans, request):8.1f} ms")
     print(f"  nesting probe            {best_ms(repeat, renders_natively, clean):8.1f} ms")
     print(f"  conversion (reference)   {best_ms(repeat, request_to_batch, request):8.1f} ms")
+    text = otlp_json(request)
+    print(f"  OTLP/JSON decode ({len(text) / 1e6:.1f} MB) {best_ms(repeat, parse_json, text):8.1f} ms")
     for every in (False, True):
         for kind in ("utf8", "deep"):
             message = spoiled(spans, every, kind)
