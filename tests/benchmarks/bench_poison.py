@@ -90,8 +90,7 @@ def decoding(spans: int, repeat: int) -> None:
                   f", {decoded.salvage.message()[:90] if decoded.salvage else ''}")
 
 
-def isolation(spans: int) -> None:
-    folder = tempfile.mkdtemp(prefix="bench-poison-")
+def isolation(spans: int, folder: str) -> None:
     store = Store(f"chdb://{folder}", database="bench")
     migrate_collector(store)
     store.command("ALTER TABLE otel_traces ADD CONSTRAINT no_poison CHECK SpanName != 'poison'")
@@ -122,7 +121,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     decoding(args.spans, args.repeat)
-    isolation(args.spans)
+    folder = tempfile.mkdtemp(prefix="bench-poison-")
+    try:
+        isolation(args.spans, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
