@@ -15,6 +15,7 @@ In process, on the embedded engine in a temporary directory, with requests shape
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
