@@ -3,7 +3,8 @@
 Values are written the way the contrib clickhouseexporter writes them: hex ids, pdata
 enum names (`Internal`, `Error`…), attribute values through pdata's `AsString()`
 (ints in decimal, doubles in ES6 form, bytes base64, arrays/maps as JSON). Spans that
-break the OTLP rules (id lengths) are counted as rejected with a reason; the rest go on.
+break a rule of `collector.rules` (id lengths, times past 2262) are counted as rejected with
+a reason; the rest go on.
 This is the ingest hot path: one pass, no per-span allocations beyond the row values.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 import orjson
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from collector.rules import span_problem
 from collector.schema import INSERT_COLUMNS, SPAN_KINDS, STATUS_CODES
 
 TENANT_ATTRIBUTE = "agentmortem.tenant"
@@ -27,24 +29,35 @@ _MAX_REASONS = 5
 
 @dataclass
 class SpanCheck:
-    """How many spans of a request are valid, and why the others are not."""
+    """How many spans of a request are kept, why the others are not, and what was changed to keep them."""
 
     accepted: int = 0
     rejected: int = 0
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[tuple[str, int]] = field(default_factory=list)  # (why, how many spans), the first few
+    notes: list[str] = field(default_factory=list)  # e.g. invalid UTF-8 replaced; nothing dropped
 
-    def reject(self, reason: str) -> None:
-        self.rejected += 1
-        if len(self.reasons) < _MAX_REASONS:
-            self.reasons.append(reason)
+    def reject(self, reason: str, count: int = 1) -> None:
+        self.rejected += count
+        if count and len(self.reasons) < _MAX_REASONS:
+            self.reasons.append((reason, count))
+
+    def absorb(self, other: SpanCheck) -> None:
+        """Add the rejections and notes of another stage of the same request."""
+        self.rejected += other.rejected
+        self.reasons.extend(other.reasons[: max(0, _MAX_REASONS - len(self.reasons))])
+        self.notes.extend(other.notes)
 
     def message(self) -> str:
-        """The `partial_success.error_message` for the rejected spans."""
-        if not self.rejected:
-            return ""
-        more = self.rejected - len(self.reasons)
-        tail = f"; and {more} more" if more > 0 else ""
-        return f"rejected {self.rejected} invalid span(s): " + "; ".join(self.reasons) + tail
+        """The `partial_success.error_message`: why spans were rejected, then any notes.
+
+        OTLP reads a message with no rejected spans as a warning.
+        """
+        parts = []
+        if self.rejected:
+            more = self.rejected - sum(count for _, count in self.reasons)
+            tail = f"; and {more} more" if more > 0 else ""
+            parts.append(f"rejected {self.rejected} span(s): " + "; ".join(why for why, _ in self.reasons) + tail)
+        return "; ".join(parts + self.notes)
 
 
 @dataclass
@@ -65,6 +78,13 @@ class SpanBatch:
     def extend(self, other: SpanBatch) -> None:
         for mine, theirs in zip(self.columns, other.columns):
             mine.extend(theirs)
+
+    def rows(self, start: int, stop: int) -> SpanBatch:
+        """Rows `start` to `stop` (exclusive) as a batch of their own."""
+        return SpanBatch([column[start:stop] for column in self.columns])
+
+    def span_name(self, row: int) -> str:
+        return self.columns[_NAME][row]
 
 
 # -- AnyValue → string, as pdata's Value.AsString() -------------------------------
@@ -145,26 +165,13 @@ def attributes_map(attributes: Any) -> dict[str, str]:
 # -- request → columns --------------------------------------------------------------
 
 
-def _span_problem(span: Any) -> str | None:
-    if len(span.trace_id) != 16 or span.trace_id == b"\x00" * 16:
-        return f"trace_id must be 16 non-zero bytes (got {len(span.trace_id)})"
-    if len(span.span_id) != 8 or span.span_id == b"\x00" * 8:
-        return f"span_id must be 8 non-zero bytes (got {len(span.span_id)})"
-    if span.parent_span_id and len(span.parent_span_id) != 8:
-        return f"parent_span_id must be empty or 8 bytes (got {len(span.parent_span_id)})"
-    for link in span.links:
-        if len(link.trace_id) != 16 or len(link.span_id) != 8:
-            return "link ids must be 16-byte trace_id and 8-byte span_id"
-    return None
-
-
 def check_spans(request: ExportTraceServiceRequest) -> SpanCheck:
     """Validate every span of a request (the rules `request_to_batch` and the native insert apply)."""
     check = SpanCheck()
     for resource_spans in request.resource_spans:
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                problem = _span_problem(span)
+                problem = span_problem(span)
                 if problem is None:
                     check.accepted += 1
                 else:
@@ -194,13 +201,14 @@ def request_to_batch(request: ExportTraceServiceRequest, tenant: str | None = No
             res_attrs.pop(TENANT_ATTRIBUTE, None)
         service = ""
         for kv in resource_spans.resource.attributes:
-            if kv.key == SERVICE_NAME:
+            if kv.key == SERVICE_NAME:  # pdata's Map.Get: the first of duplicate keys
                 service = kv.value.string_value  # pdata Str(): "" unless a string
+                break
         for scope_spans in resource_spans.scope_spans:
             scope_name = scope_spans.scope.name
             scope_version = scope_spans.scope.version
             for span in scope_spans.spans:
-                problem = _span_problem(span)
+                problem = span_problem(span)
                 if problem is not None:
                     batch.check.reject(f"span {span.name!r}: {problem}")
                     continue
@@ -250,6 +258,7 @@ def request_to_batch(request: ExportTraceServiceRequest, tenant: str | None = No
 # -- columns → insert payload ---------------------------------------------------------
 
 _TS = INSERT_COLUMNS.index("Timestamp")
+_NAME = INSERT_COLUMNS.index("SpanName")
 _EVENT_TS = INSERT_COLUMNS.index("Events.Timestamp")
 
 

@@ -13,12 +13,11 @@ import grpc
 from google.protobuf.duration_pb2 import Duration
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from collector.auth import presented_key
 from collector.config import Settings
 from collector.ingest import BadRequest, Ingest, Overloaded, Unauthenticated, Unavailable
-from collector.payload import PayloadError, export_response, parse_protobuf
+from collector.payload import Decoded, PayloadError, export_response, parse_protobuf
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ class _Status(grpc.Status):
         self.trailing_metadata = trailing_metadata
 
 
-def _decode(body: bytes) -> ExportTraceServiceRequest:
+def _decode(body: bytes) -> Decoded:
     # Decoding here (not in gRPC's deserializer) lets a malformed message get
     # INVALID_ARGUMENT with a reason instead of gRPC's generic INTERNAL.
     try:
@@ -63,8 +62,8 @@ class TraceServicer:
         metadata = {k.lower(): v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
         try:
             tenant = self._ingest.authenticate(presented_key(metadata.get("authorization"), metadata.get("x-api-key")))
-            request = _decode(body)
-            result = await self._ingest.export(request, body, len(body), tenant, "grpc")
+            decoded = _decode(body)
+            result = await self._ingest.export(decoded.request, decoded.raw, len(body), tenant, "grpc", decoded.salvage)
         except Unauthenticated as exc:
             metrics.requests.labels("grpc", "UNAUTHENTICATED").inc()
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))

@@ -65,8 +65,8 @@ def build_http_app(settings: Settings, ingest: Ingest, store: Store) -> Starlett
                 presented_key(request.headers.get("authorization"), request.headers.get("x-api-key"))
             )
             body = await read_body(request)
-            otlp, raw = decode_body(body, request.headers.get("content-encoding"), kind, settings.max_decompressed_bytes)
-            result = await ingest.export(otlp, raw, len(body), tenant, "http")
+            decoded = decode_body(body, request.headers.get("content-encoding"), kind, settings.max_decompressed_bytes)
+            result = await ingest.export(decoded.request, decoded.raw, len(body), tenant, "http", decoded.salvage)
         except PayloadError as exc:
             return error(kind, exc.status, _INVALID_ARGUMENT, str(exc))
         except BadRequest as exc:

@@ -14,7 +14,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from collector.auth import KeyRing
 from collector.config import Settings
-from collector.convert import check_spans
+from collector.convert import SpanCheck, check_spans
 from collector.metrics import CollectorMetrics
 from collector.store import StoreError
 from collector.writer import Admitted, GroupCommitWriter, Overloaded, Unavailable
@@ -67,17 +67,23 @@ class Ingest:
         return tenant
 
     async def export(
-        self, request: ExportTraceServiceRequest, raw: bytes | None, nbytes: int, tenant: str | None, protocol: str
+        self, request: ExportTraceServiceRequest, raw: bytes | None, nbytes: int, tenant: str | None, protocol: str,
+        decoded: SpanCheck | None = None,
     ) -> ExportResult:
         """Validate, queue and wait until the spans are durable (or raise).
 
         `raw` is the request's protobuf encoding when the transport has it (saves a
-        re-encode).
+        re-encode); `decoded` holds what decoding dropped or repaired (`collector.salvage`).
+        Spans the database refuses are rejected in the result, never retried.
         """
         check = check_spans(request)
-        self.metrics.spans_received.labels(protocol).inc(check.accepted + check.rejected)
         if check.rejected:
             self.metrics.spans_rejected.labels("invalid").inc(check.rejected)
+        if decoded is not None:
+            if decoded.rejected:
+                self.metrics.spans_rejected.labels("malformed").inc(decoded.rejected)
+            check.absorb(decoded)
+        self.metrics.spans_received.labels(protocol).inc(check.accepted + check.rejected)
         if raw is None or len(UnknownFieldSet(request)):
             # Unknown top-level fields could collide with the tenant field: re-encode without them.
             request.DiscardUnknownFields()
@@ -92,9 +98,13 @@ class Ingest:
             self.metrics.spans_rejected.labels("unavailable").inc(item.count)
             raise
         try:
-            await asyncio.wrap_future(future)
+            written: SpanCheck = await asyncio.wrap_future(future)
         except Unavailable:
             self.metrics.spans_rejected.labels("write_failed").inc(item.count)
             raise
-        self.metrics.spans_accepted.labels(protocol).inc(item.count)
+        if written.rejected:
+            self.metrics.spans_rejected.labels("refused_by_database").inc(written.rejected)
+            check.accepted -= written.rejected
+            check.absorb(written)
+        self.metrics.spans_accepted.labels(protocol).inc(check.accepted)
         return ExportResult(check.accepted, check.rejected, check.message())

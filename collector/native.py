@@ -18,6 +18,9 @@ import os
 import tempfile
 from pathlib import Path
 
+from collector.protoschema import varint
+from collector.rules import sql_filter
+from collector.rules import tuple_element as _el
 from collector.schema import INSERT_COLUMNS, SPAN_KINDS, STATUS_CODES, TRACES_TABLE
 from collector.store import Store
 
@@ -27,18 +30,6 @@ TENANT_FIELD_TAG = (15 << 3) | 2  # field 15, length-delimited
 TENANT_ATTRIBUTE = "agentmortem.tenant"
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
 def envelope(request_bytes: bytes, tenant: str | None) -> bytes:
     """Request bytes + the tenant field, length-prefixed for the `Protobuf` format.
 
@@ -46,8 +37,8 @@ def envelope(request_bytes: bytes, tenant: str | None) -> bytes:
     client that smuggled its own field 15 into the request can never choose a tenant.
     """
     raw = (tenant or "").encode()
-    request_bytes = request_bytes + _varint(TENANT_FIELD_TAG) + _varint(len(raw)) + raw
-    return _varint(len(request_bytes)) + request_bytes
+    request_bytes = request_bytes + varint(TENANT_FIELD_TAG) + varint(len(raw)) + raw
+    return varint(len(request_bytes)) + request_bytes
 
 
 # -- the input structure --------------------------------------------------------------
@@ -93,10 +84,6 @@ _GO_FIXES += [
 ]
 
 
-def _el(tuple_expr: str, name: str) -> str:
-    return f"tupleElement({tuple_expr}, '{name}')"
-
-
 def _json_string(expr: str) -> str:
     out = f"toJSONString({expr})"
     for old, new in _GO_FIXES:
@@ -136,8 +123,21 @@ def _value_str(v: str) -> str:
         f"{kind} = 'array_value', concat('[', arrayStringConcat(arrayMap(x -> {_scalar_json('x')}, {array}), ','), ']'), "
         f"{kind} = 'kvlist_value', concat('{{', arrayStringConcat(arrayMap(p -> concat("
         f"{_json_string(_el('p', 'key'))}, ':', {_scalar_json(_el('p', 'value'))}), "
-        f"arraySort(p -> {_el('p', 'key')}, {kvlist})), ','), '}}'), '')"
+        f"arraySort(p -> {_el('p', 'key')}, {_last_of_each(kvlist, _el('p', 'key'), 'p')})), ','), '}}'), '')"
     )
+
+
+def _last_of_each(array: str, key: str, var: str) -> str:
+    """`array` without duplicate keys, keeping the last element of each (`key` is an expression of
+    the lambda variable `var`): pdata keeps duplicate keys, and the exporter's Go maps keep the last
+    value. Sorting makes it O(n log n); arrays without duplicates keep their order."""
+    ordered = f"arraySort(({var}, i) -> ({key}, -i), {array}, arrayEnumerate({array}))"
+    keys = f"arrayMap({var} -> {key}, {ordered})"
+    before = f"arrayPopBack(arrayPushFront({keys}, arrayElement({keys}, 1)))"
+    deduplicated = (
+        f"arrayFilter(({var}, i, before) -> i = 1 OR {key} != before, {ordered}, arrayEnumerate({ordered}), {before})"
+    )
+    return f"if(length(arrayDistinct(arrayMap({var} -> {key}, {array}))) = length({array}), {array}, {deduplicated})"
 
 
 # Every attribute list of a span row (resource, span, each event, each link) is tagged
@@ -157,8 +157,13 @@ def _all_attributes(res: str, span: str) -> str:
         f"arrayFlatten(arrayMap((l, i) -> {_tagged(_el('l', 'attributes'), _LINK, 'i')}, {links}, arrayEnumerate({links})))",
     ]
     parts = [_tagged(_el(_el(res, "resource"), "attributes"), _RESOURCE), _tagged(_el(span, "attributes"), _SPAN)]
-    rendered = f"tuple(t.1, t.2, {_el('t.3', 'key')}, {_value_str(_el('t.3', 'value'))})"
-    return f"arrayMap(t -> {rendered}, arrayConcat({', '.join(parts + nested)}))"
+    return f"arrayConcat({', '.join(parts + nested)})"
+
+
+def _rendered_attributes() -> str:
+    """`tagged` (every attribute of the row) without duplicate keys, values rendered as strings."""
+    kept = _last_of_each("tagged", f"(t.1, t.2, {_el('t.3', 'key')})", "t")
+    return f"arrayMap(t -> tuple(t.1, t.2, {_el('t.3', 'key')}, {_value_str(_el('t.3', 'value'))}), {kept})"
 
 
 def _map_of(tag: int, index: str = "0") -> str:
@@ -222,17 +227,12 @@ def _select() -> str:
         "Links.Attributes": f"arrayMap(i -> {_map_of(_LINK, 'i')}, arrayEnumerate({links}))",
     }
     assert tuple(exprs) == INSERT_COLUMNS
-    valid = (
-        f"length({_el(sp, 'trace_id')}) = 16 AND {_el(sp, 'trace_id')} != repeat('\\0', 16) "
-        f"AND length({_el(sp, 'span_id')}) = 8 AND {_el(sp, 'span_id')} != repeat('\\0', 8) "
-        f"AND length({_el(sp, 'parent_span_id')}) IN (0, 8) "
-        f"AND arrayAll(l -> length({_el('l', 'trace_id')}) = 16 AND length({_el('l', 'span_id')}) = 8, {links})"
-    )
+    valid = sql_filter(sp)  # the same rules `collector.convert` checks in Python
     columns = ", ".join(f"`{c}`" for c in INSERT_COLUMNS)
     body = ",\n    ".join(f"{expr} AS `{name}`" for name, expr in exprs.items())
     return (
         f"INSERT INTO {TRACES_TABLE} ({columns})\nSELECT\n    {body}\nFROM (\n"
-        f"  SELECT rs, ss, sp, tenant, {_all_attributes('rs', 'sp')} AS kvs\n"
+        f"  SELECT rs, ss, sp, tenant, {_all_attributes('rs', 'sp')} AS tagged, {_rendered_attributes()} AS kvs\n"
         "  FROM {source}\n"
         "  ARRAY JOIN resource_spans AS rs\n"
         f"  ARRAY JOIN {_el('rs', 'scope_spans')} AS ss\n"

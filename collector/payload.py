@@ -4,12 +4,17 @@ OTLP/JSON differs from the proto3 JSON mapping in one way that matters: trace an
 ids are hex, not base64. We rewrite the ids, then let protobuf's JSON parser apply the
 rest (lowerCamelCase or original names, enums as integers, int64 as strings, unknown
 fields ignored as the spec requires). Every failure is a `PayloadError` naming the problem.
+
+A body refused only for invalid UTF-8 or values nested too deep is not refused whole:
+`collector.salvage` keeps what can be kept, and `Decoded.salvage` says what it changed.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -20,8 +25,28 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from collector.convert import SpanCheck
+from collector.salvage import (
+    Malformed,
+    repaired_note,
+    replace_lone_surrogates,
+    salvage_json,
+    salvage_protobuf,
+    too_deep,
+)
+
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded body: the request, its protobuf encoding when there is one, and what a
+    tolerant decode dropped or repaired (None when the strict decode took it all)."""
+
+    request: ExportTraceServiceRequest
+    raw: bytes | None
+    salvage: SpanCheck | None = None
 
 
 class PayloadError(Exception):
@@ -56,46 +81,78 @@ def gunzip_bounded(body: bytes, limit: int) -> bytes:
     return out
 
 
-def decode_body(
-    body: bytes, encoding: str | None, kind: str, limit: int
-) -> tuple[ExportTraceServiceRequest, bytes | None]:
-    """Decompress (if asked) and decode a body of media type `kind`.
-
-    Returns the request and, for protobuf bodies, its (decompressed) encoding.
-    """
+def decode_body(body: bytes, encoding: str | None, kind: str, limit: int) -> Decoded:
+    """Decompress (if asked) and decode a body of media type `kind`."""
     enc = (encoding or "identity").strip().lower()
     if enc == "gzip":
         body = gunzip_bounded(body, limit)
     elif enc not in ("identity", ""):
         raise PayloadError(415, f"unsupported Content-Encoding {encoding!r}: use gzip or none")
     if kind == PROTOBUF:
-        return parse_protobuf(body), body
-    return parse_json(body), None
+        return parse_protobuf(body)
+    return parse_json(body)
 
 
-def parse_protobuf(body: bytes) -> ExportTraceServiceRequest:
+def parse_protobuf(body: bytes) -> Decoded:
     request = ExportTraceServiceRequest()
     try:
         request.ParseFromString(body)
+        return Decoded(request, body)
     except DecodeError as exc:
-        raise PayloadError(400, f"body is not a valid OTLP protobuf ExportTraceServiceRequest: {exc}") from exc
-    return request
+        refusal = exc
+    try:
+        request, raw, salvage = salvage_protobuf(body)
+    except Malformed:
+        raise PayloadError(
+            400, f"body is not a valid OTLP protobuf ExportTraceServiceRequest: {refusal}"
+        ) from refusal
+    return Decoded(request, raw, salvage)
 
 
-def parse_json(body: bytes) -> ExportTraceServiceRequest:
+def parse_json(body: bytes) -> Decoded:
+    notes = []
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise PayloadError(400, f"body is not valid JSON: {exc}") from exc
+        document, repaired = _tolerant_json(body, exc)
+        notes.append(repaired_note(repaired))
     if not isinstance(document, dict):
         raise PayloadError(400, "OTLP/JSON body must be an object with resourceSpans")
     _hex_ids_to_base64(document)
     request = ExportTraceServiceRequest()
     try:
         json_format.ParseDict(document, request, ignore_unknown_fields=True)
+        salvage = SpanCheck()
     except json_format.ParseError as exc:
-        raise PayloadError(400, f"body is not a valid OTLP/JSON ExportTraceServiceRequest: {exc}") from exc
-    return request
+        refusal = PayloadError(400, f"body is not a valid OTLP/JSON ExportTraceServiceRequest: {exc}")
+        if not too_deep(exc):
+            raise refusal from exc
+        try:
+            request, salvage = salvage_json(document)
+        except Malformed:
+            raise refusal from exc
+    salvage.notes.extend(notes)
+    return Decoded(request, None, salvage if salvage.rejected or salvage.notes else None)
+
+
+def _tolerant_json(body: bytes, refusal: orjson.JSONDecodeError) -> tuple[Any, int]:
+    """Parse JSON that orjson refused, if invalid UTF-8 or unpaired surrogate escapes were the
+    only problem (the Collector's parser lets both through); returns the document and how
+    many replacements U+FFFD made. Anything else stays a 400."""
+    text = body.decode("utf-8", "replace")
+    replaced = text.count("\ufffd") - body.count("\ufffd".encode())
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        document = json.loads(text, parse_constant=no_constants)
+    except (ValueError, RecursionError):
+        raise PayloadError(400, f"body is not valid JSON: {refusal}") from refusal
+    replaced += replace_lone_surrogates(document)
+    if not replaced:  # orjson refused something else that the standard parser tolerates
+        raise PayloadError(400, f"body is not valid JSON: {refusal}")
+    return document, replaced
 
 
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")

@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,37 @@ log = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
-    """The database refused or failed an operation (retryable from a client's view)."""
+    """The database refused or failed an operation (retryable from a client's view).
+
+    `code` is the ClickHouse error code when the database gave one.
+    """
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class DataRejected(StoreError):
+    """The database refused the inserted data itself (it cannot parse, convert or place a value):
+    sending the same data again cannot succeed, unlike a database that is down or overloaded."""
+
+
+# ClickHouse error codes (src/Common/ErrorCodes.cpp) that blame the data of an INSERT: parse,
+# conversion, range, size and protobuf errors, and a CHECK constraint of the table refusing a row.
+DATA_ERROR_CODES = frozenset({
+    6, 25, 26, 27, 32, 33, 38, 41, 53, 69, 70, 72, 117, 128, 130, 131, 190, 321, 407, 436, 444, 467, 469,
+})
+_TOO_MANY_PARTS = 252  # also the code of "Too many partitions for single INSERT block", which is the data's
+_CODE = re.compile(r"Code: (\d+)\.")
+
+
+def classify(message: str) -> StoreError:
+    """A driver error message as `DataRejected` when it blames the data, else `StoreError`."""
+    match = _CODE.search(message)
+    code = int(match.group(1)) if match else None
+    if code in DATA_ERROR_CODES or (code == _TOO_MANY_PARTS and "partitions for single INSERT block" in message):
+        return DataRejected(message, code)
+    return StoreError(message, code)
 
 
 class StoreInUse(StoreError):
@@ -195,7 +226,7 @@ class Store:
             raise
         except ClickHouseError as exc:
             self._discard_client()
-            raise StoreError(str(exc)) from exc
+            raise classify(str(exc)) from exc
         except Exception as exc:  # serialisation or transport failure inside the driver
             self._discard_client()
             raise StoreError(f"{what} failed: {exc}") from exc

@@ -7,9 +7,14 @@ company and writes the pending requests as one insert. Large groups (at least
 `native_min_spans`) go the native way — ClickHouse decodes the concatenated protobuf
 envelopes itself (`collector.native`), no Python per span; small groups are converted
 in Python and sent as `JSONColumns`, whose fixed cost per insert is far lower. Both
-write identical rows (tests hold them equal). If a shared insert fails, each request
-is retried alone so one bad request cannot fail the others; whatever still fails
-resolves its future with `WriteFailed` (retryable).
+write identical rows (tests hold them equal); requests with attribute values nested
+deeper than the native structure goes (`collector.nesting`) are always converted.
+
+If a shared insert fails, each request is written alone, converted, so one bad request
+cannot fail the others. When the database refuses a request's data itself
+(`DataRejected`), retrying cannot help: `collector.isolate` stores what it accepts and
+the refused spans resolve as rejected (OTLP `partial_success`). Any other failure
+(database down) resolves the future with `WriteFailed`, which clients retry.
 """
 
 from __future__ import annotations
@@ -17,16 +22,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from collector.convert import SpanBatch, json_columns, request_to_batch
+from collector.convert import SpanBatch, SpanCheck, json_columns, request_to_batch
+from collector.isolate import INSERT_BUDGET, Budget, isolate
 from collector.metrics import CollectorMetrics
 from collector.native import envelope, insert_native
+from collector.nesting import renders_natively
 from collector.schema import INSERT_COLUMNS, TRACES_TABLE
-from collector.store import Store, StoreError
+from collector.store import DataRejected, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +48,8 @@ class Overloaded(Exception):
 
 
 class Unavailable(Exception):
-    """The writer is stopping or the database failed; nothing of the request was kept."""
+    """The writer is stopping or the database failed: the client should send the request again
+    (nothing of it was acknowledged; spans a search for refused data had stored may be stored twice)."""
 
 
 class WriteFailed(Unavailable):
@@ -76,6 +85,7 @@ class WriterLimits:
     retry_after_seconds: int
     writer_threads: int = 1
     native_min_spans: int = 5000
+    isolation_inserts: int = INSERT_BUDGET  # per group commit, see collector.isolate
 
 
 class GroupCommitWriter:
@@ -98,12 +108,16 @@ class GroupCommitWriter:
 
     # -- producer side ----------------------------------------------------------
     def submit(self, item: Admitted, nbytes: int) -> Future:
-        """Queue a request; the future resolves after its durable write. Raises `Overloaded`."""
+        """Queue a request; the future resolves after its durable write. Raises `Overloaded`.
+
+        The result is a `SpanCheck`: the spans stored (`accepted`) and those the database
+        refused (`rejected`, with reasons); it raises `WriteFailed` when the client should retry.
+        """
         future: Future = Future()
         future.set_running_or_notify_cancel()  # a waiter that goes away cannot cancel a write
         spans = item.count
         if spans == 0:
-            future.set_result(None)
+            future.set_result(SpanCheck())
             return future
         lim = self._limits
         with self._cond:
@@ -175,49 +189,73 @@ class GroupCommitWriter:
                 self._release(group)
 
     def _write_group(self, group: list[_Pending]) -> None:
-        try:
-            self._insert([p.item for p in group])
-        except StoreError as exc:
-            if len(group) == 1:
-                log.warning("insert of %d spans failed: %s", group[0].item.count, exc)
-                group[0].future.set_exception(WriteFailed(f"database write failed: {exc}"))
-                return
-            log.warning("group insert of %d requests failed (%s); retrying each alone", len(group), exc)
-            for pending in group:
-                try:
-                    self._insert([pending.item])
-                except StoreError as one_exc:
-                    pending.future.set_exception(WriteFailed(f"database write failed: {one_exc}"))
-                else:
-                    pending.future.set_result(None)
+        budget = Budget(self._limits.isolation_inserts)  # shared: refused requests cannot stall the writer
+        if sum(p.item.count for p in group) < self._limits.native_min_spans:
+            self._write_part(group, False, budget)
             return
-        for pending in group:
-            pending.future.set_result(None)
+        natively = [renders_natively(p.item.raw) for p in group]
+        for native in (True, False):
+            part = [p for p, fits in zip(group, natively) if fits == native]
+            if part:
+                self._write_part(part, native, budget)
 
-    def _insert(self, items: list[Admitted]) -> None:
-        started = time.perf_counter()
-        spans = sum(item.count for item in items)
+    def _write_part(self, part: list[_Pending], native: bool, budget: Budget) -> None:
+        if len(part) == 1 and not native:
+            self._settle(part[0], budget)
+            return
+        items = [p.item for p in part]
         try:
-            if spans >= self._limits.native_min_spans:
-                insert_native(self._store, b"".join(item.envelope() for item in items))
+            if native:
+                self._timed(sum(item.count for item in items), insert_native, self._store,
+                            b"".join(item.envelope() for item in items))
             else:
-                self._insert_converted(items)
+                self._insert_batch(_converted(items))
+        except StoreError as exc:
+            log.warning("insert of %d request(s) failed (%s); writing each alone", len(part), exc)
+            for pending in part:
+                self._settle(pending, budget)
+            return
+        for pending in part:
+            pending.future.set_result(SpanCheck(accepted=pending.item.count))
+
+    def _settle(self, pending: _Pending, budget: Budget) -> None:
+        try:
+            pending.future.set_result(self._write_alone(pending.item, budget))
+        except WriteFailed as failed:
+            pending.future.set_exception(failed)
+
+    def _write_alone(self, item: Admitted, budget: Budget) -> SpanCheck:
+        """One request, converted; the spans the database refuses are isolated and rejected."""
+        batch = _converted([item])
+        try:
+            self._insert_batch(batch)
+        except DataRejected as exc:
+            log.warning("the database refused the data of a request of %d spans (%s); isolating", item.count, exc)
+            try:
+                return isolate(batch, self._insert_batch, exc, budget)
+            except StoreError as failure:
+                raise WriteFailed(f"database write failed: {failure}") from failure
+        except StoreError as exc:
+            raise WriteFailed(f"database write failed: {exc}") from exc
+        return SpanCheck(accepted=item.count)
+
+    def _insert_batch(self, batch: SpanBatch) -> None:
+        try:
+            payload = json_columns(batch)
+        except TypeError as exc:  # a value orjson cannot encode (its error is a TypeError)
+            raise DataRejected(f"cannot encode batch: {exc}") from exc
+        self._timed(batch.count, self._store.insert_formatted, TRACES_TABLE, INSERT_COLUMNS, payload, "JSONColumns")
+
+    def _timed(self, spans: int, insert: Callable[..., None], *args: object) -> None:
+        started = time.perf_counter()
+        try:
+            insert(*args)
         except StoreError:
             self._metrics.inserts.labels("error").inc()
             raise
         self._metrics.insert_seconds.observe(time.perf_counter() - started)
         self._metrics.inserts.labels("ok").inc()
         self._metrics.spans_written.inc(spans)
-
-    def _insert_converted(self, items: list[Admitted]) -> None:
-        batch = SpanBatch()
-        for item in items:
-            batch.extend(request_to_batch(item.request, item.tenant))
-        try:
-            payload = json_columns(batch)
-        except TypeError as exc:  # a value orjson cannot encode (its error is a TypeError)
-            raise StoreError(f"cannot encode batch: {exc}") from exc
-        self._store.insert_formatted(TRACES_TABLE, INSERT_COLUMNS, payload, "JSONColumns")
 
     def _release(self, group: list[_Pending]) -> None:
         with self._cond:
@@ -226,3 +264,10 @@ class GroupCommitWriter:
                 self._inflight_bytes -= pending.nbytes
             self._metrics.queue_spans.set(self._inflight_spans)
             self._metrics.queue_bytes.set(self._inflight_bytes)
+
+
+def _converted(items: list[Admitted]) -> SpanBatch:
+    batch = SpanBatch()
+    for item in items:
+        batch.extend(request_to_batch(item.request, item.tenant))
+    return batch

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import sys
 import uuid
 
+from google.protobuf import json_format
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -154,3 +159,23 @@ SELECT toUnixTimestamp64Nano(Timestamp), TraceId, SpanId, ParentSpanId, TraceSta
 FROM otel_traces
 """
 READBACK_COLUMNS = INSERT_COLUMNS  # READBACK_SQL selects them in insert order
+
+
+def otlp_json(request: ExportTraceServiceRequest) -> bytes:
+    """A request in OTLP/JSON: protobuf's JSON mapping with hex ids, non-ASCII left as UTF-8
+    (so a test can put raw bytes in a string). Deep values are fine: the recursion limit is
+    raised for `MessageToDict`, which recurses a few frames per nesting level."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20_000))
+    try:
+        document = json_format.MessageToDict(request)
+    finally:
+        sys.setrecursionlimit(limit)
+    for rs in document.get("resourceSpans", []):
+        for ss in rs.get("scopeSpans", []):
+            for span in ss.get("spans", []):
+                for item in [span, *span.get("links", [])]:
+                    for name in ("traceId", "spanId", "parentSpanId"):
+                        if name in item:
+                            item[name] = base64.b64decode(item[name]).hex()
+    return json.dumps(document, ensure_ascii=False).encode()
