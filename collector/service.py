@@ -43,8 +43,10 @@ class QuietServer(uvicorn.Server):
 
 
 def raise_open_files_limit(settings: Settings, listeners: int) -> None:
-    """Lift the soft open-files limit (to the hard one, as Go programs do) so that `listeners`
-    full connection caps plus the database's own files fit; warn when even that is short."""
+    """Lift the soft open-files limit (towards the hard one, as Go programs do) so that
+    `listeners` full connection caps plus the database's own files fit; warn when even the
+    hard limit is short. The embedded engine lifts it to the hard limit itself when it
+    starts; against a ClickHouse server nothing else does."""
     try:
         import resource
     except ImportError:  # not on this platform
