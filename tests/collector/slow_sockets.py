@@ -121,6 +121,7 @@ class Background:
 
     def __init__(self, request: Callable[[httpx.Client], int], pause: float = 0.05) -> None:
         self.statuses: list[int] = []
+        self.answered_at: list[float] = []  # monotonic time of each answer
         self._request, self._pause = request, pause
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -129,6 +130,7 @@ class Background:
         with httpx.Client(timeout=10) as client:
             while not self._stop.is_set():
                 self.statuses.append(self._request(client))
+                self.answered_at.append(time.monotonic())
                 self._stop.wait(self._pause)
 
     def __enter__(self) -> Background:
@@ -138,6 +140,12 @@ class Background:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(30)
+
+    def assert_served_during(self, conns: list[RawConnection]) -> None:
+        """Every answer was a 200, and some came while the server still held one of `conns`."""
+        assert self.statuses and set(self.statuses) == {200}, self.statuses
+        last_close = max(c.opened_at + (c.closed_after or float("inf")) for c in conns)
+        assert self.answered_at[0] < last_close, "no answer while the slow connections were open"
 
 
 def http2_frames(conn: RawConnection, seconds: float) -> list[tuple[int, float]]:
@@ -184,17 +192,17 @@ class SlowClients:
     def all(self) -> list[RawConnection]:
         return self.trickled_headers + self.trickled_body + self.stalled_body + self.silent
 
-    def assert_cut_off(self, timeout: str, min_rate: str) -> None:
+    def assert_cut_off(self, header_timeout: str, body_timeout: str, min_rate: str) -> None:
         """Each got the 408 its kind earns (the silent ones nothing: they asked nothing) and was closed."""
         for conn in self.trickled_headers:
             assert not conn.open and conn.status == 408, conn.received
-            assert f"request headers not received within {timeout} s".encode() in conn.received
+            assert f"request headers not received within {header_timeout} s".encode() in conn.received
         for conn in self.trickled_body:
             assert not conn.open and conn.status == 408, conn.received
-            assert f"request body slower than {min_rate} bytes/s after {timeout} s".encode() in conn.received
+            assert f"request body slower than {min_rate} bytes/s after {body_timeout} s".encode() in conn.received
         for conn in self.stalled_body:
             assert not conn.open and conn.status == 408, conn.received
-            assert f"request body stalled for {timeout} s".encode() in conn.received
+            assert f"request body stalled for {body_timeout} s".encode() in conn.received
         for conn in self.silent:
             assert not conn.open and conn.received == b""
 

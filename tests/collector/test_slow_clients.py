@@ -62,29 +62,29 @@ def _export_grpc(target: str) -> grpc.StatusCode:
 
 
 def test_http_trickled_stalled_and_silent_connections_are_closed_while_others_are_served(server_factory):
-    srv = _collector(server_factory, header_timeout_seconds="1", body_timeout_seconds="1")
+    srv = _collector(server_factory, header_timeout_seconds="1", body_timeout_seconds="3")
     port, url = srv.http_port, f"{srv.http_url}/v1/traces"
     request = http_request("/v1/traces", make_request(20, "slow")[0])
     slow = SlowClients.open(port, request)
     # served once on a keep-alive connection, then trickles its next request
     reused = connect(port, first=http_request("/v1/traces", make_request(3, "reused")[0]), then=request)
     oversized = connect(port, first=b"GET /health HTTP/1.1\r\nHost: test\r\nX-Padding: " + b"a" * 70_000)
-    # slow but steady (about 10 KiB/s): takes longer than the body timeout, and is served
+    # slow but steady (about 5 KiB/s): takes twice the body timeout, and is served
     big = http_request("/v1/traces", make_request(500, "steady")[0])
     body_at = big.index(b"\r\n\r\n") + 4
-    steady = connect(port, first=big[:body_at], then=big[body_at:], chunk=2048)
+    steady = connect(port, first=big[:body_at], then=big[body_at:], chunk=1024)
     assert len(big) > 30_000
 
     with Background(lambda client: _export_http(client, url)) as normal:
         drive(slow.all + [reused, oversized, steady], seconds=20,
               until=lambda: not any(c.open for c in slow.all + [reused, oversized]) and steady.status is not None)
 
-    slow.assert_cut_off("1", "1024")
+    slow.assert_cut_off("1", "3", "1024")
     assert not reused.open and reused.status == 200
     assert b"HTTP/1.1 408" in reused.received and b"request headers not received" in reused.received
     assert oversized.status == 431 and not oversized.open
     assert steady.status == 200 and steady.open
-    assert len(normal.statuses) >= 2 and set(normal.statuses) == {200}
+    normal.assert_served_during(slow.all)
 
     # The receiver's `read_body` saw each cut-off body end; it counted them and logged no error.
     metrics = httpx.get(f"{srv.http_url}/metrics").text
