@@ -29,7 +29,7 @@ from collector.auth import create_key, list_keys, revoke_key
 from collector.config import Settings
 from collector.logs import configure_logging
 from collector.migrations import migrate_collector
-from collector.service import CollectorService
+from collector.service import CollectorService, raise_open_files_limit
 from collector.store import Store, StoreError, StoreInUse
 from semconv.cost import configured_overrides
 
@@ -93,8 +93,10 @@ def _serve(args: argparse.Namespace, make: Callable[[Settings, Store], list],
     settings = _settings(args)
     store = Store(settings.clickhouse_url)
     hook = (lambda ports: after_start(settings, ports)) if after_start is not None else None
+    services = make(settings, store)
+    raise_open_files_limit(settings, sum(getattr(service, "listeners", 0) for service in services))
     try:
-        asyncio.run(_run_services(make(settings, store), args.ready_file, after_start=hook))
+        asyncio.run(_run_services(services, args.ready_file, after_start=hook))
     finally:
         store.close()
     return 0

@@ -35,6 +35,42 @@ class Settings(BaseSettings):
     otlp_http_port: int = Field(4318, ge=0, le=65535)
     api_port: int = Field(8000, ge=0, le=65535)
 
+    # -- slow and excess clients (every listener) ------------------------------
+    max_connections: int = Field(
+        2048, ge=1, description="Open connections per listener; past it HTTP answers 503 + Retry-After, gRPC refuses"
+    )
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="HTTP: request line and headers must arrive within this; gRPC: the HTTP/2 handshake"
+    )
+    body_timeout_seconds: float = Field(
+        30.0, gt=0, description="HTTP: longest silence while a request body arrives (408 past it)"
+    )
+    body_min_rate_bytes: float = Field(
+        1024.0, ge=0, description="HTTP: after body_timeout_seconds a body must average this many bytes/s (0 = off)"
+    )
+    http_keep_alive_seconds: float = Field(
+        75.0, gt=0, description="HTTP: an idle keep-alive connection is closed after this long"
+    )
+    grpc_receive_timeout_seconds: float = Field(
+        60.0, gt=0, description="gRPC: a call's request message must have arrived this long after the call opened"
+    )
+    grpc_max_concurrent_streams: int = Field(100, ge=1, description="gRPC: concurrent calls per connection")
+    grpc_keepalive_time_seconds: float = Field(
+        60.0, gt=0, description="gRPC: ping a connection that has been quiet this long"
+    )
+    grpc_keepalive_timeout_seconds: float = Field(
+        20.0, gt=0, description="gRPC: close a connection whose ping is not answered within this"
+    )
+    grpc_max_connection_idle_seconds: float = Field(
+        300.0, ge=0, description="gRPC: GOAWAY a connection without calls for this long (0 = never)"
+    )
+    grpc_max_connection_age_seconds: float = Field(
+        1800.0, ge=0, description="gRPC: GOAWAY a connection this old (0 = never)"
+    )
+    grpc_max_connection_age_grace_seconds: float = Field(
+        30.0, ge=0, description="gRPC: calls still running at max age get this long before the connection closes"
+    )
+
     # -- ingestion limits ----------------------------------------------------
     max_request_bytes: int = Field(
         8 * 1024 * 1024, gt=0, description="Largest accepted request body, as sent (compressed)"

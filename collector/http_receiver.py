@@ -13,7 +13,7 @@ import logging
 import time
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -27,7 +27,7 @@ from collector.store import Store
 log = logging.getLogger(__name__)
 
 # google.rpc.Code values for the Status body
-_INVALID_ARGUMENT, _RESOURCE_EXHAUSTED, _UNAUTHENTICATED, _UNAVAILABLE = 3, 8, 16, 14
+_INVALID_ARGUMENT, _DEADLINE_EXCEEDED, _RESOURCE_EXHAUSTED, _UNAUTHENTICATED, _UNAVAILABLE = 3, 4, 8, 16, 14
 
 
 def build_http_app(settings: Settings, ingest: Ingest, store: Store) -> Starlette:
@@ -69,6 +69,10 @@ def build_http_app(settings: Settings, ingest: Ingest, store: Store) -> Starlett
             result = await ingest.export(decoded.request, decoded.raw, len(body), tenant, "http", decoded.salvage)
         except PayloadError as exc:
             return error(kind, exc.status, _INVALID_ARGUMENT, str(exc))
+        except ClientDisconnect:
+            # The client left, or its body stalled and the connection guard answered 408 and
+            # closed it: nothing was admitted and nobody reads this answer.
+            return error(kind, 408, _DEADLINE_EXCEEDED, "request body not received")
         except BadRequest as exc:
             return error(kind, 400, _INVALID_ARGUMENT, str(exc))
         except Unauthenticated as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import socket
 
@@ -17,6 +18,7 @@ import uvicorn
 from collector.auth import KeyRing
 from collector.config import Settings
 from collector.grpc_receiver import build_grpc_server
+from collector.http_guard import ConnectionLimits, GuardedHttpProtocol
 from collector.http_receiver import build_http_app
 from collector.ingest import Ingest
 from collector.metrics import CollectorMetrics
@@ -40,6 +42,27 @@ class QuietServer(uvicorn.Server):
         return None
 
 
+def raise_open_files_limit(settings: Settings, listeners: int) -> None:
+    """Lift the soft open-files limit (towards the hard one, as Go programs do) so that
+    `listeners` full connection caps plus the database's own files fit; warn when even the
+    hard limit is short. The embedded engine lifts it to the hard limit itself when it
+    starts; against a ClickHouse server nothing else does."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    wanted = listeners * settings.max_connections + 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        log.warning("open-files limit %d is below the %d that %d listeners of AGENTMORTEM_MAX_CONNECTIONS=%d "
+                    "need: raise `ulimit -n` or lower the cap", soft, wanted, listeners, settings.max_connections)
+
+
 def bind_socket(host: str, port: int) -> socket.socket:
     """A listening TCP socket (port 0 → any free port)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -51,10 +74,27 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve_asgi(app, sock: socket.socket, log_level: str) -> QuietServer:
-    """Start uvicorn on an already bound socket; returns the server (its task runs on)."""
+def connection_limits(settings: Settings) -> ConnectionLimits:
+    return ConnectionLimits(
+        header_timeout=settings.header_timeout_seconds,
+        body_timeout=settings.body_timeout_seconds,
+        body_min_rate=settings.body_min_rate_bytes,
+        max_connections=settings.max_connections,
+        retry_after_seconds=settings.retry_after_seconds,
+    )
+
+
+async def serve_asgi(app, sock: socket.socket, settings: Settings) -> QuietServer:
+    """Start uvicorn on an already bound socket; returns the server (its task runs on).
+
+    Connections are `GuardedHttpProtocol`s: uvicorn's own, plus header/body deadlines and
+    the connection cap (see `collector.http_guard`). No WebSocket upgrades: nothing of ours
+    speaks them.
+    """
     config = uvicorn.Config(
-        app, lifespan="off", access_log=False, log_level=log_level.lower(), http="auto",
+        app, lifespan="off", access_log=False, log_level=settings.log_level.lower(), ws="none",
+        http=functools.partial(GuardedHttpProtocol, limits=connection_limits(settings)),  # type: ignore[arg-type]
+        timeout_keep_alive=settings.http_keep_alive_seconds,  # type: ignore[arg-type]
         timeout_graceful_shutdown=30,
     )
     server = QuietServer(config)
@@ -89,6 +129,8 @@ def apply_durability(store: Store, settings: Settings) -> None:
 class CollectorService:
     """OTLP gRPC + HTTP receivers writing durably into `otel_traces`."""
 
+    listeners = 2
+
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
@@ -116,7 +158,7 @@ class CollectorService:
         await self._grpc.start()
         sock = bind_socket(s.host, s.otlp_http_port)
         self.http_port = sock.getsockname()[1]
-        self._http = await serve_asgi(build_http_app(s, self.ingest, self.store), sock, s.log_level)
+        self._http = await serve_asgi(build_http_app(s, self.ingest, self.store), sock, s)
         log.info(
             "collector listening: OTLP/gRPC %s:%d, OTLP/HTTP %s:%d, store %s",
             s.host, self.grpc_port, s.host, self.http_port, self.store.location.describe(),

@@ -37,6 +37,8 @@ def make_context(store: Store, settings: Settings, api: ApiSettings, ingest: Ing
 class ApiService:
     """HTTP query API + run pages on `settings.api_port`."""
 
+    listeners = 1
+
     def __init__(self, settings: Settings, store: Store, api: ApiSettings | None = None,
                  ingest: Ingest | None = None) -> None:
         self.settings, self.store = settings, store
@@ -63,7 +65,7 @@ class ApiService:
         sock = bind_socket(self.settings.host, self.settings.api_port)
         self.api_port = sock.getsockname()[1]
         self.context.started_at = time.time()
-        self._server = await serve_asgi(self.app, sock, self.settings.log_level)
+        self._server = await serve_asgi(self.app, sock, self.settings)
         log.info("API listening on http://%s:%d (docs at /docs)", self.settings.host, self.api_port)
 
     async def stop(self) -> None:
