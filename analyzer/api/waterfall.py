@@ -15,6 +15,8 @@ from analyzer.api.tree import Capped, Node, critical_path
 
 ROW_HEIGHT = 20
 LABEL_WIDTH = 380  # px of the 1200-px-wide viewBox kept for span names
+LABEL_PAD, CHAR_WIDTH = 22, 7.3  # px around a name (its indent, the root-cause mark) and per character
+INDENT, MAX_INDENT_LEVELS = 12, 20  # px per level, levels indented
 CHART_WIDTH = 800
 GRAFANA_DATASOURCE_UID = "agentmortem-clickhouse"  # dashboards/provisioning/datasources/clickhouse.yaml
 
@@ -29,6 +31,7 @@ class Row:
     label: str
     title: str
     classes: str
+    below: int = 0  # spans under this row that are not drawn
 
 
 def _duration(ms: float) -> str:
@@ -61,13 +64,13 @@ def rows(tree: list[Node], shown: Capped, root_cause: str, signals: list[dict]) 
         below = shown.hidden_below.get(n.span_id, 0)
         title = (f"step {n.step} · {n.span.span_name} · {_duration(ms)} · {n.span_id}" + (f" · {tags}" if tags else "")
                  + (f" · {below:,} spans below not drawn" if below else ""))
-        more = f" (+{below:,} below)" if below else ""
-        room = 48 - len(more)
-        label = (n.span.span_name if len(n.span.span_name) <= room else n.span.span_name[:room - 1] + "…") + more
+        indent = min(n.depth, MAX_INDENT_LEVELS) * INDENT
+        room = min(48, int((LABEL_WIDTH - LABEL_PAD - indent) / CHAR_WIDTH))  # past it, the bar would cover the name
+        label = n.span.span_name if len(n.span.span_name) <= room else n.span.span_name[:room - 1] + "…"
         out.append(Row(
             span_id=n.span_id, y=i * ROW_HEIGHT, x=round(LABEL_WIDTH + (n.span.start_ns - t0) * scale, 2),
-            width=round(max((n.end_ns - n.span.start_ns) * scale, 1.5), 2), indent=min(n.depth, 20) * 12,
-            label=label, title=title, classes=" ".join(marks),
+            width=round(max((n.end_ns - n.span.start_ns) * scale, 1.5), 2), indent=indent,
+            label=label, title=title, classes=" ".join(marks), below=below,
         ))
     return out, len(nodes) * ROW_HEIGHT
 

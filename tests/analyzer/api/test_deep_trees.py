@@ -153,7 +153,9 @@ def test_run_page_draws_the_top_levels_and_the_root_cause(api: TestClient, trees
     assert drawn(r.text) == ids[:CAP] + [ids[-1]]
     assert re.search(rf'<g class="[^"]*root-cause[^"]*" id="span-{ids[-1]}"', r.text)
     assert all("critical" in g for g in re.findall(r'<g class="(span [^"]*)" id="span-', r.text))
-    assert f"(+{depth - CAP - 1:,} below)" in r.text  # the last drawn level stands for the levels under it
+    # the last drawn level stands for the levels under it
+    last = re.search(rf'<g [^>]*id="span-{ids[CAP - 1]}".*?</g>', r.text).group(0)
+    assert '<text class="more" ' in last and f">+{depth - CAP - 1:,} below</text>" in last
     note = cap_note(r.text)
     assert note.startswith(f"{CAP + 1} of {depth:,} spans drawn, {depth - CAP - 1:,} not: "
                            f"{depth - CAP - 1:,} in the {depth - CAP:,} levels below level {CAP} (draw deeper).")
