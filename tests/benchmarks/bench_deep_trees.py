@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import shutil
 import statistics
 import sys
 import tempfile
@@ -56,8 +57,15 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=50_000)
     parser.add_argument("--requests", type=int, default=5)
     args = parser.parse_args()
+    data = tempfile.mkdtemp(prefix="bench-deep-")
+    try:
+        run(args, Store(f"chdb://{data}"))
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, store: Store) -> None:
     d, w = args.depth, args.width
-    store = Store(f"chdb://{tempfile.mkdtemp(prefix='bench-deep-')}")
     migrate_collector(store)
     migrate_analyzer(store)
     deep = analysed(store, f"chain {d:,} deep, failing at every level", chain(d))
