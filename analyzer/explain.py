@@ -15,6 +15,7 @@ from analyzer.rules.view import RunView
 _MAX_CONSEQUENCES = 2
 _MAX_CITED = 4
 _MAX_CLAUSE_WORDS = 22
+_PATH_HEAD, _PATH_TAIL = 3, 5
 
 
 def _money(value: float | None) -> str:
@@ -36,16 +37,33 @@ def _signal_ids(signal: Signal) -> list[str]:
 
 
 def where(view: RunView, signal: Signal) -> dict:
-    """Step k of n, the span, and the path from the run's root to it."""
+    """Step k of n, the span, and the path from the run's root to it: a path longer than
+    `_PATH_HEAD + _PATH_TAIL` keeps its two ends, and `path_omitted` says where and how many
+    spans were left out (a post-mortem is read: a chain thousands of spans deep is no sentence)."""
     rs = view.by_id.get(signal.span_id)
     path = view.path(signal.span_id) if rs else []
-    return {
+    omitted = len(path) - _PATH_HEAD - _PATH_TAIL
+    if omitted > 0:
+        path = path[:_PATH_HEAD] + path[-_PATH_TAIL:]
+    out = {
         "step": rs.step if rs else 0,
         "of": len(view.run.spans),
         "span_name": rs.span.span_name if rs else "",
         "span_id": signal.span_id,
         "path": [{"span_id": p.span_id, "span_name": p.span.span_name} for p in path],
     }
+    if omitted > 0:
+        out["path_omitted"] = {"at": _PATH_HEAD, "count": omitted}
+    return out
+
+
+def _path_text(loc: dict) -> str:
+    """The path as `a` › `b` › … 19,991 more › `z` (markdown)."""
+    names = [f"`{p['span_name']}`" for p in loc["path"]]
+    gap = loc.get("path_omitted")
+    if gap:
+        names.insert(gap["at"], f"… {gap['count']:,} more")
+    return " › ".join(names)
 
 
 def consequences(verdict: Verdict) -> list[Signal]:
@@ -113,7 +131,7 @@ def _failure(run: Run, view: RunView, verdict: Verdict) -> tuple[str, str, dict]
     headline = _headline(run, verdict, loc, then)
     led_to = [f"{_clause(render(WHAT, s))} ({_cite(_signal_ids(s)[:1])})" for s in then]
     why = render(WHY, root).capitalize() + (f"; this led to: {'; '.join(led_to)}" if led_to else "") + "."
-    path = " › ".join(f"`{p['span_name']}`" for p in loc["path"]) or f"`{loc['span_name']}`"
+    path = _path_text(loc) or f"`{loc['span_name']}`"
     parts = {
         "what": f"{render(WHAT, root)} ({_cite(_signal_ids(root))}).",
         "why": why,

@@ -16,7 +16,7 @@ import gc
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -58,12 +58,12 @@ class BatchResult:
     runs: int
 
 
-def _outcome(parent: Run, sub: Analysed) -> SubRunOutcome:
-    root = sub.run.by_id().get(sub.run.root_span_id)
+def _outcome(parent: Run, parent_ids: Container[str], sub: Analysed) -> SubRunOutcome:
+    root = sub.view.root
     output = root.span.output_messages if root is not None else ""
     caller = root.span.parent_span_id if root is not None else ""
     return SubRunOutcome(
-        run_id=sub.run.run_id, parent_span_id=caller if caller in parent.by_id() else parent.root_span_id,
+        run_id=sub.run.run_id, parent_span_id=caller if caller in parent_ids else parent.root_span_id,
         agent_name=sub.run.agent_name, outcome=sub.verdict.outcome, failure_class=sub.verdict.failure_class,
         answered=not output or bool(assistant_text(output)),
     )
@@ -75,7 +75,8 @@ def analyse_runs(runs: Sequence[Run], baselines: Mapping[BaselineKey, Baseline],
     done: dict[tuple[TraceKey, str], Analysed] = {}
     for run in reversed(runs):  # `build_runs` lists parents before their sub-runs
         key = run.key
-        subs = tuple(_outcome(run, done[key, r]) for r in run.sub_run_ids if (key, r) in done)
+        ids = run.by_id() if run.sub_run_ids else {}  # once per run: per sub-run, wide trees went quadratic
+        subs = tuple(_outcome(run, ids, done[key, r]) for r in run.sub_run_ids if (key, r) in done)
         if subs:
             run = replace(run, sub_runs=subs)
         view = RunView(run)

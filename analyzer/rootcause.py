@@ -35,9 +35,8 @@ _RANK = {name: i for i, name in enumerate(PRECEDENCE)}
 
 def moment(signal: Signal, view: RunView) -> int:
     """When the signal's problem showed (ns); run-level symptoms after every span."""
-    last = max((span_end(rs.span) for rs in view.run.spans), default=view.run.end_ns)
     if signal.type in RUN_LEVEL or signal.span_id not in view.by_id:
-        return max(last, view.run.end_ns) + 1
+        return max(view.last_end, view.run.end_ns) + 1
     return span_end(view.by_id[signal.span_id].span)
 
 

@@ -225,14 +225,24 @@ def trace_runs(spans: Iterable[CanonicalSpan], price: Pricer = span_cost) -> lis
         _make_run(run_id, tree, members[run_id], kids, run_of, depth, parent_run, subs.get(run_id, []), price)
         for run_id in members
     ]
-    return sorted(runs, key=lambda r: (_run_depth(r, parent_run), r.start_ns, r.run_id))
+    depth_of = _run_depths(parent_run)
+    return sorted(runs, key=lambda r: (depth_of.get(r.run_id, 0), r.start_ns, r.run_id))
 
 
-def _run_depth(run: Run, parent_run: dict[str, str]) -> int:
-    d, p = 0, run.parent_run_id
-    while p:
-        d, p = d + 1, parent_run.get(p, "")
-    return d
+def _run_depths(parent_run: dict[str, str]) -> dict[str, int]:
+    """How many runs up each run's top-level run is; each run's chain is walked only up to the
+    first run already known (walking every chain to the top is quadratic in nested agents)."""
+    depth: dict[str, int] = {}
+    for run_id in parent_run:
+        chain, p = [], run_id
+        while p and p not in depth:
+            chain.append(p)
+            p = parent_run.get(p, "")
+        d = depth.get(p, -1) if p else -1
+        for r in reversed(chain):
+            d += 1
+            depth[r] = d
+    return depth
 
 
 def build_runs(spans: Iterable[CanonicalSpan], price: Pricer = span_cost) -> list[Run]:

@@ -25,6 +25,8 @@ from analyzer.rules.config import RuleSettings
 from collector.store import Store
 
 MAX_TREE_NODES = 60
+MAX_PANELS = 20  # runs printed for one id (a trace of nested agents holds one run per agent)
+MAX_TREE_DEPTH = 12  # rich indents each level by 4 columns: deeper, the labels are squeezed to nothing
 _RUNS = """
 SELECT r.RunId, r.TraceId, r.Tenant, r.ParentRunId, r.AgentName, r.Outcome, r.Status, e.Markdown, e.Structured
 FROM (SELECT * FROM agent_runs FINAL WHERE RunId = {id:String} OR TraceId = {id:String}) AS r
@@ -69,27 +71,43 @@ def _label(rs: RunSpan, root_cause: str, flagged: set[str]) -> Text:
     return text
 
 
+def _kids(rs: RunSpan, by_id: dict[str, RunSpan]) -> list[RunSpan]:
+    return [by_id[c] for c in rs.children if c in by_id and not by_id[c].orphan]
+
+
+def _count_below(rs: RunSpan, by_id: dict[str, RunSpan]) -> int:
+    count, stack = 0, _kids(rs, by_id)
+    while stack:
+        count += 1
+        stack.extend(_kids(stack.pop(), by_id))
+    return count
+
+
 def span_tree(run: Run, root_cause: str, flagged: set[str]) -> Tree:
-    """The run's spans as a rich tree (at most `MAX_TREE_NODES` nodes)."""
+    """The run's spans as a rich tree (at most `MAX_TREE_NODES` nodes, `MAX_TREE_DEPTH` levels)."""
     by_id = run.by_id()
     tree = Tree(Text(f"run {run.run_id}" + ("" if run.ended else "  (root never arrived)"), style="bold"))
     tops = [rs for rs in run.spans if rs.span_id == run.root_span_id or rs.span.parent_span_id not in by_id
             or rs.orphan]
     shown = 0
-    stack = [(tree, rs) for rs in reversed(tops)]
+    stack = [(tree, rs, 1) for rs in reversed(tops)]
     while stack and shown < MAX_TREE_NODES:
-        parent, rs = stack.pop()
+        parent, rs, level = stack.pop()
         node = parent.add(_label(rs, root_cause, flagged))
         shown += 1
-        stack.extend((node, by_id[c]) for c in reversed(rs.children) if c in by_id and not by_id[c].orphan)
+        if level < MAX_TREE_DEPTH:
+            stack.extend((node, c, level + 1) for c in reversed(_kids(rs, by_id)))
+        elif rs.children:  # the levels below are counted, not drawn
+            node.add(Text(f"… {_count_below(rs, by_id)} spans below", style="dim"))
     if shown < len(run.spans):
         tree.add(Text(f"… {len(run.spans) - shown} more spans", style="dim"))
     return tree
 
 
 def render(console: Console, rows: Sequence[dict], runs: dict[tuple[str, str], Run]) -> None:
-    """Print each run's post-mortem and tree (`runs` by tenant and run id)."""
-    for row in rows:
+    """Print each run's post-mortem and tree (`runs` by tenant and run id; the first `MAX_PANELS`
+    runs, then how many are left)."""
+    for row in rows[:MAX_PANELS]:
         structured = json.loads(row.get("Structured") or "{}")
         root_cause = structured.get("root_cause_span_id", "")
         flagged = {s["span_id"] for s in structured.get("signals", [])}
@@ -104,6 +122,9 @@ def render(console: Console, rows: Sequence[dict], runs: dict[tuple[str, str], R
             parts += [Text(""), span_tree(run, root_cause, flagged)]
         style = {"failed": "red", "degraded": "yellow"}.get(row["Outcome"], "green")
         console.print(Panel(Group(*parts), title=title, border_style=style, expand=True))
+    if len(rows) > MAX_PANELS:
+        console.print(Text(f"… {len(rows) - MAX_PANELS} more runs in this trace; `agentmortem explain RUN_ID` "
+                           "shows one of them", style="dim"))
 
 
 def explain_command(store: Store, ident: str, console: Console | None = None) -> int:

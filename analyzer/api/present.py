@@ -6,7 +6,7 @@ from typing import Any
 
 from analyzer.api import schemas
 from analyzer.api.timefmt import iso
-from analyzer.api.tree import Node, critical_path, nested
+from analyzer.api.tree import Capped, Node, nested
 from semconv.model import CANONICAL_COLUMNS
 
 # AgentMetrics event type of each span category.
@@ -71,11 +71,13 @@ def signal_types_by_span(signals: list[dict]) -> dict[str, list[str]]:
     return out
 
 
-def tree_out(run: dict, nodes: list[Node], signals: list[dict]) -> schemas.RunTree:
-    path = critical_path(nodes)
+def tree_out(run: dict, tree: list[Node], shown: Capped, path: list[str], signals: list[dict],
+             limit_reached: bool) -> schemas.RunTree:
+    """`tree` (the run's, or a subtree of it) nested as far as `shown` goes; `path` is the run's critical path."""
+    nodes = shown.nodes
     on_path = set(path)
     flagged = signal_types_by_span(signals)
-    t0 = min((n.span.start_ns for n in nodes), default=0)
+    t0 = min((n.span.start_ns for n in tree), default=0)
     rc = run["root_cause_span_id"]
 
     def to_dict(n: Node) -> dict:
@@ -85,10 +87,15 @@ def tree_out(run: dict, nodes: list[Node], signals: list[dict]) -> schemas.RunTr
             "duration_ms": n.span.duration_ns / 1e6, "status_code": n.span.status_code,
             "error_type": n.span.error_type, "orphan": n.orphan, "on_critical_path": n.span_id in on_path,
             "is_root_cause": n.span_id == rc, "signal_types": flagged.get(n.span_id, []),
+            "hidden_descendants": shown.hidden_below.get(n.span_id, 0),
         }
 
-    return schemas.RunTree(run_id=run["run_id"], trace_id=run["trace_id"], span_count=len(nodes), critical_path=path,
-                           root_cause_span_id=rc, roots=[schemas.TreeNode(**d) for d in nested(nodes, to_dict)])
+    return schemas.RunTree(
+        run_id=run["run_id"], trace_id=run["trace_id"], span_count=len(tree), critical_path=path,
+        root_cause_span_id=rc, roots=[schemas.TreeNode(**d) for d in nested(nodes, to_dict)],
+        shown_span_count=len(nodes), hidden_span_count=shown.hidden, hidden_levels=shown.hidden_levels,
+        max_depth=shown.max_depth, span_limit_reached=limit_reached, truncated=bool(shown.hidden) or limit_reached,
+    )
 
 
 def signal_out(row: dict) -> schemas.SignalOut:

@@ -126,15 +126,24 @@ class TreeNode(BaseModel):
     is_root_cause: bool
     signal_types: list[str]
     children: list[TreeNode]
+    hidden_descendants: int = Field(0, description="spans under this one not in the response (depth or size cap); "
+                                                   "ask ?span_id= this span for them")
 
 
 class RunTree(BaseModel):
     run_id: str
     trace_id: str
-    span_count: int
+    span_count: int = Field(description="spans in the tree (from ?span_id= down when given), shown or not")
     critical_path: list[str]
     root_cause_span_id: str
     roots: list[TreeNode]
+    shown_span_count: int = Field(0, description="spans in `roots`")
+    hidden_span_count: int = Field(0, description="spans of the tree left out of `roots` (see hidden_descendants)")
+    hidden_levels: int = Field(0, description="levels of the tree below max_depth, left out")
+    max_depth: int = Field(0, description="levels `roots` nests at most (AGENTMORTEM_API_TREE_MAX_DEPTH or ?max_depth=)")
+    span_limit_reached: bool = Field(False, description="AGENTMORTEM_API_MAX_SPANS spans, the trace's earliest, "
+                                                        "were loaded: it may have more")
+    truncated: bool = Field(False, description="some spans are not in `roots` (hidden or never loaded)")
 
 
 class AgentStats(BaseModel):

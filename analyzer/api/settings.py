@@ -2,7 +2,8 @@
 
 Shared settings (bind address, `api_port`, `require_auth`, key cache, Grafana and
 public URLs, logging) live in the collector's `Settings`; this model holds only what
-the API adds: CORS, rate limit, body limit, page sizes. Tests build their own.
+the API adds: CORS, rate limit, body limit, page sizes, how much of a run's tree a
+response shows. Tests build their own.
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ class ApiSettings(BaseSettings):
     api_default_limit: int = Field(50, ge=1, le=1000, description="Page size when ?limit= is not given")
     api_max_limit: int = Field(1000, ge=1, description="Largest page a client may ask for (exports stream up to export_max_rows)")
     export_max_rows: int = Field(100_000, ge=1, description="Most rows one CSV/NDJSON export returns")
-    api_max_spans: int = Field(20_000, ge=1, description="Most spans a run's events/tree/page loads")
+    api_max_spans: int = Field(20_000, ge=1, description="Most spans a run's events/tree/page loads (the earliest)")
+    # JSON parsers refuse deep nesting (orjson past 254 levels, serde_json past 128): each tree
+    # level nests two (a node and its `children` list), so the JSON tree's cap stays well inside.
+    api_tree_max_depth: int = Field(50, ge=1, le=120, description=(
+        "Levels of a run's span tree that /v1/runs/{id}/tree nests and the run page draws; deeper spans are "
+        "counted (hidden_descendants, the page's note), and ?span_id= starts the tree lower"))
+    api_page_max_rows: int = Field(5000, ge=1, description="Waterfall rows a run page draws unless ?max_rows= asks")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -3,8 +3,9 @@
 Pure functions over the analyzer's `Run`s: `run_nodes` flattens a run and its sub-runs
 depth-first (children by start time), which is the order of the waterfall rows and of
 the JSON tree; `critical_path` follows, from the top, the child that finished last —
-the chain of spans that determined the run's duration. Iterative throughout, so deep
-or wide trees (thousands of spans) cost no recursion.
+the chain of spans that determined the run's duration; `cap` keeps what a response may
+show (a depth and a size limit) and counts the rest. Iterative throughout, so deep or
+wide trees (tens of thousands of spans) cost no recursion.
 """
 
 from __future__ import annotations
@@ -92,17 +93,71 @@ def run_nodes(runs: list[Run], run_id: str) -> list[Node]:
 
 
 def critical_path(nodes: list[Node]) -> list[str]:
-    """Span ids from the top span down, each step into the child that ended last."""
+    """Span ids from the top span down, each step into the child that ended last (children
+    missing from `nodes`, e.g. past a load limit, end the path)."""
     if not nodes:
         return []
     by_id = {n.span_id: n for n in nodes}
-    tops = [n for n in nodes if not n.parent_id]
-    current = max(tops, key=lambda n: (n.end_ns, -n.span.start_ns))
-    path = [current.span_id]
-    while current.children:
-        current = max((by_id[c] for c in current.children if c in by_id), key=lambda n: (n.end_ns, n.span.start_ns))
+    tops = [n for n in nodes if not n.parent_id or n.parent_id not in by_id]
+    current: Node | None = max(tops, key=lambda n: (n.end_ns, -n.span.start_ns))
+    path = []
+    while current is not None:
         path.append(current.span_id)
+        current = max((by_id[c] for c in current.children if c in by_id),
+                      key=lambda n: (n.end_ns, n.span.start_ns), default=None)
     return path
+
+
+def subtree(nodes: list[Node], span_id: str) -> list[Node] | None:
+    """The nodes of the subtree under `span_id` (itself first), or None when it is not in `nodes`.
+
+    `nodes` are in `run_nodes` order, so a subtree is the run of nodes after its top that are
+    deeper than it."""
+    start = next((i for i, n in enumerate(nodes) if n.span_id == span_id), None)
+    if start is None:
+        return None
+    top = nodes[start].depth
+    end = next((i for i in range(start + 1, len(nodes)) if nodes[i].depth <= top), len(nodes))
+    return nodes[start:end]
+
+
+@dataclass(frozen=True)
+class Capped:
+    """What a tree or waterfall shows of `nodes` under a depth and a size cap."""
+
+    nodes: list[Node]  # shown, in tree order
+    hidden_below: dict[str, int]  # shown span id -> how many of its descendants are not shown
+    hidden: int  # spans not shown
+    too_deep: int  # of which past the depth cap (the rest: past the size cap)
+    hidden_levels: int  # levels that hold spans but lie past the depth cap
+    max_depth: int
+    max_nodes: int
+
+
+def cap(nodes: list[Node], max_depth: int, max_nodes: int, keep: frozenset[str] = frozenset()) -> Capped:
+    """The first `max_nodes` nodes (tree order) of the top `max_depth` levels, plus the `keep` spans
+    wherever they are; every hidden span is counted on its nearest shown ancestor."""
+    base = min((n.depth for n in nodes), default=0)
+    shown: list[Node] = []
+    hidden_below: dict[str, int] = {}
+    stack: list[tuple[int, str]] = []  # (depth, nearest shown span at or above it) along the current branch
+    deepest, too_deep = base - 1, 0
+    for n in nodes:
+        deepest = max(deepest, n.depth)
+        while stack and stack[-1][0] >= n.depth:
+            stack.pop()
+        above = stack[-1][1] if stack else ""
+        deep = n.depth - base >= max_depth
+        if (not deep and len(shown) < max_nodes) or n.span_id in keep:
+            shown.append(n)
+            stack.append((n.depth, n.span_id))
+        else:
+            too_deep += deep
+            if above:
+                hidden_below[above] = hidden_below.get(above, 0) + 1
+            stack.append((n.depth, above))
+    return Capped(shown, hidden_below, len(nodes) - len(shown), too_deep, max(0, deepest - base + 1 - max_depth),
+                  max_depth, max_nodes)
 
 
 def nested(nodes: list[Node], to_dict) -> list[dict]:  # noqa: ANN001 - Node -> dict

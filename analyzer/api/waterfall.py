@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from analyzer.api.present import signal_types_by_span
-from analyzer.api.tree import Node, critical_path
+from analyzer.api.tree import Capped, Node, critical_path
 
 ROW_HEIGHT = 20
 LABEL_WIDTH = 380  # px of the 1200-px-wide viewBox kept for span names
+LABEL_PAD, CHAR_WIDTH = 22, 7.3  # px around a name (its indent, the root-cause mark) and per character
+INDENT, MAX_INDENT_LEVELS = 12, 20  # px per level, levels indented
 CHART_WIDTH = 800
 GRAFANA_DATASOURCE_UID = "agentmortem-clickhouse"  # dashboards/provisioning/datasources/clickhouse.yaml
 
@@ -29,20 +31,22 @@ class Row:
     label: str
     title: str
     classes: str
+    below: int = 0  # spans under this row that are not drawn
 
 
 def _duration(ms: float) -> str:
     return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.0f} ms"
 
 
-def rows(nodes: list[Node], root_cause: str, signals: list[dict]) -> tuple[list[Row], int]:
-    """One row per span (tree order) and the SVG height."""
+def rows(tree: list[Node], shown: Capped, root_cause: str, signals: list[dict]) -> tuple[list[Row], int]:
+    """One row per shown span (tree order; times on the scale of the whole `tree`) and the SVG height."""
+    nodes = shown.nodes
     if not nodes:
         return [], ROW_HEIGHT
-    t0 = min(n.span.start_ns for n in nodes)
-    t1 = max(n.end_ns for n in nodes)
+    t0 = min(n.span.start_ns for n in tree)
+    t1 = max(n.end_ns for n in tree)
     scale = CHART_WIDTH / max(t1 - t0, 1)
-    on_path = set(critical_path(nodes))
+    on_path = set(critical_path(tree))
     flagged = signal_types_by_span(signals)
     out = []
     for i, n in enumerate(nodes):
@@ -57,12 +61,16 @@ def rows(nodes: list[Node], root_cause: str, signals: list[dict]) -> tuple[list[
             marks.append("error")
         ms = n.span.duration_ns / 1e6
         tags = ", ".join(flagged.get(n.span_id, []))
-        title = f"step {n.step} · {n.span.span_name} · {_duration(ms)} · {n.span_id}" + (f" · {tags}" if tags else "")
-        label = n.span.span_name if len(n.span.span_name) <= 48 else n.span.span_name[:47] + "…"
+        below = shown.hidden_below.get(n.span_id, 0)
+        title = (f"step {n.step} · {n.span.span_name} · {_duration(ms)} · {n.span_id}" + (f" · {tags}" if tags else "")
+                 + (f" · {below:,} spans below not drawn" if below else ""))
+        indent = min(n.depth, MAX_INDENT_LEVELS) * INDENT
+        room = min(48, int((LABEL_WIDTH - LABEL_PAD - indent) / CHAR_WIDTH))  # past it, the bar would cover the name
+        label = n.span.span_name if len(n.span.span_name) <= room else n.span.span_name[:room - 1] + "…"
         out.append(Row(
             span_id=n.span_id, y=i * ROW_HEIGHT, x=round(LABEL_WIDTH + (n.span.start_ns - t0) * scale, 2),
-            width=round(max((n.end_ns - n.span.start_ns) * scale, 1.5), 2), indent=min(n.depth, 20) * 12,
-            label=label, title=title, classes=" ".join(marks),
+            width=round(max((n.end_ns - n.span.start_ns) * scale, 1.5), 2), indent=indent,
+            label=label, title=title, classes=" ".join(marks), below=below,
         ))
     return out, len(nodes) * ROW_HEIGHT
 

@@ -114,11 +114,31 @@ class RunView:
             yield rs
             stack.extend(rs.children)
 
+    @cached_property
+    def preorder(self) -> list[RunSpan]:
+        """The run's spans from its top spans down, each before its descendants (iterative)."""
+        by_id = self.by_id
+        under = {c for rs in self.run.spans for c in rs.children}
+        stack = [rs.span_id for rs in reversed(self.run.spans) if rs.span_id not in under]
+        seen: set[str] = set()
+        out: list[RunSpan] = []
+        while stack:
+            sid = stack.pop()
+            if sid in seen or sid not in by_id:
+                continue
+            seen.add(sid)
+            rs = by_id[sid]
+            out.append(rs)
+            stack.extend(reversed(rs.children))
+        return out
+
     def path(self, span_id: str) -> list[RunSpan]:
         """Spans from the run's root down to `span_id`."""
         chain: list[RunSpan] = []
+        seen: set[str] = set()  # by id: a membership test on `chain` made a deep chain quadratic
         current = self.by_id.get(span_id)
-        while current is not None and current not in chain:
+        while current is not None and current.span_id not in seen:
+            seen.add(current.span_id)
             chain.append(current)
             if current.span_id == self.run.root_span_id or current.orphan:
                 if current.orphan and self.root is not None and self.root is not current:
@@ -154,13 +174,17 @@ class RunView:
         return sum(costs) if costs else None
 
     @cached_property
+    def last_end(self) -> int:
+        """When the run's last span ended (the run's end when it has none)."""
+        return max((span_end(rs.span) for rs in self.run.spans), default=self.run.end_ns)
+
+    @cached_property
     def duration_ms(self) -> float:
         if self.run.end_ns > self.run.start_ns:
             return (self.run.end_ns - self.run.start_ns) / 1e6
         if not self.run.spans:
             return 0.0
-        end = max(span_end(rs.span) for rs in self.run.spans)
-        return (end - min(rs.span.start_ns for rs in self.run.spans)) / 1e6
+        return (self.last_end - min(rs.span.start_ns for rs in self.run.spans)) / 1e6
 
     # -- failures ----------------------------------------------------------------------------
     @cached_property
@@ -195,9 +219,10 @@ class RunView:
         live = {f.rs.span_id: f for f in self.span_failures if not f.recovered}
         if not live:
             return []
+        kinds_below = self._kinds_below(live)
         origin = []
         for f in live.values():
-            below = {live[d.span_id].kind for d in self.descendants(f.rs.span_id) if d.span_id in live}
+            below = kinds_below.get(f.rs.span_id)
             if below and (f.kind in below or f.kind in ("error", "tool_error")):
                 continue
             origin.append(f)
@@ -205,6 +230,22 @@ class RunView:
         for f in sorted(origin, key=lambda f: (span_end(f.rs.span), f.rs.step)):
             groups.setdefault((f.kind, f.target), []).append(f)
         return [Failure(kind, tgt, tuple(f.rs for f in fs), fs[0].text) for (kind, tgt), fs in groups.items()]
+
+    def _kinds_below(self, live: dict[str, SpanFailure]) -> dict[str, frozenset[str]]:
+        """The kinds of the live failures under each span, in one pass from the deepest spans up
+        (walking each failure's descendants instead is quadratic in a chain that fails at every level)."""
+        below: dict[str, frozenset[str]] = {}
+        empty: frozenset[str] = frozenset()
+        for rs in reversed(self.preorder):  # every span after its descendants
+            kinds = empty
+            for c in rs.children:
+                mine = below.get(c, empty)
+                if c in live and live[c].kind not in mine:
+                    mine = mine | {live[c].kind}
+                kinds = mine if not kinds else kinds | mine
+            if kinds:
+                below[rs.span_id] = kinds
+        return below
 
     @cached_property
     def failures_by_kind(self) -> dict[str, list[Failure]]:

@@ -98,7 +98,7 @@ def _spans_sql(tenant_filtered: bool, light: bool) -> str:
     if light:  # ClickHouse prunes the unused columns of the inner SELECT, so their JSON work is skipped
         cols = ", ".join(f"'' AS {c}" if c in HEAVY_FIELDS else c for c in CANONICAL_COLUMNS)
         sql = f"SELECT {cols} FROM ({sql})"
-    return sql + "\nLIMIT {max_spans:UInt32}"
+    return sql + "\nORDER BY start_ns, span_id LIMIT {max_spans:UInt32}"  # past the limit: the earliest (parents first)
 
 
 def load_trace_runs(store: Store, scope: Scope, trace_id: str, max_spans: int, light: bool = False) -> list[Run]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fastapi import HTTPException
 
 from analyzer.api.deps import ApiContext
@@ -19,8 +21,20 @@ def run_or_404(ctx: ApiContext, scope: Scope, ident: str) -> dict:
     return row
 
 
+@dataclass(frozen=True)
+class LoadedTree:
+    nodes: list[Node]  # the run's spans (and its sub-runs'), in tree order
+    limit_reached: bool  # `api_max_spans` spans of the trace were loaded: it may have more
+
+
+def run_tree(ctx: ApiContext, scope: Scope, run: dict, light: bool = False) -> LoadedTree:
+    """The run's tree as loaded, from its own tenant's spans alone; `light`: without message/tool contents."""
+    runs = load_trace_runs(ctx.store, scope.of(run["tenant"]), run["trace_id"], ctx.api.api_max_spans, light)
+    loaded = sum(len(r.spans) for r in runs)
+    return LoadedTree(run_nodes(runs, run["run_id"]), loaded >= ctx.api.api_max_spans)
+
+
 def run_tree_nodes(ctx: ApiContext, scope: Scope, run: dict, light: bool = False) -> list[Node]:
     """The run's spans (and its sub-runs') in tree order, from its own tenant's spans alone;
     `light`: without message/tool contents."""
-    runs = load_trace_runs(ctx.store, scope.of(run["tenant"]), run["trace_id"], ctx.api.api_max_spans, light)
-    return run_nodes(runs, run["run_id"])
+    return run_tree(ctx, scope, run, light).nodes

@@ -16,9 +16,11 @@ from analyzer.api import present, waterfall
 from analyzer.api.deps import ContextDep, PageDep, ScopeDep
 from analyzer.api.queries.details import SignalFilter, get_explanation, list_signals
 from analyzer.api.queries.runs import RunFilter, count_runs, list_runs
-from analyzer.api.routes.common import run_or_404, run_tree_nodes
+from analyzer.api.routes.common import run_or_404, run_tree
+from analyzer.api.tree import cap
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
+MAX_ROWS, MAX_DEPTH = 20_000, 100_000  # the most a run page's ?max_rows= / ?max_depth= may ask for
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 
 
@@ -41,8 +43,17 @@ def _code(text: str | None) -> Markup:
     return Markup(_TICKS.sub(r"<code>\1</code>", str(escape(text or ""))))
 
 
+def _brief(evidence: dict) -> dict:
+    """A signal's evidence for reading: long lists (the span ids of a loop thousands of steps long)
+    keep their first `_MAX_LISTED` items and say how many more there are; the JSON API has them all."""
+    return {k: v[:_MAX_LISTED] + [f"… {len(v) - _MAX_LISTED:,} more"] if isinstance(v, list) and len(v) > _MAX_LISTED
+            else v for k, v in evidence.items()}
+
+
 _TICKS = re.compile(r"`([^`]+)`")
+_MAX_LISTED = 20
 templates.env.filters["code"] = _code
+templates.env.filters["brief"] = _brief
 templates.env.filters["money"] = _money
 templates.env.filters["duration"] = _duration
 
@@ -81,8 +92,12 @@ def run_list(request: Request, ctx: ContextDep, scope: ScopeDep,
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run_page(request: Request, ctx: ContextDep, scope: ScopeDep, run_id: str,
-             max_rows: Annotated[int, Query(ge=1, le=20_000)] = 5000) -> HTMLResponse:
-    """A run's post-mortem: headline, What/Why/Where/Cost, waterfall, signals, token and cost breakdown."""
+             max_rows: Annotated[int | None, Query(ge=1, le=MAX_ROWS)] = None,
+             max_depth: Annotated[int | None, Query(ge=1, le=MAX_DEPTH)] = None) -> HTMLResponse:
+    """A run's post-mortem: headline, What/Why/Where/Cost, waterfall, signals, token and cost breakdown.
+
+    The waterfall draws the top `max_depth` levels (`AGENTMORTEM_API_TREE_MAX_DEPTH`) and at most
+    `max_rows` rows (`AGENTMORTEM_API_PAGE_MAX_ROWS`), always with the root-cause span, and says what it left out."""
     row = run_or_404(ctx, scope, run_id)
     own = scope.of(row["tenant"])
     stored = get_explanation(ctx.store, own, row["run_id"])
@@ -90,12 +105,17 @@ def run_page(request: Request, ctx: ContextDep, scope: ScopeDep, run_id: str,
         raise HTTPException(404, f"run {run_id} has no explanation yet")
     explanation = present.explanation_out(row, stored)
     signals, _ = list_signals(ctx.store, own, SignalFilter(run_id=row["run_id"]), limit=10_000)
-    nodes = run_tree_nodes(ctx, scope, row, light=True)
-    shown = nodes[:max_rows]
-    rows, height = waterfall.rows(shown, row["root_cause_span_id"], signals)
+    loaded = run_tree(ctx, scope, row, light=True)
+    nodes = loaded.nodes
+    shown = cap(nodes, max_depth or ctx.api.api_tree_max_depth, max_rows or ctx.api.api_page_max_rows,
+                keep=frozenset({row["root_cause_span_id"]}))
+    rows, height = waterfall.rows(nodes, shown, row["root_cause_span_id"], signals)
     return templates.TemplateResponse(request, "run.html", {
         "run": present.run_dict(row), "x": explanation, "signals": signals, "rows": rows, "height": height,
-        "hidden": len(nodes) - len(shown), "usage": waterfall.usage_by_model(nodes),
+        "hidden": shown.hidden, "shown": shown, "total": len(nodes), "limit_reached": loaded.limit_reached,
+        "max_spans": ctx.api.api_max_spans, "usage": waterfall.usage_by_model(nodes),
+        "deeper_qs": urlencode({**request.query_params, "max_depth": min(shown.max_depth + shown.hidden_levels, MAX_DEPTH)}),
+        "more_qs": urlencode({**request.query_params, "max_rows": min(len(nodes), MAX_ROWS)}),
         "label_width": waterfall.LABEL_WIDTH, "row_height": waterfall.ROW_HEIGHT,
         "grafana": waterfall.grafana_trace_url(ctx.settings.grafana_url, row["trace_id"]),
         "key_qs": urlencode(_key_params(request)),

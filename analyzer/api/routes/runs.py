@@ -12,7 +12,8 @@ from analyzer.api import export, present, schemas
 from analyzer.api.deps import ContextDep, PageDep, ScopeDep
 from analyzer.api.queries.details import SignalFilter, get_explanation, list_signals
 from analyzer.api.queries.runs import SORT_VALUES, BadCursor, RunFilter, count_runs, list_runs
-from analyzer.api.routes.common import run_or_404, run_tree_nodes
+from analyzer.api.routes.common import run_or_404, run_tree, run_tree_nodes
+from analyzer.api.tree import cap, critical_path, subtree
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 Sort = Literal[SORT_VALUES]  # type: ignore[valid-type]
@@ -76,11 +77,25 @@ def events(ctx: ContextDep, scope: ScopeDep, run_id: str) -> list[schemas.Event]
 
 
 @router.get("/{run_id}/tree", response_model=schemas.RunTree)
-def tree(ctx: ContextDep, scope: ScopeDep, run_id: str) -> schemas.RunTree:
-    """The run's span tree with the critical path, the root cause and signal spans marked."""
+def tree(
+    ctx: ContextDep, scope: ScopeDep, run_id: str,
+    span_id: Annotated[str | None, Query(max_length=64, description="start the tree at this span of the run")] = None,
+    max_depth: Annotated[int | None, Query(ge=1, description="levels to nest (at most the server's cap)")] = None,
+) -> schemas.RunTree:
+    """The run's span tree with the critical path, the root cause and signal spans marked.
+
+    Nested at most `AGENTMORTEM_API_TREE_MAX_DEPTH` levels deep: deeper spans are counted on
+    their last shown ancestor (`hidden_descendants`) and in `hidden_span_count`; `?span_id=`
+    returns the tree from that span down."""
     row = run_or_404(ctx, scope, run_id)
+    loaded = run_tree(ctx, scope, row, light=True)
+    part = loaded.nodes if span_id is None else subtree(loaded.nodes, span_id)
+    if part is None:
+        raise HTTPException(404, f"span {span_id} is not in run {row['run_id']}")
+    depth = min(max_depth or ctx.api.api_tree_max_depth, ctx.api.api_tree_max_depth)
     signals, _ = list_signals(ctx.store, scope.of(row["tenant"]), SignalFilter(run_id=row["run_id"]), limit=10_000)
-    return present.tree_out(row, run_tree_nodes(ctx, scope, row, light=True), signals)
+    return present.tree_out(row, part, cap(part, depth, ctx.api.api_max_spans), critical_path(loaded.nodes), signals,
+                            loaded.limit_reached)
 
 
 @router.get("/{run_id}/explanation", response_model=schemas.Explanation,
