@@ -1,12 +1,24 @@
 """OTLP/gRPC receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`.
 
-A thin adapter over `Ingest.export` on grpc.aio. Overload answers RESOURCE_EXHAUSTED
+A thin adapter over `Ingest` on grpc.aio. Overload answers RESOURCE_EXHAUSTED
 with a `RetryInfo` (the OTLP spec makes that code retryable only with one), database
 trouble UNAVAILABLE, bad keys UNAUTHENTICATED. Message size is capped by gRPC itself.
+
+The method is served as client-streaming (the same bytes on the wire as unary), so the
+handler runs before the message is read, and a message's size is unknown until it has
+been read. So: a message is read only when the in-flight budget has room (otherwise the
+call is refused unread) and one of `read_slots` is free (a call waits up to
+`retry_after_seconds` for one); each message is at most `max_request_bytes`, gRPC's own
+limit here, checked after its decompression. Once read, the message reserves its real
+size like any request. For "unread" to mean
+"not buffered", HTTP/2 BDP probing is off: with it gRPC widens each stream's
+flow-control window and buffers whole messages nobody asked for; without it a stream
+that is not being read holds at most `grpc.http2.lookahead_bytes` (64 KiB).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import grpc
@@ -17,7 +29,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from collector.auth import presented_key
 from collector.config import Settings
-from collector.ingest import BadRequest, Ingest, Overloaded, Unauthenticated, Unavailable
+from collector.ingest import Admission, BadRequest, Ingest, Overloaded, Unauthenticated, Unavailable
 from collector.payload import PayloadError, export_response, parse_protobuf
 
 log = logging.getLogger(__name__)
@@ -51,58 +63,88 @@ def _decode(body: bytes) -> ExportTraceServiceRequest:
         raise BadRequest(str(exc)) from exc
 
 
+def message_limit(settings: Settings) -> int:
+    """The largest gRPC message accepted (after gRPC's decompression)."""
+    return min(settings.max_request_bytes, settings.max_decompressed_bytes)
+
+
+def read_slots(settings: Settings) -> int:
+    """How many messages may be read at once: together at most a quarter of the budget."""
+    return max(1, settings.max_inflight_bytes // (4 * message_limit(settings)))
+
+
 class TraceServicer:
     def __init__(self, settings: Settings, ingest: Ingest) -> None:
         self._settings = settings
         self._ingest = ingest
+        self._read_slots = asyncio.Semaphore(read_slots(settings))
+
+    async def _receive(self, context: grpc.aio.ServicerContext, tenant: str | None) -> Admission:
+        wait = self._settings.retry_after_seconds
+        self._ingest.budget.check_room()
+        try:
+            await asyncio.wait_for(self._read_slots.acquire(), wait)
+        except TimeoutError:
+            raise Overloaded(wait) from None
+        try:
+            body = await context.read()  # bounded in time by the call's deadline
+        finally:
+            self._read_slots.release()
+        if not isinstance(body, bytes):  # grpc.aio.EOF: the client sent no message
+            raise BadRequest("the call carried no ExportTraceServiceRequest")
+        with self._ingest.reserve(len(body)) as reservation:
+            return self._ingest.admit(_decode(body), body, tenant, "grpc", reservation)
 
     async def Export(  # noqa: N802 (gRPC method name)
-        self, body: bytes, context: grpc.aio.ServicerContext
+        self, _requests: object, context: grpc.aio.ServicerContext
     ) -> bytes:
         metrics = self._ingest.metrics
         metadata = {k.lower(): v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
         try:
             tenant = self._ingest.authenticate(presented_key(metadata.get("authorization"), metadata.get("x-api-key")))
-            request = _decode(body)
-            result = await self._ingest.export(request, body, len(body), tenant, "grpc")
-        except Unauthenticated as exc:
-            metrics.requests.labels("grpc", "UNAUTHENTICATED").inc()
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
-        except BadRequest as exc:
-            metrics.requests.labels("grpc", "INVALID_ARGUMENT").inc()
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except Overloaded as exc:
-            metrics.requests.labels("grpc", "RESOURCE_EXHAUSTED").inc()
-            await context.abort_with_status(_retry_status(code_pb2.RESOURCE_EXHAUSTED, str(exc), exc.retry_after))
-        except Unavailable as exc:
-            metrics.requests.labels("grpc", "UNAVAILABLE").inc()
-            await context.abort_with_status(
-                _retry_status(code_pb2.UNAVAILABLE, str(exc), self._settings.retry_after_seconds)
-            )
-        except Exception:
-            log.exception("unexpected error while exporting over gRPC")
-            metrics.requests.labels("grpc", "UNAVAILABLE").inc()
-            await context.abort_with_status(
-                _retry_status(code_pb2.UNAVAILABLE, "internal error; retry", self._settings.retry_after_seconds)
-            )
-        metrics.requests.labels("grpc", "OK").inc()
-        return export_response(result.rejected, result.message).SerializeToString()
+            result = await self._ingest.finish(await self._receive(context, tenant))
+        except Exception as exc:  # noqa: BLE001 (every failure gets a status)
+            outcome, status = self._failure(exc)
+        else:
+            metrics.requests.labels("grpc", "OK").inc()
+            return export_response(result.rejected, result.message).SerializeToString()
+        # Aborting outside the `except` keeps the failure (whose traceback holds the
+        # request's frames, body included) out of gRPC's abort exception, which stays
+        # in a reference cycle with the call until the next garbage collection.
+        metrics.requests.labels("grpc", outcome).inc()
+        await context.abort_with_status(status)
+        raise AssertionError("unreachable: abort_with_status raises")
+
+    def _failure(self, exc: Exception) -> tuple[str, grpc.Status]:
+        """The outcome label and the status a failed export answers with."""
+        retry_after = self._settings.retry_after_seconds
+        if isinstance(exc, Unauthenticated):
+            return "UNAUTHENTICATED", _Status(grpc.StatusCode.UNAUTHENTICATED, str(exc), ())
+        if isinstance(exc, BadRequest):
+            return "INVALID_ARGUMENT", _Status(grpc.StatusCode.INVALID_ARGUMENT, str(exc), ())
+        if isinstance(exc, Overloaded):
+            return "RESOURCE_EXHAUSTED", _retry_status(code_pb2.RESOURCE_EXHAUSTED, str(exc), exc.retry_after)
+        if isinstance(exc, Unavailable):
+            return "UNAVAILABLE", _retry_status(code_pb2.UNAVAILABLE, str(exc), retry_after)
+        log.error("unexpected error while exporting over gRPC", exc_info=exc)
+        return "UNAVAILABLE", _retry_status(code_pb2.UNAVAILABLE, "internal error; retry", retry_after)
 
 
 def build_grpc_server(settings: Settings, ingest: Ingest) -> grpc.aio.Server:
     """A grpc.aio server with the trace service, not yet bound or started."""
-    limit = settings.max_decompressed_bytes
     server = grpc.aio.server(
         options=[
-            ("grpc.max_receive_message_length", limit),
+            ("grpc.max_receive_message_length", message_limit(settings)),
             ("grpc.max_send_message_length", 4 * 1024 * 1024),
+            ("grpc.http2.bdp_probe", 0),  # see the module docstring
         ],
         compression=None,
     )
     servicer = TraceServicer(settings, ingest)
     handler = grpc.method_handlers_generic_handler(
         SERVICE_NAME,
-        {"Export": grpc.unary_unary_rpc_method_handler(servicer.Export)},  # raw bytes in and out
+        # raw bytes in and out; client-streaming so that the handler decides before reading
+        {"Export": grpc.stream_unary_rpc_method_handler(servicer.Export)},
     )
     server.add_generic_rpc_handlers((handler,))
     return server
