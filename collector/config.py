@@ -51,9 +51,9 @@ class Settings(BaseSettings):
         description="Bytes held by requests in flight, from the first byte read until durable (bodies "
         "being read, then each request's protobuf encoding); past it → 429/RESOURCE_EXHAUSTED",
     )
-    batch_max_spans: int = Field(20_000, gt=0, description="Group commit: at most this many spans per insert")
+    batch_max_spans: int = Field(20_000, gt=0, description="Group commit: flush at this many spans")
     batch_max_bytes: int = Field(
-        16 * 1024 * 1024, gt=0,
+        32 * 1024 * 1024, gt=0,
         description="Group commit: at most this many request bytes per insert (bounds an insert's working memory)",
     )
     batch_max_delay_ms: float = Field(

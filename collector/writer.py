@@ -4,8 +4,8 @@
 (`collector.admission`) and returns a future that resolves once the insert holding its
 spans has succeeded — never before; the share is released then. The queue keeps only
 each request's bytes. Writer threads drain it: each waits a few milliseconds for
-company and writes the pending requests as one insert, capped at `batch_max_spans`
-and `batch_max_bytes` so that one insert's working memory stays bounded however far
+company (up to `batch_max_spans`) and writes the pending requests as one insert of at
+most `batch_max_bytes`, so that one insert's working memory stays bounded however far
 behind the writer is. Large groups (at least `native_min_spans`) go the native way —
 ClickHouse decodes the concatenated protobuf envelopes itself (`collector.native`), no
 Python per span; small groups are converted in Python and sent as `JSONColumns`, whose
@@ -78,7 +78,7 @@ class _Pending:
 class WriterLimits:
     batch_max_spans: int
     batch_max_delay_s: float
-    batch_max_bytes: int = 16 * 1024 * 1024
+    batch_max_bytes: int = 32 * 1024 * 1024
     writer_threads: int = 1
     native_min_spans: int = 5000
 
@@ -153,13 +153,11 @@ class GroupCommitWriter:
                     break
                 self._cond.wait(remaining)
             taken = spans = nbytes = 0
-            for pending in self._pending:  # at least one request, then up to the caps
-                if taken and (
-                    spans + pending.item.count > lim.batch_max_spans
-                    or nbytes + len(pending.item.raw) > lim.batch_max_bytes
-                ):
+            for pending in self._pending:  # at least one request, then up to the bytes cap
+                size = len(pending.item.raw)
+                if taken and nbytes + size > lim.batch_max_bytes:
                     break
-                taken, spans, nbytes = taken + 1, spans + pending.item.count, nbytes + len(pending.item.raw)
+                taken, spans, nbytes = taken + 1, spans + pending.item.count, nbytes + size
             group, self._pending = self._pending[:taken], self._pending[taken:]
             self._pending_spans -= spans
             self._pending_bytes -= nbytes

@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from tests.benchmarks.bench_ingest import cpu_seconds  # noqa: E402
 from tests.collector.pressure import Template, apply_pressure  # noqa: E402
 from tests.conftest import query_data_dir, start_server  # noqa: E402
 
@@ -41,11 +42,13 @@ def main() -> None:
     body_mb = len(Template.of(args.spans).body) / 1e6
     with tempfile.TemporaryDirectory() as tmp:
         srv = start_server(Path(tmp), env, command=args.command)
+        cpu_before = cpu_seconds(srv.proc.pid)
         try:
             result = apply_pressure(
                 srv.proc.pid, srv.http_url, srv.grpc_target, http_senders=http_senders, grpc_senders=grpc_senders,
                 spans=args.spans, seconds=args.seconds, use_gzip=args.gzip,
             )
+            server_cpu = cpu_seconds(srv.proc.pid) - cpu_before
         finally:
             code = srv.stop()
         out = result.outcome
@@ -61,6 +64,9 @@ def main() -> None:
           f"{out.refusals_without_hint}; unexpected: {out.unexpected[:3]}")
     print(f"  acknowledged {len(out.acked_traces)} requests ({len(out.acked_traces) * args.spans:,} spans), "
           f"stored {sum(stored.values()):,} spans, acknowledged but missing: {len(lost)}; server exit code {code}")
+    acked_spans = max(len(out.acked_traces) * args.spans, 1)
+    print(f"  throughput: {acked_spans / args.seconds:,.0f} spans/s acknowledged; server CPU {server_cpu:.1f} s "
+          f"({server_cpu / acked_spans * 1e6:.0f} µs per acknowledged span)")
     if lost or out.unexpected:
         sys.exit(1)
 

@@ -16,7 +16,7 @@ import grpc
 import httpx
 
 from tests.collector.clients import EXPORT_METHOD, make_request
-from tests.collector.pressure import apply_pressure
+from tests.collector.pressure import Template, apply_pressure
 from tests.conftest import query_data_dir
 
 MIB = 1024 * 1024
@@ -44,8 +44,10 @@ def test_rss_stays_bounded_under_overload_and_nothing_acknowledged_is_lost(serve
 
     # README "Memory", with wide margins: the idle process + the budget (held as bytes; x4
     # covers gRPC reads, the one request being decoded and the allocator) + one insert's
-    # working memory (~20x its group at most) + 384 MiB for chDB's merges, caches and slack.
-    bound = result.idle_rss_kib * 1024 + 4 * budget + 24 * group + 384 * MIB
+    # working memory (30 MiB + 20x its largest request + 8x the rest of its group) + 384 MiB
+    # for chDB's merges, caches and slack.
+    insert = 32 * MIB + 24 * len(Template.of(spans).body) + 8 * group
+    bound = result.idle_rss_kib * 1024 + 4 * budget + insert + 384 * MIB
     assert result.hwm_kib * 1024 < bound, (
         f"peak RSS {result.hwm_kib // 1024} MiB over the bound {bound // MIB} MiB "
         f"(idle {result.idle_rss_kib // 1024} MiB; answers {dict(out.answers)})"
