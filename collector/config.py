@@ -73,18 +73,25 @@ class Settings(BaseSettings):
 
     # -- ingestion limits ----------------------------------------------------
     max_request_bytes: int = Field(
-        8 * 1024 * 1024, gt=0, description="Largest accepted request body, as sent (compressed)"
+        8 * 1024 * 1024, gt=0,
+        description="Largest accepted request body, as sent (compressed); also the largest gRPC message",
     )
     max_decompressed_bytes: int = Field(
-        64 * 1024 * 1024, gt=0, description="Largest accepted request body after gzip"
+        64 * 1024 * 1024, gt=0, description="Largest accepted OTLP/HTTP request body after gzip"
     )
     max_inflight_spans: int = Field(
         200_000, gt=0, description="Spans accepted but not yet durable; past it → 429/RESOURCE_EXHAUSTED"
     )
     max_inflight_bytes: int = Field(
-        256 * 1024 * 1024, gt=0, description="Request bytes accepted but not yet durable"
+        256 * 1024 * 1024, gt=0,
+        description="Bytes held by requests in flight, from the first byte read until durable (bodies "
+        "being read, then each request's protobuf encoding); past it → 429/RESOURCE_EXHAUSTED",
     )
     batch_max_spans: int = Field(20_000, gt=0, description="Group commit: flush at this many spans")
+    batch_max_bytes: int = Field(
+        32 * 1024 * 1024, gt=0,
+        description="Group commit: at most this many request bytes per insert (bounds an insert's working memory)",
+    )
     batch_max_delay_ms: float = Field(
         5.0, ge=0, description="Group commit: wait at most this long for more requests"
     )

@@ -1,15 +1,24 @@
 """OTLP/gRPC receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`.
 
-A thin adapter over `Ingest.export` on grpc.aio. Overload answers RESOURCE_EXHAUSTED
+A thin adapter over `Ingest` on grpc.aio. Overload answers RESOURCE_EXHAUSTED
 with a `RetryInfo` (the OTLP spec makes that code retryable only with one), database
 trouble UNAVAILABLE, bad keys UNAUTHENTICATED. Message size is capped by gRPC itself.
 
+The method is served as client-streaming (the same bytes on the wire as unary), so the
+handler runs before the message is read, and a message's size is unknown until it has
+been read. So: a message is read only when the in-flight budget has room (otherwise the
+call is refused unread) and one of `read_slots` is free (a call waits up to
+`retry_after_seconds` for one); each message is at most `max_request_bytes`, gRPC's own
+limit here, checked after its decompression. Once read, the message reserves its real
+size like any request. For "unread" to mean "not buffered", HTTP/2 BDP probing is off:
+with it gRPC widens each stream's flow-control window and buffers whole messages nobody
+asked for; without it a stream that is not being read holds at most
+`grpc.http2.lookahead_bytes` (64 KiB).
+
 Slow and excess clients are bounded by gRPC core's channel arguments (connection cap,
 handshake timeout, keepalive, idle/age limits, streams per connection: `grpc_options`)
-and by one thing core lacks: a call whose request message has not fully arrived within
-`grpc_receive_timeout_seconds` ends with DEADLINE_EXCEEDED. That is why `Export` is
-registered as a stream-request handler (a unary client sees no difference on the wire):
-only then does the handler run before the message is in, and can bound the wait.
+and by one thing core lacks: a message whose reading has begun must have fully arrived
+within `grpc_receive_timeout_seconds`, or the call ends with DEADLINE_EXCEEDED.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ from grpc_status import rpc_status
 
 from collector.auth import presented_key
 from collector.config import Settings
-from collector.ingest import BadRequest, Ingest, Overloaded, Unauthenticated, Unavailable
+from collector.ingest import Admission, BadRequest, Ingest, Overloaded, Unauthenticated, Unavailable
 from collector.payload import Decoded, PayloadError, export_response, parse_protobuf
 
 log = logging.getLogger(__name__)
@@ -58,6 +67,16 @@ def _decode(body: bytes) -> Decoded:
         raise BadRequest(str(exc)) from exc
 
 
+def message_limit(settings: Settings) -> int:
+    """The largest gRPC message accepted (after gRPC's decompression)."""
+    return min(settings.max_request_bytes, settings.max_decompressed_bytes)
+
+
+def read_slots(settings: Settings) -> int:
+    """How many messages may be read at once: together at most a quarter of the budget."""
+    return max(1, settings.max_inflight_bytes // (4 * message_limit(settings)))
+
+
 class _ReceiveTimeout(Exception):
     """The request message did not arrive in time."""
 
@@ -66,16 +85,27 @@ class TraceServicer:
     def __init__(self, settings: Settings, ingest: Ingest) -> None:
         self._settings = settings
         self._ingest = ingest
+        self._read_slots = asyncio.Semaphore(read_slots(settings))
 
-    async def _receive(self, context: grpc.aio.ServicerContext) -> bytes:
+    async def _receive(self, context: grpc.aio.ServicerContext, tenant: str | None) -> Admission:
+        wait = self._settings.retry_after_seconds
+        self._ingest.budget.check_room()
+        try:
+            await asyncio.wait_for(self._read_slots.acquire(), wait)
+        except TimeoutError:
+            raise Overloaded(wait) from None
         timeout = self._settings.grpc_receive_timeout_seconds
         try:
             body = await asyncio.wait_for(context.read(), timeout)
         except TimeoutError:
-            raise _ReceiveTimeout(f"request message not received within {timeout:g} s of the call opening") from None
-        if body is grpc.aio.EOF:
-            raise BadRequest("the call carried no request message")
-        return body
+            raise _ReceiveTimeout(f"request message not received within {timeout:g} s") from None
+        finally:
+            self._read_slots.release()
+        if not isinstance(body, bytes):  # grpc.aio.EOF: the client sent no message
+            raise BadRequest("the call carried no ExportTraceServiceRequest")
+        decoded = _decode(body)
+        with self._ingest.reserve(len(body)) as reservation:
+            return self._ingest.admit(decoded.request, decoded.raw, tenant, "grpc", reservation, decoded.salvage)
 
     async def Export(  # noqa: N802 (gRPC method name)
         self, _requests: object, context: grpc.aio.ServicerContext
@@ -84,34 +114,34 @@ class TraceServicer:
         metadata = {k.lower(): v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
         try:
             tenant = self._ingest.authenticate(presented_key(metadata.get("authorization"), metadata.get("x-api-key")))
-            body = await self._receive(context)
-            decoded = _decode(body)
-            result = await self._ingest.export(decoded.request, decoded.raw, len(body), tenant, "grpc", decoded.salvage)
-        except _ReceiveTimeout as exc:
-            metrics.requests.labels("grpc", "DEADLINE_EXCEEDED").inc()
-            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, str(exc))
-        except Unauthenticated as exc:
-            metrics.requests.labels("grpc", "UNAUTHENTICATED").inc()
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
-        except BadRequest as exc:
-            metrics.requests.labels("grpc", "INVALID_ARGUMENT").inc()
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except Overloaded as exc:
-            metrics.requests.labels("grpc", "RESOURCE_EXHAUSTED").inc()
-            await context.abort_with_status(_retry_status(code_pb2.RESOURCE_EXHAUSTED, str(exc), exc.retry_after))
-        except Unavailable as exc:
-            metrics.requests.labels("grpc", "UNAVAILABLE").inc()
-            await context.abort_with_status(
-                _retry_status(code_pb2.UNAVAILABLE, str(exc), self._settings.retry_after_seconds)
-            )
-        except Exception:
-            log.exception("unexpected error while exporting over gRPC")
-            metrics.requests.labels("grpc", "UNAVAILABLE").inc()
-            await context.abort_with_status(
-                _retry_status(code_pb2.UNAVAILABLE, "internal error; retry", self._settings.retry_after_seconds)
-            )
-        metrics.requests.labels("grpc", "OK").inc()
-        return export_response(result.rejected, result.message).SerializeToString()
+            result = await self._ingest.finish(await self._receive(context, tenant))
+        except Exception as exc:  # noqa: BLE001 (every failure gets a status)
+            outcome, status = self._failure(exc)
+        else:
+            metrics.requests.labels("grpc", "OK").inc()
+            return export_response(result.rejected, result.message).SerializeToString()
+        # Aborting outside the `except` keeps the failure (whose traceback holds the
+        # request's frames, body included) out of gRPC's abort exception, which stays
+        # in a reference cycle with the call until the next garbage collection.
+        metrics.requests.labels("grpc", outcome).inc()
+        await context.abort_with_status(status)
+        raise AssertionError("unreachable: abort_with_status raises")
+
+    def _failure(self, exc: Exception) -> tuple[str, grpc.Status]:
+        """The outcome label and the status a failed export answers with."""
+        retry_after = self._settings.retry_after_seconds
+        if isinstance(exc, _ReceiveTimeout):
+            return "DEADLINE_EXCEEDED", _Status(grpc.StatusCode.DEADLINE_EXCEEDED, str(exc), ())
+        if isinstance(exc, Unauthenticated):
+            return "UNAUTHENTICATED", _Status(grpc.StatusCode.UNAUTHENTICATED, str(exc), ())
+        if isinstance(exc, BadRequest):
+            return "INVALID_ARGUMENT", _Status(grpc.StatusCode.INVALID_ARGUMENT, str(exc), ())
+        if isinstance(exc, Overloaded):
+            return "RESOURCE_EXHAUSTED", _retry_status(code_pb2.RESOURCE_EXHAUSTED, str(exc), exc.retry_after)
+        if isinstance(exc, Unavailable):
+            return "UNAVAILABLE", _retry_status(code_pb2.UNAVAILABLE, str(exc), retry_after)
+        log.error("unexpected error while exporting over gRPC", exc_info=exc)
+        return "UNAVAILABLE", _retry_status(code_pb2.UNAVAILABLE, "internal error; retry", retry_after)
 
 
 def _ms(seconds: float) -> int:
@@ -121,8 +151,9 @@ def _ms(seconds: float) -> int:
 def grpc_options(settings: Settings) -> list[tuple[str, int]]:
     """gRPC core channel arguments of the server (names from grpc/impl/channel_arg_names.h)."""
     options = [
-        ("grpc.max_receive_message_length", settings.max_decompressed_bytes),
+        ("grpc.max_receive_message_length", message_limit(settings)),
         ("grpc.max_send_message_length", 4 * 1024 * 1024),
+        ("grpc.http2.bdp_probe", 0),  # see the module docstring
         # Connections past the cap are closed as soon as they are accepted.
         ("grpc.max_allowed_incoming_connections", settings.max_connections),
         # A connection that has not completed the HTTP/2 preface and SETTINGS exchange by then is closed.
@@ -150,7 +181,8 @@ def build_grpc_server(settings: Settings, ingest: Ingest) -> grpc.aio.Server:
     servicer = TraceServicer(settings, ingest)
     handler = grpc.method_handlers_generic_handler(
         SERVICE_NAME,
-        {"Export": grpc.stream_unary_rpc_method_handler(servicer.Export)},  # raw bytes in and out
+        # raw bytes in and out; client-streaming so that the handler decides before reading
+        {"Export": grpc.stream_unary_rpc_method_handler(servicer.Export)},
     )
     server.add_generic_rpc_handlers((handler,))
     return server

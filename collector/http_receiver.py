@@ -1,7 +1,9 @@
 """OTLP/HTTP receiver (`POST /v1/traces`) plus `/metrics` and `/health`, as an ASGI app.
 
-A thin adapter: bound the body, pick the decoder from `Content-Type`, call the shared
-`Ingest.export`, and answer in the request's encoding — `ExportTraceServiceResponse`
+A thin adapter: bound the body, reserve its share of the in-flight budget before
+reading it (the declared `Content-Length`; a body without one reserves as it arrives),
+so a refused request is answered without being read into memory; pick the decoder from
+`Content-Type`, hand the request to the shared `Ingest`, and answer in the request's encoding — `ExportTraceServiceResponse`
 on success (with `partial_success` when spans were dropped), `google.rpc.Status` on
 error, with 429/503 + `Retry-After` when the client should try again.
 """
@@ -17,9 +19,10 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from collector.admission import Reservation
 from collector.auth import presented_key
 from collector.config import Settings
-from collector.ingest import BadRequest, Ingest, Overloaded, Unauthenticated, Unavailable
+from collector.ingest import Admission, BadRequest, Ingest, Overloaded, Unauthenticated, Unavailable
 from collector.metrics import CONTENT_TYPE_LATEST
 from collector.payload import JSON, PayloadError, decode_body, encode_response, encode_status, media_type
 from collector.store import Store
@@ -44,18 +47,31 @@ def build_http_app(settings: Settings, ingest: Ingest, store: Store) -> Starlett
             media_type=body_kind, headers=headers,
         )
 
-    async def read_body(request: Request) -> bytes:
+    def declared_length(request: Request) -> int:
         declared = request.headers.get("content-length")
         limit = settings.max_request_bytes
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        size = int(declared) if declared is not None and declared.isdigit() else 0
+        if size > limit:
             raise PayloadError(413, f"body of {declared} bytes exceeds the {limit}-byte limit")
-        chunks, size = [], 0
+        return size
+
+    async def read_body(request: Request, reservation: Reservation) -> bytes:
+        chunks, size, limit = [], 0, settings.max_request_bytes
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
                 raise PayloadError(413, f"body exceeds the {limit}-byte limit")
+            if size > reservation.nbytes:  # no (or a short) Content-Length: reserve as the body comes
+                reservation.grow(size - reservation.nbytes)
             chunks.append(chunk)
         return b"".join(chunks)
+
+    async def receive(request: Request, kind: str, tenant: str | None, reservation: Reservation) -> Admission:
+        body = await read_body(request, reservation)
+        encoding = request.headers.get("content-encoding")
+        decoded = decode_body(body, encoding, kind, settings.max_decompressed_bytes)
+        # The decoded request goes straight into `admit`, which keeps only its bytes.
+        return ingest.admit(decoded.request, decoded.raw, tenant, "http", reservation, decoded.salvage)
 
     async def export_traces(request: Request) -> Response:
         kind = ""
@@ -64,9 +80,9 @@ def build_http_app(settings: Settings, ingest: Ingest, store: Store) -> Starlett
             tenant = ingest.authenticate(
                 presented_key(request.headers.get("authorization"), request.headers.get("x-api-key"))
             )
-            body = await read_body(request)
-            decoded = decode_body(body, request.headers.get("content-encoding"), kind, settings.max_decompressed_bytes)
-            result = await ingest.export(decoded.request, decoded.raw, len(body), tenant, "http", decoded.salvage)
+            with ingest.reserve(declared_length(request)) as reservation:
+                admission = await receive(request, kind, tenant, reservation)
+            result = await ingest.finish(admission)
         except PayloadError as exc:
             return error(kind, exc.status, _INVALID_ARGUMENT, str(exc))
         except ClientDisconnect:

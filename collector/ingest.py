@@ -1,17 +1,21 @@
-"""The one export handler both transports call: authenticate, convert, queue, await durability.
+"""The one export handler both transports call: authenticate, admit, validate, queue, await durability.
 
-Transports decode bytes and map the exceptions raised here to their protocol's codes;
-they never touch the database. Errors are classified once, in this module.
+Transports reserve a request's share of the in-flight budget before reading its body
+(`reserve`), decode it, hand it to `admit` and await `finish`; they map the exceptions
+raised here to their protocol's codes and never touch the database. Errors are
+classified once, in this module.
 """
 
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from google.protobuf.unknown_fields import UnknownFieldSet
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from collector.admission import InflightBudget, Reservation
 from collector.auth import KeyRing
 from collector.config import Settings
 from collector.convert import SpanCheck, check_spans
@@ -37,16 +41,34 @@ class ExportResult:
     message: str
 
 
+@dataclass(frozen=True)
+class Admission:
+    """A request queued for writing: its checked spans, final once `future` resolves (with the
+    spans the database refused)."""
+
+    future: Future
+    check: SpanCheck
+    protocol: str
+
+
 class Ingest:
     """Shared by the gRPC and HTTP receivers."""
 
     def __init__(
-        self, settings: Settings, writer: GroupCommitWriter, keys: KeyRing, metrics: CollectorMetrics
+        self, settings: Settings, writer: GroupCommitWriter, keys: KeyRing, metrics: CollectorMetrics,
+        budget: InflightBudget | None = None,
     ) -> None:
         self._settings = settings
         self._writer = writer
         self._keys = keys
         self.metrics = metrics
+        self.budget = budget or InflightBudget(
+            settings.max_inflight_bytes, settings.max_inflight_spans, settings.retry_after_seconds, metrics
+        )
+
+    def reserve(self, nbytes: int) -> Reservation:
+        """Reserve `nbytes` of the in-flight budget before reading a body; raises `Overloaded`."""
+        return self.budget.reserve(nbytes)
 
     def authenticate(self, key: str | None) -> str | None:
         """The tenant to stamp on the spans, or raise `Unauthenticated`.
@@ -70,41 +92,65 @@ class Ingest:
         self, request: ExportTraceServiceRequest, raw: bytes | None, nbytes: int, tenant: str | None, protocol: str,
         decoded: SpanCheck | None = None,
     ) -> ExportResult:
-        """Validate, queue and wait until the spans are durable (or raise).
+        """Reserve, validate, queue and wait until the spans are durable (or raise).
+
+        For callers that hold a decoded request already; `nbytes` is its size.
+        """
+        with self.reserve(nbytes) as reservation:
+            admission = self.admit(request, raw, tenant, protocol, reservation, decoded)
+        return await self.finish(admission)
+
+    def admit(
+        self, request: ExportTraceServiceRequest, raw: bytes | None, tenant: str | None, protocol: str,
+        reservation: Reservation, decoded: SpanCheck | None = None,
+    ) -> Admission:
+        """Validate and queue a decoded request holding `reservation`; raises `Overloaded`/`Unavailable`.
 
         `raw` is the request's protobuf encoding when the transport has it (saves a
         re-encode); `decoded` holds what decoding dropped or repaired (`collector.salvage`).
-        Spans the database refuses are rejected in the result, never retried.
+        The reservation becomes what the queue keeps — the encoding and the valid spans —
+        and passes to the writer. Synchronous on purpose: the decoded request must not
+        outlive this call (callers pass it without keeping it), so only the bytes wait for
+        the insert. On an error the reservation is released.
         """
-        check = check_spans(request)
-        if check.rejected:
-            self.metrics.spans_rejected.labels("invalid").inc(check.rejected)
-        if decoded is not None:
-            if decoded.rejected:
-                self.metrics.spans_rejected.labels("malformed").inc(decoded.rejected)
-            check.absorb(decoded)
-        self.metrics.spans_received.labels(protocol).inc(check.accepted + check.rejected)
-        if raw is None or len(UnknownFieldSet(request)):
-            # Unknown top-level fields could collide with the tenant field: re-encode without them.
-            request.DiscardUnknownFields()
-            raw = request.SerializeToString()
-        item = Admitted(request, raw, tenant, check.accepted)
+        with reservation:
+            check = check_spans(request)
+            if check.rejected:
+                self.metrics.spans_rejected.labels("invalid").inc(check.rejected)
+            if decoded is not None:
+                if decoded.rejected:
+                    self.metrics.spans_rejected.labels("malformed").inc(decoded.rejected)
+                check.absorb(decoded)
+            self.metrics.spans_received.labels(protocol).inc(check.accepted + check.rejected)
+            if raw is None or len(UnknownFieldSet(request)):
+                # Unknown top-level fields could collide with the tenant field: re-encode without them.
+                request.DiscardUnknownFields()
+                raw = request.SerializeToString()
+            del request
+            item = Admitted(raw, tenant, check.accepted)
+            try:
+                reservation.resize(len(raw), item.count)
+                future = self._writer.submit(item, reservation)
+            except Overloaded:
+                self.metrics.spans_rejected.labels("overloaded").inc(item.count)
+                raise
+            except Unavailable:
+                self.metrics.spans_rejected.labels("unavailable").inc(item.count)
+                raise
+        return Admission(future, check, protocol)
+
+    async def finish(self, admission: Admission) -> ExportResult:
+        """Wait until the admitted spans are durable; raises `Unavailable` if their write failed.
+        Spans the database refused are rejected in the result, never retried."""
+        check = admission.check
         try:
-            future = self._writer.submit(item, nbytes)
-        except Overloaded:
-            self.metrics.spans_rejected.labels("overloaded").inc(item.count)
-            raise
+            written: SpanCheck = await asyncio.wrap_future(admission.future)
         except Unavailable:
-            self.metrics.spans_rejected.labels("unavailable").inc(item.count)
-            raise
-        try:
-            written: SpanCheck = await asyncio.wrap_future(future)
-        except Unavailable:
-            self.metrics.spans_rejected.labels("write_failed").inc(item.count)
+            self.metrics.spans_rejected.labels("write_failed").inc(check.accepted)
             raise
         if written.rejected:
             self.metrics.spans_rejected.labels("refused_by_database").inc(written.rejected)
             check.accepted -= written.rejected
             check.absorb(written)
-        self.metrics.spans_accepted.labels(protocol).inc(check.accepted)
+        self.metrics.spans_accepted.labels(admission.protocol).inc(check.accepted)
         return ExportResult(check.accepted, check.rejected, check.message())

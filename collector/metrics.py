@@ -46,7 +46,9 @@ class CollectorMetrics:
             "agentmortem_writer_queue_spans", "Spans accepted but not yet durable", registry=r
         )
         self.queue_bytes = Gauge(
-            "agentmortem_writer_queue_bytes", "Request bytes accepted but not yet durable", registry=r
+            "agentmortem_writer_queue_bytes",
+            "In-flight budget in use: bodies being read and requests waiting for their insert, in bytes",
+            registry=r,
         )
 
     def render(self) -> bytes:

@@ -230,6 +230,8 @@ def _select() -> str:
     valid = sql_filter(sp)  # the same rules `collector.convert` checks in Python
     columns = ", ".join(f"`{c}`" for c in INSERT_COLUMNS)
     body = ",\n    ".join(f"{expr} AS `{name}`" for name, expr in exprs.items())
+    # max_block_size = 1: ClickHouse reads one envelope (one request) per block, so an
+    # insert's working memory follows its largest request rather than its whole group.
     return (
         f"INSERT INTO {TRACES_TABLE} ({columns})\nSELECT\n    {body}\nFROM (\n"
         f"  SELECT rs, ss, sp, tenant, {_all_attributes('rs', 'sp')} AS tagged, {_rendered_attributes()} AS kvs\n"
@@ -238,7 +240,7 @@ def _select() -> str:
         f"  ARRAY JOIN {_el('rs', 'scope_spans')} AS ss\n"
         f"  ARRAY JOIN {_el('ss', 'spans')} AS sp\n"
         f"  WHERE {valid}\n)\n"
-        "SETTINGS {schema_settings}, input_format_protobuf_oneof_presence = 1, "
+        "SETTINGS {schema_settings}, input_format_protobuf_oneof_presence = 1, max_block_size = 1, "
         "output_format_json_escape_forward_slashes = 0"
     )
 

@@ -108,11 +108,9 @@ async def serve_asgi(app, sock: socket.socket, settings: Settings) -> QuietServe
 
 def writer_limits(settings: Settings) -> WriterLimits:
     return WriterLimits(
-        max_inflight_spans=settings.max_inflight_spans,
-        max_inflight_bytes=settings.max_inflight_bytes,
         batch_max_spans=settings.batch_max_spans,
         batch_max_delay_s=settings.batch_max_delay_ms / 1000.0,
-        retry_after_seconds=settings.retry_after_seconds,
+        batch_max_bytes=settings.batch_max_bytes,
         writer_threads=settings.writer_threads,
         native_min_spans=settings.native_min_spans,
     )

@@ -1,14 +1,17 @@
 """Group commit into `otel_traces`: many requests share one insert; each waits for its own durability.
 
-`submit()` admits a request only within the in-flight bounds (spans and bytes) and
-returns a future that resolves once the insert holding those spans has succeeded —
-never before. Writer threads drain the queue: each waits a few milliseconds for
-company and writes the pending requests as one insert. Large groups (at least
-`native_min_spans`) go the native way — ClickHouse decodes the concatenated protobuf
-envelopes itself (`collector.native`), no Python per span; small groups are converted
-in Python and sent as `JSONColumns`, whose fixed cost per insert is far lower. Both
-write identical rows (tests hold them equal); requests with attribute values nested
-deeper than the native structure goes (`collector.nesting`) are always converted.
+`submit()` queues a request that already holds its share of the in-flight budget
+(`collector.admission`) and returns a future that resolves once the insert holding its
+spans has succeeded — never before; the share is released then. The queue keeps only
+each request's bytes. Writer threads drain it: each waits a few milliseconds for
+company (up to `batch_max_spans`) and writes the pending requests as one insert of at
+most `batch_max_bytes`, so that one insert's working memory stays bounded however far
+behind the writer is. Large groups (at least `native_min_spans`) go the native way —
+ClickHouse decodes the concatenated protobuf envelopes itself (`collector.native`), no
+Python per span; small groups are converted in Python and sent as `JSONColumns`, whose
+fixed cost per insert is far lower. Both write identical rows (tests hold them equal);
+requests with attribute values nested deeper than the native structure goes
+(`collector.nesting`) are always converted.
 
 If a shared insert fails, each request is written alone, converted, so one bad request
 cannot fail the others. When the database refuses a request's data itself
@@ -28,6 +31,7 @@ from dataclasses import dataclass
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from collector.admission import Overloaded, Reservation
 from collector.convert import SpanBatch, SpanCheck, json_columns, request_to_batch
 from collector.isolate import INSERT_BUDGET, Budget, isolate
 from collector.metrics import CollectorMetrics
@@ -39,12 +43,7 @@ from collector.store import DataRejected, Store, StoreError
 log = logging.getLogger(__name__)
 
 
-class Overloaded(Exception):
-    """The in-flight bound is reached; the client should retry after `retry_after` seconds."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("collector is at capacity; retry later")
-        self.retry_after = retry_after
+__all__ = ["Admitted", "GroupCommitWriter", "Overloaded", "Unavailable", "WriteFailed", "WriterLimits"]
 
 
 class Unavailable(Exception):
@@ -58,12 +57,20 @@ class WriteFailed(Unavailable):
 
 @dataclass(frozen=True)
 class Admitted:
-    """One request's valid spans, ready for either insert path."""
+    """One request's valid spans, ready for either insert path.
 
-    request: ExportTraceServiceRequest
+    Only the encoding is kept: the decoded message costs several times its bytes, and
+    the native path, which takes every large group, never needs it.
+    """
+
     raw: bytes  # the request's protobuf encoding (no unknown top-level fields)
     tenant: str | None
     count: int  # valid spans
+
+    @property
+    def request(self) -> ExportTraceServiceRequest:
+        """The request decoded again, for the converted path (decoded on each access)."""
+        return ExportTraceServiceRequest.FromString(self.raw)
 
     def envelope(self) -> bytes:
         return envelope(self.raw, self.tenant)
@@ -72,17 +79,15 @@ class Admitted:
 @dataclass
 class _Pending:
     item: Admitted
-    nbytes: int
+    reservation: Reservation
     future: Future
 
 
 @dataclass(frozen=True)
 class WriterLimits:
-    max_inflight_spans: int
-    max_inflight_bytes: int
     batch_max_spans: int
     batch_max_delay_s: float
-    retry_after_seconds: int
+    batch_max_bytes: int = 32 * 1024 * 1024
     writer_threads: int = 1
     native_min_spans: int = 5000
     isolation_inserts: int = INSERT_BUDGET  # per group commit, see collector.isolate
@@ -98,8 +103,7 @@ class GroupCommitWriter:
         self._cond = threading.Condition()
         self._pending: list[_Pending] = []
         self._pending_spans = 0
-        self._inflight_spans = 0
-        self._inflight_bytes = 0
+        self._pending_bytes = 0
         self._stopping = False
         self._threads = [
             threading.Thread(target=self._run, name=f"agentmortem-writer-{i}", daemon=True)
@@ -107,40 +111,27 @@ class GroupCommitWriter:
         ]
 
     # -- producer side ----------------------------------------------------------
-    def submit(self, item: Admitted, nbytes: int) -> Future:
-        """Queue a request; the future resolves after its durable write. Raises `Overloaded`.
+    def submit(self, item: Admitted, reservation: Reservation) -> Future:
+        """Queue a request holding `reservation`; the future resolves after its durable write.
 
+        The writer releases the reservation once the request is written (or has failed).
         The result is a `SpanCheck`: the spans stored (`accepted`) and those the database
         refused (`rejected`, with reasons); it raises `WriteFailed` when the client should retry.
         """
         future: Future = Future()
         future.set_running_or_notify_cancel()  # a waiter that goes away cannot cancel a write
-        spans = item.count
-        if spans == 0:
+        if item.count == 0:
+            reservation.release()
             future.set_result(SpanCheck())
             return future
-        lim = self._limits
         with self._cond:
             if self._stopping:
                 raise Unavailable("collector is shutting down")
-            busy = self._inflight_spans > 0
-            if busy and (
-                self._inflight_spans + spans > lim.max_inflight_spans
-                or self._inflight_bytes + nbytes > lim.max_inflight_bytes
-            ):
-                raise Overloaded(lim.retry_after_seconds)
-            self._inflight_spans += spans
-            self._inflight_bytes += nbytes
-            self._pending.append(_Pending(item, nbytes, future))
-            self._pending_spans += spans
-            self._metrics.queue_spans.set(self._inflight_spans)
-            self._metrics.queue_bytes.set(self._inflight_bytes)
+            self._pending.append(_Pending(item, reservation, future))
+            self._pending_spans += item.count
+            self._pending_bytes += len(item.raw)
             self._cond.notify()
         return future
-
-    @property
-    def inflight_spans(self) -> int:
-        return self._inflight_spans
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self) -> None:
@@ -165,12 +156,25 @@ class GroupCommitWriter:
             if not self._pending:
                 return None  # stopping and drained
             deadline = time.monotonic() + lim.batch_max_delay_s
-            while self._pending_spans < lim.batch_max_spans and not self._stopping:
+            while (
+                self._pending_spans < lim.batch_max_spans and self._pending_bytes < lim.batch_max_bytes
+                and not self._stopping
+            ):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 self._cond.wait(remaining)
-            group, self._pending, self._pending_spans = self._pending, [], 0
+            taken = spans = nbytes = 0
+            for pending in self._pending:  # at least one request, then up to the bytes cap
+                size = len(pending.item.raw)
+                if taken and nbytes + size > lim.batch_max_bytes:
+                    break
+                taken, spans, nbytes = taken + 1, spans + pending.item.count, nbytes + size
+            group, self._pending = self._pending[:taken], self._pending[taken:]
+            self._pending_spans -= spans
+            self._pending_bytes -= nbytes
+            if self._pending:
+                self._cond.notify()  # another writer thread may take the rest
             return group
 
     def _run(self) -> None:
@@ -258,12 +262,8 @@ class GroupCommitWriter:
         self._metrics.spans_written.inc(spans)
 
     def _release(self, group: list[_Pending]) -> None:
-        with self._cond:
-            for pending in group:
-                self._inflight_spans -= pending.item.count
-                self._inflight_bytes -= pending.nbytes
-            self._metrics.queue_spans.set(self._inflight_spans)
-            self._metrics.queue_bytes.set(self._inflight_bytes)
+        for pending in group:
+            pending.reservation.release()
 
 
 def _converted(items: list[Admitted]) -> SpanBatch:

@@ -18,58 +18,12 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
-
+from tests.collector.pressure import genai_request  # noqa: E402
 from tests.conftest import query_data_dir, start_server  # noqa: E402
-
-
-def genai_request(n_spans: int) -> bytes:
-    """One request of `n_spans` spans shaped like an agent's LLM and tool calls."""
-    request = ExportTraceServiceRequest()
-    rs = request.resource_spans.add()
-    for key, value in (("service.name", "bench-agent"), ("deployment.environment", "bench"),
-                       ("telemetry.sdk.language", "python"), ("telemetry.sdk.name", "opentelemetry")):
-        kv = rs.resource.attributes.add()
-        kv.key, kv.value.string_value = key, value
-    ss = rs.scope_spans.add()
-    ss.scope.name, ss.scope.version = "opentelemetry.instrumentation.openai_v2", "2.4b0"
-    trace_id = uuid.uuid4().bytes
-    now = time.time_ns()
-    for i in range(n_spans):
-        span = ss.spans.add()
-        span.trace_id = trace_id if i % 50 else uuid.uuid4().bytes
-        span.span_id = uuid.uuid4().bytes[:8]
-        span.parent_span_id = b"" if i % 50 == 0 else uuid.uuid4().bytes[:8]
-        span.name = "chat gpt-4o-mini" if i % 3 else "execute_tool search"
-        span.kind = 3
-        span.start_time_unix_nano = now + i * 1000
-        span.end_time_unix_nano = now + i * 1000 + 250_000_000
-        attrs = {
-            "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-            "gen_ai.request.model": "gpt-4o-mini", "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
-            "gen_ai.response.id": f"chatcmpl-{i}", "gen_ai.agent.name": "researcher",
-            "gen_ai.conversation.id": "conv-1", "server.address": "api.openai.com",
-            "gen_ai.response.finish_reasons": None, "gen_ai.output.type": "text",
-        }
-        for key, value in attrs.items():
-            kv = span.attributes.add()
-            kv.key = key
-            if value is None:
-                kv.value.array_value.values.add().string_value = "stop"
-            else:
-                kv.value.string_value = value
-        for key, value in (("gen_ai.usage.input_tokens", 1200 + i), ("gen_ai.usage.output_tokens", 300),
-                           ("gen_ai.request.max_tokens", 1024), ("server.port", 443)):
-            kv = span.attributes.add()
-            kv.key, kv.value.int_value = key, value
-        kv = span.attributes.add()
-        kv.key, kv.value.double_value = "gen_ai.request.temperature", 0.2
-    return request.SerializeToString()
 
 
 def _client(protocol: str, target: str, bodies: list[bytes], seconds: float, out: mp.Queue) -> None:

@@ -10,6 +10,7 @@ import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
 from collector import migrations
+from collector.admission import InflightBudget
 from collector.convert import SpanCheck, request_to_batch
 from collector.metrics import CollectorMetrics
 from collector.native import insert_native
@@ -20,17 +21,24 @@ from tests.collector.spans import simple_spans
 
 
 def _limits(**overrides) -> WriterLimits:
-    values = dict(
-        max_inflight_spans=10_000, max_inflight_bytes=10**9, batch_max_spans=10_000,
-        batch_max_delay_s=0.05, retry_after_seconds=1, native_min_spans=5000,
-    )
+    values = dict(batch_max_spans=10_000, batch_max_delay_s=0.05, native_min_spans=5000)
     values.update(overrides)
     return WriterLimits(**values)
 
 
 def _batch(n: int) -> Admitted:
-    request = encode_spans(simple_spans(n))
-    return Admitted(request, request.SerializeToString(), None, n)
+    return Admitted(encode_spans(simple_spans(n)).SerializeToString(), None, n)
+
+
+def _budget(max_spans: int = 10_000, max_bytes: int = 10**9) -> InflightBudget:
+    return InflightBudget(max_bytes, max_spans, retry_after_seconds=1)
+
+
+def _submit(writer: GroupCommitWriter, budget: InflightBudget, item: Admitted, nbytes: int = 1):
+    """Admit as the ingest does: reserve the request's bytes and spans, then queue it."""
+    with budget.reserve(nbytes) as reservation:
+        reservation.resize(nbytes, item.count)
+        return writer.submit(item, reservation)
 
 
 @pytest.mark.parametrize(
@@ -125,24 +133,27 @@ def test_group_commit_shares_inserts_and_acks_after_write(store):
     metrics = CollectorMetrics()
     writer = GroupCommitWriter(store, _limits(batch_max_delay_s=0.2), metrics)
     writer.start()
-    futures = [writer.submit(_batch(10), 100) for _ in range(5)]
+    budget = _budget()
+    futures = [_submit(writer, budget, _batch(10), 100) for _ in range(5)]
     wait(futures, timeout=30)
     assert all(f.exception() is None for f in futures)
     assert store.query("SELECT count() FROM otel_traces") == [(50,)]
     assert metrics.inserts.labels("ok")._value.get() == 1  # one insert for five requests
-    assert writer.inflight_spans == 0
+    assert (budget.spans, budget.bytes) == (0, 0)  # every reservation released once durable
     writer.stop()
 
 
 def test_overload_refuses_beyond_the_bound(store):
-    writer = GroupCommitWriter(store, _limits(max_inflight_spans=15, batch_max_delay_s=0.3), CollectorMetrics())
+    writer = GroupCommitWriter(store, _limits(batch_max_delay_s=0.3), CollectorMetrics())
     writer.start()
-    first = writer.submit(_batch(10), 10)
+    budget = _budget(max_spans=15)
+    first = _submit(writer, budget, _batch(10), 10)
     with pytest.raises(Overloaded) as err:
-        writer.submit(_batch(10), 10)
+        _submit(writer, budget, _batch(10), 10)
     assert err.value.retry_after == 1
+    assert budget.bytes == 10  # the refused request holds nothing
     assert first.result(30) == SpanCheck(accepted=10)
-    assert writer.submit(_batch(10), 10).result(30) == SpanCheck(accepted=10)  # room again once durable
+    assert _submit(writer, budget, _batch(10), 10).result(30) == SpanCheck(accepted=10)  # room again once durable
     writer.stop()
 
 
@@ -151,7 +162,7 @@ def test_both_paths_write_the_group(store, native_min_spans):
     metrics = CollectorMetrics()
     writer = GroupCommitWriter(store, _limits(batch_max_delay_s=0.2, native_min_spans=native_min_spans), metrics)
     writer.start()
-    futures = [writer.submit(_batch(6), 1) for _ in range(3)]
+    futures = [_submit(writer, _budget(), _batch(6)) for _ in range(3)]
     wait(futures, timeout=60)
     assert all(f.exception() is None for f in futures)
     assert store.query("SELECT count(), uniqExact(SpanId) FROM otel_traces") == [(18, 18)]
@@ -161,7 +172,7 @@ def test_both_paths_write_the_group(store, native_min_spans):
 def test_stop_flushes_everything_admitted(store):
     writer = GroupCommitWriter(store, _limits(batch_max_delay_s=5.0), CollectorMetrics())
     writer.start()
-    future = writer.submit(_batch(7), 1)
+    future = _submit(writer, _budget(), _batch(7))
     started = time.monotonic()
     writer.stop()
     assert future.result(0) == SpanCheck(accepted=7)
@@ -170,11 +181,12 @@ def test_stop_flushes_everything_admitted(store):
 
 
 def test_the_bytes_bound_refuses_too(store):
-    writer = GroupCommitWriter(store, _limits(max_inflight_bytes=1000, batch_max_delay_s=0.3), CollectorMetrics())
+    writer = GroupCommitWriter(store, _limits(batch_max_delay_s=0.3), CollectorMetrics())
     writer.start()
-    first = writer.submit(_batch(1), 800)
+    budget = _budget(max_bytes=1000)
+    first = _submit(writer, budget, _batch(1), 800)
     with pytest.raises(Overloaded):
-        writer.submit(_batch(1), 800)
+        _submit(writer, budget, _batch(1), 800)
     assert first.result(30) == SpanCheck(accepted=1)
     writer.stop()
 
