@@ -34,8 +34,9 @@ from collector.nesting import renders_natively  # noqa: E402
 from collector.payload import parse_json, parse_protobuf  # noqa: E402
 from collector.store import Store  # noqa: E402
 from collector.writer import Admitted, GroupCommitWriter, WriterLimits  # noqa: E402
-from tests.benchmarks.bench_ingest import genai_request  # noqa: E402
+from tests.collector.pressure import genai_request  # noqa: E402
 from tests.collector.spans import otlp_json  # noqa: E402
+from tests.collector.writing import submit  # noqa: E402
 
 MARK = "@@@@"
 
@@ -95,8 +96,7 @@ def isolation(spans: int, folder: str) -> None:
     store = Store(f"chdb://{folder}", database="bench")
     migrate_collector(store)
     store.command("ALTER TABLE otel_traces ADD CONSTRAINT no_poison CHECK SpanName != 'poison'")
-    limits = WriterLimits(max_inflight_spans=10**6, max_inflight_bytes=10**10, batch_max_spans=10**6,
-                          batch_max_delay_s=0.001, retry_after_seconds=1, native_min_spans=10**9)
+    limits = WriterLimits(batch_max_spans=10**6, batch_max_delay_s=0.001, native_min_spans=10**9)
     for refused in (0, 1, 16):
         request = ExportTraceServiceRequest.FromString(genai_request(spans))
         targets = request.resource_spans[0].scope_spans[0].spans
@@ -108,7 +108,7 @@ def isolation(spans: int, folder: str) -> None:
         writer = GroupCommitWriter(store, limits, metrics)
         writer.start()
         started = time.perf_counter()
-        result = writer.submit(Admitted(request, request.SerializeToString(), None, spans), 1).result(600)
+        result = submit(writer, Admitted(request.SerializeToString(), None, spans)).result(600)
         elapsed = time.perf_counter() - started
         writer.stop()
         inserts = metrics.inserts.labels("ok")._value.get() + metrics.inserts.labels("error")._value.get()

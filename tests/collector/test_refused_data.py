@@ -21,15 +21,14 @@ from collector.schema import INSERT_COLUMNS, TRACES_TABLE
 from collector.store import DataRejected, Store, StoreError, classify
 from collector.writer import Admitted, GroupCommitWriter, WriteFailed, WriterLimits
 from tests.collector.clients import free_port
+from tests.collector.writing import submit
 
 START = 1_700_000_000_000_000_000
 
 
 def _limits(native_min_spans: int, isolation_inserts: int = 128) -> WriterLimits:
-    return WriterLimits(
-        max_inflight_spans=100_000, max_inflight_bytes=10**9, batch_max_spans=100_000, batch_max_delay_s=0.2,
-        retry_after_seconds=1, native_min_spans=native_min_spans, isolation_inserts=isolation_inserts,
-    )
+    return WriterLimits(batch_max_spans=100_000, batch_max_delay_s=0.2, native_min_spans=native_min_spans,
+                        isolation_inserts=isolation_inserts)
 
 
 def _request(*names: str) -> Admitted:
@@ -39,7 +38,7 @@ def _request(*names: str) -> Admitted:
         span = scope.spans.add()
         span.trace_id, span.span_id, span.name = uuid.uuid4().bytes, uuid.uuid4().bytes[:8], name
         span.start_time_unix_nano, span.end_time_unix_nano = START + i, START + i + 10
-    return Admitted(request, request.SerializeToString(), None, len(names))
+    return Admitted(request.SerializeToString(), None, len(names))
 
 
 @pytest.fixture
@@ -54,7 +53,7 @@ def _write(store: Store, native_min_spans: int, *items: Admitted, metrics: Colle
     """Submit `items` to a writer of their own and wait until each is settled."""
     writer = GroupCommitWriter(store, _limits(native_min_spans, isolation_inserts), metrics or CollectorMetrics())
     writer.start()
-    futures = [writer.submit(item, 1) for item in items]
+    futures = [submit(writer, item) for item in items]
     wait(futures, timeout=60)
     writer.stop()
     return futures
@@ -141,13 +140,13 @@ def test_a_database_that_fails_stays_retryable(store, failure):
 def test_a_request_clickhouse_cannot_decode_is_stored_converted(store):
     """upb keeps an unknown group field (wire types 3/4) inside a span; ClickHouse's Protobuf
     reader refuses the whole block, so the request goes the converted way."""
-    item = _request("a", "b")
-    span = item.request.resource_spans[0].scope_spans[0].spans[0]
+    request = _request("a", "b").request  # decoded from the item's bytes
+    span = request.resource_spans[0].scope_spans[0].spans[0]
     group = varint(100 << 3 | 3) + varint(1 << 3) + b"\x05" + varint(100 << 3 | 4)  # field 100 { field 1: 5 }
     span.MergeFromString(group)
-    raw = item.request.SerializeToString()
+    raw = request.SerializeToString()
     assert group in raw
-    (future,) = _write(store, 1, Admitted(item.request, raw, None, 2))
+    (future,) = _write(store, 1, Admitted(raw, None, 2))
     assert (future.result().accepted, future.result().rejected) == (2, 0)
     assert _names(store) == ["a", "b"]
 

@@ -10,7 +10,6 @@ import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
 from collector import migrations
-from collector.admission import InflightBudget
 from collector.convert import SpanCheck, request_to_batch
 from collector.metrics import CollectorMetrics
 from collector.native import insert_native
@@ -18,6 +17,8 @@ from collector.schema import INSERT_COLUMNS, SchemaMismatch, verify_otel_traces
 from collector.store import Store, StoreError, parse_url
 from collector.writer import Admitted, GroupCommitWriter, Overloaded, WriterLimits
 from tests.collector.spans import simple_spans
+from tests.collector.writing import budget as _budget
+from tests.collector.writing import submit
 
 
 def _limits(**overrides) -> WriterLimits:
@@ -28,17 +29,6 @@ def _limits(**overrides) -> WriterLimits:
 
 def _batch(n: int) -> Admitted:
     return Admitted(encode_spans(simple_spans(n)).SerializeToString(), None, n)
-
-
-def _budget(max_spans: int = 10_000, max_bytes: int = 10**9) -> InflightBudget:
-    return InflightBudget(max_bytes, max_spans, retry_after_seconds=1)
-
-
-def _submit(writer: GroupCommitWriter, budget: InflightBudget, item: Admitted, nbytes: int = 1):
-    """Admit as the ingest does: reserve the request's bytes and spans, then queue it."""
-    with budget.reserve(nbytes) as reservation:
-        reservation.resize(nbytes, item.count)
-        return writer.submit(item, reservation)
 
 
 @pytest.mark.parametrize(
@@ -134,7 +124,7 @@ def test_group_commit_shares_inserts_and_acks_after_write(store):
     writer = GroupCommitWriter(store, _limits(batch_max_delay_s=0.2), metrics)
     writer.start()
     budget = _budget()
-    futures = [_submit(writer, budget, _batch(10), 100) for _ in range(5)]
+    futures = [submit(writer, _batch(10), 100, budget) for _ in range(5)]
     wait(futures, timeout=30)
     assert all(f.exception() is None for f in futures)
     assert store.query("SELECT count() FROM otel_traces") == [(50,)]
@@ -147,13 +137,13 @@ def test_overload_refuses_beyond_the_bound(store):
     writer = GroupCommitWriter(store, _limits(batch_max_delay_s=0.3), CollectorMetrics())
     writer.start()
     budget = _budget(max_spans=15)
-    first = _submit(writer, budget, _batch(10), 10)
+    first = submit(writer, _batch(10), 10, budget)
     with pytest.raises(Overloaded) as err:
-        _submit(writer, budget, _batch(10), 10)
+        submit(writer, _batch(10), 10, budget)
     assert err.value.retry_after == 1
     assert budget.bytes == 10  # the refused request holds nothing
     assert first.result(30) == SpanCheck(accepted=10)
-    assert _submit(writer, budget, _batch(10), 10).result(30) == SpanCheck(accepted=10)  # room again once durable
+    assert submit(writer, _batch(10), 10, budget).result(30) == SpanCheck(accepted=10)  # room again once durable
     writer.stop()
 
 
@@ -162,7 +152,7 @@ def test_both_paths_write_the_group(store, native_min_spans):
     metrics = CollectorMetrics()
     writer = GroupCommitWriter(store, _limits(batch_max_delay_s=0.2, native_min_spans=native_min_spans), metrics)
     writer.start()
-    futures = [_submit(writer, _budget(), _batch(6)) for _ in range(3)]
+    futures = [submit(writer, _batch(6)) for _ in range(3)]
     wait(futures, timeout=60)
     assert all(f.exception() is None for f in futures)
     assert store.query("SELECT count(), uniqExact(SpanId) FROM otel_traces") == [(18, 18)]
@@ -172,7 +162,7 @@ def test_both_paths_write_the_group(store, native_min_spans):
 def test_stop_flushes_everything_admitted(store):
     writer = GroupCommitWriter(store, _limits(batch_max_delay_s=5.0), CollectorMetrics())
     writer.start()
-    future = _submit(writer, _budget(), _batch(7))
+    future = submit(writer, _batch(7))
     started = time.monotonic()
     writer.stop()
     assert future.result(0) == SpanCheck(accepted=7)
@@ -184,9 +174,9 @@ def test_the_bytes_bound_refuses_too(store):
     writer = GroupCommitWriter(store, _limits(batch_max_delay_s=0.3), CollectorMetrics())
     writer.start()
     budget = _budget(max_bytes=1000)
-    first = _submit(writer, budget, _batch(1), 800)
+    first = submit(writer, _batch(1), 800, budget)
     with pytest.raises(Overloaded):
-        _submit(writer, budget, _batch(1), 800)
+        submit(writer, _batch(1), 800, budget)
     assert first.result(30) == SpanCheck(accepted=1)
     writer.stop()
 
