@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from analyzer.api.settings import ApiSettings  # noqa: E402
 from analyzer.migrations import migrate_analyzer  # noqa: E402
+from analyzer.model import TraceKey  # noqa: E402
 from analyzer.pipeline import analyse_traces  # noqa: E402
 from analyzer.rules.config import RuleSettings  # noqa: E402
 from analyzer.terminal import explain_command  # noqa: E402
@@ -46,7 +47,7 @@ def analysed(store: Store, label: str, shape: tuple) -> str:
     spans, _ = shape
     trace_id = store_all(store, spans)
     t = time.perf_counter()
-    result = analyse_traces(store, [trace_id], RuleSettings())
+    result = analyse_traces(store, [TraceKey("", trace_id)], RuleSettings())
     print(f"analyse {label:<44} {time.perf_counter() - t:7.2f} s   ({len(spans):,} spans, {result.runs:,} runs)")
     return trace_id
 

@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from rich.console import Console
 
 from analyzer.api.settings import ApiSettings
+from analyzer.model import TraceKey
 from analyzer.pipeline import analyse_traces
 from analyzer.rules.config import RuleSettings
 from analyzer.terminal import MAX_TREE_DEPTH, explain_command
@@ -56,7 +57,7 @@ def trees(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trees]:
     t.agents = (store_all(t.store, spans), ids)
     spans, ids = wide(WIDTH, {FAILING}, START_NS + 20 * hour, tool=lambda i: "publish" if i == FAILING else "fetch")
     t.wide = (store_all(t.store, spans), ids)
-    traces = [tid for tid, _ in t.chains.values()] + [t.agents[0], t.wide[0]]
+    traces = [TraceKey("", tid) for tid in [tid for tid, _ in t.chains.values()] + [t.agents[0], t.wide[0]]]
     assert set(analyse_traces(t.store, traces, RuleSettings()).written) == set(traces)
     yield t
     t.store.command(f"DROP DATABASE IF EXISTS {t.store.database}")
