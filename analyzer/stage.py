@@ -161,16 +161,15 @@ class RoundStage:
             f"FROM ({field_by_key_select(name, self.source, self._one_span_per_key(name, ids, keys))})"
             for name in BY_KEY]
         self.store.command(f"CREATE TABLE {self.ids_table} (Tenant String, TraceId String, Chunk UInt32, "
-                           "Batch UInt32, Big Bool) ENGINE = MergeTree ORDER BY (Chunk, Tenant, TraceId)")
+                           "Big Bool) ENGINE = MergeTree ORDER BY (Chunk, Tenant, TraceId)")
         self.store.command(f"CREATE TABLE {self.values_table} (Field String, Key UInt64, Value String) "
                            "ENGINE = MergeTree ORDER BY (Field, Key)")
         create_canonical_table(self.store, self.table, self.source, BY_KEY)
         keys = [t for b in self.batches for t in b]
         chunk_of = [self._chunk_of[i] for i, b in enumerate(self.batches) for _ in b]
-        batch_of = [i for i, b in enumerate(self.batches) for _ in b]
         self.store.insert_columns(self.ids_table, [[k.tenant for k in keys], [k.trace_id for k in keys], chunk_of,
-                                                   batch_of, [k in self.bounded for k in keys]],
-                                  ["Tenant", "TraceId", "Chunk", "Batch", "Big"])
+                                                   [k in self.bounded for k in keys]],
+                                  ["Tenant", "TraceId", "Chunk", "Big"])
 
     def _one_span_per_key(self, name: str, ids: str, keys: str) -> str:
         """A raw-row condition for one staged span per distinct key of `name` among the chunk's traces
@@ -214,9 +213,13 @@ class RoundStage:
         self._ready[self._chunk_of[index]].wait()
         if self._error is not None:
             raise self._error
-        rows = (f"FROM {self.table} WHERE (tenant, trace_id) IN "
-                f"(SELECT Tenant, TraceId FROM {self.ids_table} WHERE Batch = {{batch:UInt32}})")
-        params = {"batch": index}
+        # The batch is a range of the stage's sort key, spelled as comparisons of its columns so that
+        # the primary key narrows the read to it (a tuple comparison or an IN set would not, or not as well).
+        rows = (f"FROM {self.table} WHERE (tenant > {{lo_t:String}} OR (tenant = {{lo_t:String}} AND "
+                "trace_id >= {lo_i:String})) AND (tenant < {hi_t:String} OR (tenant = {hi_t:String} AND "
+                "trace_id <= {hi_i:String}))")
+        (lo_t, lo_i), (hi_t, hi_i) = self.batches[index][0], self.batches[index][-1]
+        params = {"lo_t": lo_t, "lo_i": lo_i, "hi_t": hi_t, "hi_i": hi_i}
         cols = ", ".join(key_column(c) if c in BY_KEY else c for c in CANONICAL_COLUMNS)
         keys = ", ".join(key_column(name) for name in BY_KEY)
         values = (f"SELECT Field, Key, any(Value) FROM {self.values_table} "
