@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 
-from collector.metrics import CollectorMetrics
+from agentmortem.collector.metrics import CollectorMetrics
 
 
 class Overloaded(Exception):

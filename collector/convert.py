@@ -17,10 +17,10 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+from agentmortem.collector.rules import span_problem
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from collector.rules import span_problem
-from collector.schema import INSERT_COLUMNS, SPAN_KINDS, STATUS_CODES
+from agentmortem.platform.schema import INSERT_COLUMNS, SPAN_KINDS, STATUS_CODES
 
 TENANT_ATTRIBUTE = "agentmortem.tenant"
 SERVICE_NAME = "service.name"

@@ -20,8 +20,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from collector.convert import SpanBatch, SpanCheck
-from collector.store import DataRejected
+from agentmortem.collector.convert import SpanBatch, SpanCheck
+
+from agentmortem.platform.store import DataRejected
 
 INSERT_BUDGET = 128
 """Inserts one group commit may spend searching for refused spans: enough to find a handful

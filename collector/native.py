@@ -18,11 +18,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from collector.protoschema import varint
-from collector.rules import sql_filter
-from collector.rules import tuple_element as _el
-from collector.schema import INSERT_COLUMNS, SPAN_KINDS, STATUS_CODES, TRACES_TABLE
-from collector.store import Store
+from agentmortem.collector.protoschema import varint
+from agentmortem.collector.rules import sql_filter
+from agentmortem.collector.rules import tuple_element as _el
+
+from agentmortem.platform.schema import INSERT_COLUMNS, SPAN_KINDS, STATUS_CODES, TRACES_TABLE
+from agentmortem.platform.store import Store
 
 SCHEMA_FILE = Path(__file__).parent / "otlp_native.proto"
 SCHEMA_TEXT = SCHEMA_FILE.read_text()

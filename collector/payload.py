@@ -18,21 +18,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from google.protobuf import json_format
-from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
-
-from collector.convert import SpanCheck
-from collector.salvage import (
+from agentmortem.collector.convert import SpanCheck
+from agentmortem.collector.salvage import (
     Malformed,
     repaired_note,
     replace_lone_surrogates,
     salvage_json,
     salvage_protobuf,
     too_deep,
+)
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
 )
 
 PROTOBUF = "application/x-protobuf"

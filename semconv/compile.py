@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from semconv import keys as k
-from semconv.jsonvalues import ARRAY_START_RE, DIGITS_RE, INT_RE, NUMBER_RE
-from semconv.model import CANONICAL_COLUMNS
-from semconv.spec import (
+from agentmortem.semconv import keys as k
+from agentmortem.semconv.jsonvalues import ARRAY_START_RE, DIGITS_RE, INT_RE, NUMBER_RE
+from agentmortem.semconv.model import CANONICAL_COLUMNS
+from agentmortem.semconv.spec import (
     PART_SKIP_TYPES,
     PART_TEXT_PATHS,
     Attr,
@@ -35,7 +35,7 @@ from semconv.spec import (
     Source,
     TextItem,
 )
-from semconv.table import CATEGORY_RULES, CONVENTIONS, FIELD_BY_NAME, NAME_RULES
+from agentmortem.semconv.table import CATEGORY_RULES, CONVENTIONS, FIELD_BY_NAME, NAME_RULES
 
 _SAFE_SOURCE = re.compile(r"^[A-Za-z0-9_.]+$")
 _READ = ", ".join(f"`{c}`" for c in k.COLUMNS_READ)  # the raw columns the mapping reads

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from semconv.model import CanonicalSpan
+from agentmortem.semconv.model import CanonicalSpan
 
 # GenAI semconv provider names whose `genai-prices` provider id differs.
 PROVIDER_ALIASES: dict[str, str] = {

@@ -12,10 +12,10 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from semconv import keys as k
-from semconv.jsonvalues import ARRAY_START_RE, DIGITS_RE, INT_RE, NUMBER_RE
-from semconv.model import CANONICAL_COLUMNS, CanonicalSpan
-from semconv.spec import (
+from agentmortem.semconv import keys as k
+from agentmortem.semconv.jsonvalues import ARRAY_START_RE, DIGITS_RE, INT_RE, NUMBER_RE
+from agentmortem.semconv.model import CANONICAL_COLUMNS, CanonicalSpan
+from agentmortem.semconv.spec import (
     PART_SKIP_TYPES,
     PART_TEXT_PATHS,
     Attr,
@@ -36,7 +36,7 @@ from semconv.spec import (
     Source,
     TextItem,
 )
-from semconv.table import CATEGORY_RULES, CONVENTIONS, FIELD_BY_NAME, NAME_RULES
+from agentmortem.semconv.table import CATEGORY_RULES, CONVENTIONS, FIELD_BY_NAME, NAME_RULES
 
 _MISSING = object()
 

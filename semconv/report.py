@@ -13,13 +13,10 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
-from rich.console import Console
-from rich.table import Table
-
-from semconv import keys as k
-from semconv.compile import canonical_select
-from semconv.cost import ModelPrice, is_priced
-from semconv.spec import (
+from agentmortem.semconv import keys as k
+from agentmortem.semconv.compile import canonical_select
+from agentmortem.semconv.cost import ModelPrice, is_priced
+from agentmortem.semconv.spec import (
     Attr,
     Concat,
     IndexedItems,
@@ -29,7 +26,9 @@ from semconv.spec import (
     Source,
     TextItem,
 )
-from semconv.table import CATEGORY_RULES, FIELDS
+from agentmortem.semconv.table import CATEGORY_RULES, FIELDS
+from rich.console import Console
+from rich.table import Table
 
 PRICED_CATEGORIES = ("llm", "embedding")
 

@@ -9,8 +9,8 @@ structural fallbacks (span name). `semconv.compile` (SQL) and `semconv.extract`
 
 from __future__ import annotations
 
-from semconv import keys as k
-from semconv.spec import (
+from agentmortem.semconv import keys as k
+from agentmortem.semconv.spec import (
     Attr,
     CategoryRule,
     Col,

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from agentmortem.collector.migrations import migrate_collector
 
-from collector.migrations import migrate_collector
-from collector.store import Store
+from agentmortem.platform.store import Store
 
 _ENGINE_DIR: Path | None = None
 
@@ -105,7 +105,7 @@ def start_server(
     env.update(env_overrides or {})
     log_file = open(log_path, "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "analyzer.cli", command, *args, "--ready-file", str(ready)],
+        [sys.executable, "-m", "agentmortem", command, *args, "--ready-file", str(ready)],
         env=env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + timeout
@@ -124,7 +124,7 @@ def query_data_dir(data_dir: Path, sql: str) -> list[tuple]:
     """Run a query against a stopped server's data directory, in a separate process."""
     code = (
         "import json,sys\n"
-        "from collector.store import Store\n"
+        "from agentmortem.platform.store import Store\n"
         f"s = Store({('chdb://' + str(data_dir / 'db'))!r})\n"
         "rows = s.query(sys.stdin.read())\n"
         "print(json.dumps([list(r) for r in rows], default=str))\n"

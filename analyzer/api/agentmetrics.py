@@ -20,13 +20,12 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, NamedTuple
 
+from agentmortem.analyzer.api.timefmt import to_ns
+from agentmortem.semconv import keys as k
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-
-from analyzer.api.timefmt import to_ns
-from semconv import keys as k
 
 EventType = Literal[
     "run_start", "assistant_message", "thinking", "tool_call", "tool_result", "error", "api_error", "run_end",

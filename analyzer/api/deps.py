@@ -11,15 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated
 
+from agentmortem.analyzer.api.queries.scope import Scope
+from agentmortem.analyzer.api.ratelimit import RateLimiter
+from agentmortem.analyzer.api.settings import ApiSettings
+from agentmortem.collector.ingest import Ingest
 from fastapi import Depends, Header, HTTPException, Query, Request
 
-from analyzer.api.queries.scope import Scope
-from analyzer.api.ratelimit import RateLimiter
-from analyzer.api.settings import ApiSettings
-from collector.auth import KeyRing, hash_key, presented_key
-from collector.config import Settings
-from collector.ingest import Ingest
-from collector.store import Store, StoreError
+from agentmortem.platform.auth import KeyRing, hash_key, presented_key
+from agentmortem.platform.settings import Settings
+from agentmortem.platform.store import Store, StoreError
 
 
 @dataclass

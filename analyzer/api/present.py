@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.api import schemas
-from analyzer.api.timefmt import iso
-from analyzer.api.tree import Capped, Node, nested
-from semconv.model import CANONICAL_COLUMNS
+from agentmortem.analyzer.api import schemas
+from agentmortem.analyzer.api.timefmt import iso
+from agentmortem.analyzer.api.tree import Capped, Node, nested
+from agentmortem.semconv.model import CANONICAL_COLUMNS
 
 # AgentMetrics event type of each span category.
 EVENT_TYPES = {"llm": "assistant_message", "tool": "tool_call", "agent": "run_start"}

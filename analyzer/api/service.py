@@ -11,19 +11,21 @@ import asyncio
 import logging
 import time
 
-from analyzer.api.app import build_app
-from analyzer.api.deps import ApiContext
-from analyzer.api.ratelimit import RateLimiter
-from analyzer.api.settings import ApiSettings
-from analyzer.migrations import migrate_analyzer
-from collector.auth import KeyRing
-from collector.config import Settings
-from collector.ingest import Ingest
-from collector.metrics import CollectorMetrics
-from collector.migrations import migrate_collector
-from collector.service import QuietServer, bind_socket, serve_asgi, writer_limits
-from collector.store import Store
-from collector.writer import GroupCommitWriter
+from agentmortem.analyzer.api.app import build_app
+from agentmortem.analyzer.api.deps import ApiContext
+from agentmortem.analyzer.api.ratelimit import RateLimiter
+from agentmortem.analyzer.api.settings import ApiSettings
+from agentmortem.analyzer.engine.migrations import migrate_analyzer
+from agentmortem.collector.ingest import Ingest
+from agentmortem.collector.metrics import CollectorMetrics
+from agentmortem.collector.migrations import migrate_collector
+from agentmortem.collector.service import writer_limits
+from agentmortem.collector.writer import GroupCommitWriter
+
+from agentmortem.platform.auth import KeyRing
+from agentmortem.platform.hosting import QuietServer, bind_socket, serve_asgi
+from agentmortem.platform.settings import Settings
+from agentmortem.platform.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analyzer.model import Run, RunSpan
-from semconv.model import CanonicalSpan
+from agentmortem.analyzer.core.model import Run, RunSpan
+from agentmortem.semconv.model import CanonicalSpan
 
 
 @dataclass(frozen=True)

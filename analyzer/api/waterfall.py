@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from analyzer.api.present import signal_types_by_span
-from analyzer.api.tree import Capped, Node, critical_path
+from agentmortem.analyzer.api.present import signal_types_by_span
+from agentmortem.analyzer.api.tree import Capped, Node, critical_path
 
 ROW_HEIGHT = 20
 LABEL_WIDTH = 380  # px of the 1200-px-wide viewBox kept for span names

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from agentmortem.analyzer.core.model import TraceKey
 
-from analyzer.demo_emit import FLAVOURS
-from analyzer.demo_scenarios import SCENARIOS
-from analyzer.model import TraceKey
+from agentmortem.demo.emit import FLAVOURS
+from agentmortem.demo.scenarios import SCENARIOS
 from tests.analyzer.emit import START_NS, store_scenario
 
 

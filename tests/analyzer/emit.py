@@ -1,7 +1,8 @@
-"""Test helper: scenarios from `analyzer.demo_scenarios` stored the way the collector stores them."""
+"""Test helper: scenarios from `demo.scenarios` stored the way the collector stores them."""
 
 from __future__ import annotations
 
+from agentmortem.collector.convert import request_to_batch
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -9,10 +10,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 
-from analyzer.demo_scenarios import SCENARIOS, Scenario, play
-from collector.convert import request_to_batch
-from collector.schema import INSERT_COLUMNS, TRACES_TABLE
-from collector.store import Store
+from agentmortem.demo.scenarios import SCENARIOS, Scenario, play
+from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
+from agentmortem.platform.store import Store
 
 BY_NAME = {s.name: s for s in SCENARIOS}
 START_NS = 1_750_000_000 * 10**9

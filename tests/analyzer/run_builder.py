@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from analyzer.model import Run, RunSpan, SubRunOutcome
-from semconv.model import CanonicalSpan
+from agentmortem.analyzer.core.model import Run, RunSpan, SubRunOutcome
+from agentmortem.semconv.model import CanonicalSpan
 
 SECOND = 1_000_000_000
 T0 = 1_700_000_000 * SECOND

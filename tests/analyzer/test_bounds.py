@@ -7,18 +7,18 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from agentmortem.analyzer.core.model import TraceKey
+from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.engine.config import AnalyzerSettings
+from agentmortem.analyzer.engine.load import oversized, span_counts, spans_from_payload, spans_payload
+from agentmortem.analyzer.engine.migrations import migrate_analyzer
+from agentmortem.analyzer.engine.pipeline import analyse_traces
+from agentmortem.analyzer.engine.scheduler import Scheduler
+from agentmortem.collector.convert import request_to_batch
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from analyzer.config import AnalyzerSettings
-from analyzer.load import oversized, span_counts, spans_from_payload, spans_payload
-from analyzer.migrations import migrate_analyzer
-from analyzer.model import TraceKey
-from analyzer.pipeline import analyse_traces
-from analyzer.rules.config import RuleSettings
-from analyzer.scheduler import Scheduler
-from collector.convert import request_to_batch
-from collector.schema import INSERT_COLUMNS, TRACES_TABLE
+from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
 from tests.analyzer.emit import START_NS, store_scenario
 from tests.analyzer.test_workers import analysis_rows
 

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from analyzer.cli import write_ready_file
+from agentmortem.cli import write_ready_file
 
 
 def test_ready_file_is_replaced_not_rewritten_in_place(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The fast JSON paths of `analyzer.rules.content` give exactly what the json module gives."""
+"""The fast JSON paths of `analyzer.core.facts.content` give exactly what the json module gives."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import json
 import math
 
 import pytest
+from agentmortem.analyzer.core.facts.content import parse_json, prompt_key
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from analyzer.rules.content import parse_json, prompt_key
 
 # Texts where orjson and json differ (big integers, NaN, Infinity, overflow, lone surrogates)
 # or where both refuse, next to ordinary ones.

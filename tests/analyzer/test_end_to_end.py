@@ -10,8 +10,8 @@ import sys
 import time
 import urllib.request
 
-from analyzer.demo import send_demo
-from analyzer.demo_scenarios import SCENARIOS
+from agentmortem.demo.scenarios import SCENARIOS
+from agentmortem.demo.send import send_demo
 from tests.conftest import query_data_dir
 
 
@@ -24,7 +24,7 @@ def metric(url: str, name: str) -> float:
 def cli(data_dir, *args: str, **env: str) -> subprocess.CompletedProcess:
     """`agentmortem ARGS` on a server's data directory."""
     full_env = {**os.environ, "AGENTMORTEM_CLICKHOUSE_URL": f"chdb://{data_dir / 'db'}", "COLUMNS": "200", **env}
-    return subprocess.run([sys.executable, "-m", "analyzer.cli", *args], env=full_env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "agentmortem", *args], env=full_env, capture_output=True,
                           text=True, timeout=120)
 
 

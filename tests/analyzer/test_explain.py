@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from analyzer.analysis import analyze_run
-from analyzer.model import Run
-from analyzer.rules.config import RuleSettings
+from agentmortem.analyzer.core.analysis import analyze_run
+from agentmortem.analyzer.core.model import Run
+from agentmortem.analyzer.core.rule_context import RuleSettings
+
 from tests.analyzer.run_builder import SECOND, WEATHER_TOOLS, RunBuilder, healthy_weather_run
 
 

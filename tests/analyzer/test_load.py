@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import orjson
 import pytest
-
-from analyzer.demo_emit import FLAVOURS
-from analyzer.demo_scenarios import SCENARIOS
-from analyzer.load import (
+from agentmortem.analyzer.core.model import TraceKey
+from agentmortem.analyzer.engine.load import (
     _PAYLOAD_FORMAT,
     _PAYLOAD_SETTINGS,
     _decode_payload,
@@ -19,9 +17,11 @@ from analyzer.load import (
     spans_payload,
     to_span,
 )
-from analyzer.model import TraceKey
-from collector.schema import TRACES_TABLE
-from semconv.model import CANONICAL_COLUMNS
+from agentmortem.semconv.model import CANONICAL_COLUMNS
+
+from agentmortem.demo.emit import FLAVOURS
+from agentmortem.demo.scenarios import SCENARIOS
+from agentmortem.platform.schema import TRACES_TABLE
 from tests.analyzer.emit import START_NS, store_scenario
 
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import time
 
 import pytest
+from agentmortem.analyzer.core.model import TraceKey
+from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.engine.config import AnalyzerSettings
+from agentmortem.analyzer.engine.migrations import HERE, PACKAGE, migrate_analyzer
+from agentmortem.analyzer.engine.scheduler import Scheduler
+from agentmortem.collector.migrations import apply, load
 
-from analyzer.config import AnalyzerSettings
-from analyzer.migrations import HERE, PACKAGE, migrate_analyzer
-from analyzer.model import TraceKey
-from analyzer.rules.config import RuleSettings
-from analyzer.scheduler import Scheduler
-from collector.migrations import apply, load
-from collector.migrations.reorder import reorder_table, sorting_key
+from agentmortem.platform.reorder import reorder_table, sorting_key
 from tests.analyzer.emit import START_NS, SharedIds, store_scenario
 
 SIGNALS = "RunId, Seq, TraceId, SpanId, Tenant, AgentName, Start, Type, Severity, Decisive, IsRootCause, Evidence, Version"

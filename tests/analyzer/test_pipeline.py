@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import gc
 
-from analyzer.load import spans_payload
-from analyzer.pipeline import BatchJob, analyse_payload
-from analyzer.rules.config import RuleSettings
+from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.engine.load import spans_payload
+from agentmortem.analyzer.engine.pipeline import BatchJob, analyse_payload
 
 
 def test_a_batch_frees_its_spans_before_the_cyclic_collector_resumes(store, scenario_traces):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import random
 
+from agentmortem.analyzer.core.model import RunSpan
+from agentmortem.analyzer.core.runs import build_runs, trace_runs
+from agentmortem.semconv.model import CanonicalSpan
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from analyzer.model import RunSpan
-from analyzer.runs import build_runs, trace_runs
-from semconv.model import CanonicalSpan
 
 S = 1_000_000_000
 

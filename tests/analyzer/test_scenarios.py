@@ -1,7 +1,7 @@
 """The scenario library end to end: real OTel SDK spans → OTLP protobuf → collector conversion →
 `otel_traces` in chDB → semconv canonical SQL → the pipeline's run building → `analyze_run`.
 
-Every scenario in `analyzer.demo_scenarios`, in the GenAI-semconv and the OpenInference
+Every scenario in `demo.scenarios`, in the GenAI-semconv and the OpenInference
 flavour, must come out with its primary failure class, the exact root-cause span, the
 cost-impact figures below, and a headline naming the failing step.
 """
@@ -9,21 +9,21 @@ cost-impact figures below, and a headline naming the failing step.
 from __future__ import annotations
 
 import pytest
+from agentmortem.analyzer.core.analysis import analyze_run
+from agentmortem.analyzer.core.model import Run
+from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.collector.convert import request_to_batch
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from analyzer.analysis import analyze_run
-from analyzer.demo_emit import FLAVOURS
-from analyzer.demo_scenarios import SCENARIOS, Scenario, play
-from analyzer.model import Run
-from analyzer.rules.config import RuleSettings
-from collector.convert import request_to_batch
-from collector.schema import INSERT_COLUMNS, TRACES_TABLE
+from agentmortem.demo.emit import FLAVOURS
+from agentmortem.demo.scenarios import SCENARIOS, Scenario, play
+from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
 
-runs_module = pytest.importorskip("analyzer.runs", reason="the pipeline's run building (analyzer/runs.py) has not landed")
+runs_module = pytest.importorskip("agentmortem.analyzer.core.runs", reason="the pipeline's run building (analyzer/runs.py) has not landed")
 
 START_NS = 1_750_000_000 * 10**9
 

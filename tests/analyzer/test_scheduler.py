@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 
 import pytest
+from agentmortem.analyzer.core.model import TraceKey
+from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.engine.config import AnalyzerSettings, Shard
+from agentmortem.analyzer.engine.migrations import migrate_analyzer
+from agentmortem.analyzer.engine.pipeline import analyse_traces
+from agentmortem.analyzer.engine.scheduler import Candidate, Scheduler, next_watermark, plan_round
 
-from analyzer.config import AnalyzerSettings, Shard
-from analyzer.migrations import migrate_analyzer
-from analyzer.model import TraceKey
-from analyzer.pipeline import analyse_traces
-from analyzer.rules.config import RuleSettings
-from analyzer.scheduler import Candidate, Scheduler, next_watermark, plan_round
 from tests.analyzer.emit import START_NS, scenario_spans, store_scenario, store_spans
 
 RULES = RuleSettings()

@@ -4,14 +4,13 @@ what per-trace analysis writes, and the scratch tables never outlive the round."
 from __future__ import annotations
 
 import pytest
-
-from analyzer.config import AnalyzerSettings, Shard
-from analyzer.load import load_spans, spans_from_payload
-from analyzer.migrations import migrate_analyzer
-from analyzer.pipeline import analyse_traces
-from analyzer.rules.config import RuleSettings
-from analyzer.scheduler import Scheduler
-from analyzer.stage import (
+from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.engine.config import AnalyzerSettings, Shard
+from agentmortem.analyzer.engine.load import load_spans, spans_from_payload
+from agentmortem.analyzer.engine.migrations import migrate_analyzer
+from agentmortem.analyzer.engine.pipeline import analyse_traces
+from agentmortem.analyzer.engine.scheduler import Scheduler
+from agentmortem.analyzer.engine.stage import (
     STAGE_CHUNKS,
     STALE_STAGE_SECONDS,
     RoundStage,
@@ -20,7 +19,8 @@ from analyzer.stage import (
     stage_prefix,
     staged_batches,
 )
-from collector.store import StoreError
+
+from agentmortem.platform.store import StoreError
 from tests.analyzer.test_workers import analysis_rows
 
 RULES = RuleSettings()

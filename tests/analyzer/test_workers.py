@@ -7,13 +7,13 @@ import signal
 from concurrent.futures.process import BrokenProcessPool
 
 import pytest
+from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.engine.config import AnalyzerSettings
+from agentmortem.analyzer.engine.migrations import migrate_analyzer
+from agentmortem.analyzer.engine.pipeline import analyse_traces, ready
+from agentmortem.analyzer.engine.scheduler import Scheduler
+from agentmortem.analyzer.engine.workers import AnalysisWorkers
 
-from analyzer.config import AnalyzerSettings
-from analyzer.migrations import migrate_analyzer
-from analyzer.pipeline import analyse_traces, ready
-from analyzer.rules.config import RuleSettings
-from analyzer.scheduler import Scheduler
-from analyzer.workers import AnalysisWorkers
 from tests.analyzer.emit import store_scenario
 
 RULES = RuleSettings()
@@ -89,7 +89,7 @@ def test_start_brings_every_worker_up_once_with_the_analysis_imported():
         assert workers._pool is pool and len(pool._processes) == 2
         # each worker imported the analysis while warming up (`eval` is a builtin: running it imports
         # nothing of ours, as a function of this module would)
-        probe = "'analyzer.rules.tools' in __import__('sys').modules"
+        probe = "'agentmortem.analyzer.core.rules.tools' in __import__('sys').modules"
         assert [workers.submit(eval, probe).result(timeout=60) for _ in range(4)] == [True] * 4
     finally:
         workers.close()

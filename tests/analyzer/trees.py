@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Span, Status, StatusCode
 
-from collector.store import Store
+from agentmortem.platform.store import Store
 from tests.analyzer.emit import START_NS, store_spans
 
 MS = 10**6

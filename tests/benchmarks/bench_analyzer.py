@@ -34,25 +34,25 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from agentmortem.analyzer.core.model import TraceKey
+from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.engine.config import AnalyzerSettings, Shard
+from agentmortem.analyzer.engine.load import analysis_select, load_baselines, query_payload, spans_payload, trace_keys
+from agentmortem.analyzer.engine.migrations import migrate_analyzer
+from agentmortem.analyzer.engine.pipeline import analyse_batches
+from agentmortem.analyzer.engine.scheduler import Scheduler
+from agentmortem.analyzer.engine.stage import RoundStage, create_canonical_table, stage_prefix, staged_batches
+from agentmortem.analyzer.engine.workers import AnalysisWorkers
+from agentmortem.analyzer.engine.write import EXPLANATIONS_TABLE, RUNS_TABLE, SIGNALS_TABLE
+from agentmortem.collector.migrations import migrate_collector
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from analyzer.config import AnalyzerSettings, Shard
-from analyzer.demo_emit import FLAVOURS, Emitter
-from analyzer.demo_scenarios import AGENT, SCENARIOS, TOOLS, play
-from analyzer.load import analysis_select, load_baselines, query_payload, spans_payload, trace_keys
-from analyzer.migrations import migrate_analyzer
-from analyzer.model import TraceKey
-from analyzer.pipeline import analyse_batches
-from analyzer.rules.config import RuleSettings
-from analyzer.scheduler import Scheduler
-from analyzer.stage import RoundStage, create_canonical_table, stage_prefix, staged_batches
-from analyzer.workers import AnalysisWorkers
-from analyzer.write import EXPLANATIONS_TABLE, RUNS_TABLE, SIGNALS_TABLE
-from collector.migrations import migrate_collector
-from collector.schema import INSERT_COLUMNS, TRACES_TABLE
-from collector.store import Store
+from agentmortem.demo.emit import FLAVOURS, Emitter
+from agentmortem.demo.scenarios import AGENT, SCENARIOS, TOOLS, play
+from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
+from agentmortem.platform.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -327,7 +327,7 @@ def _cpu_seconds() -> tuple[float, float]:
 
 def bench_serve() -> None:
     """Start `serve` with defaults, send the demo, time each run's end → its analysis being written."""
-    from analyzer.demo import send_demo
+    from agentmortem.demo.send import send_demo
 
     data = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     ready = data / "ready.json"
@@ -335,7 +335,7 @@ def bench_serve() -> None:
            "AGENTMORTEM_OTLP_HTTP_PORT": "0", "AGENTMORTEM_API_PORT": "0"}
     for key in [k for k in env if k.startswith("AGENTMORTEM_ANALYZER") or k.startswith("AGENTMORTEM_SETTLE")]:
         del env[key]
-    proc = subprocess.Popen([sys.executable, "-m", "analyzer.cli", "serve", "--ready-file", str(ready)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "agentmortem", "serve", "--ready-file", str(ready)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while not ready.exists():

@@ -24,14 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from agentmortem.analyzer.engine.migrations import migrate_analyzer  # noqa: E402
+from agentmortem.collector.convert import request_to_batch  # noqa: E402
+from agentmortem.collector.migrations import migrate_collector  # noqa: E402
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue  # noqa: E402
 
-from analyzer.migrations import migrate_analyzer  # noqa: E402
-from collector.convert import request_to_batch  # noqa: E402
-from collector.migrations import migrate_collector  # noqa: E402
-from collector.schema import INSERT_COLUMNS, TRACES_TABLE  # noqa: E402
-from collector.store import Store  # noqa: E402
+from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE  # noqa: E402
+from agentmortem.platform.store import Store  # noqa: E402
 
 TOOLS = json.dumps([{"type": "function", "name": f"tool_{i}", "description": "looks things up " * 8,
                      "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}} for i in range(4)])
@@ -78,10 +78,10 @@ def store_trace(store: Store, spans: int, start_ns: int) -> None:
 
 ROUND = """
 import json, sys, time
-from analyzer.config import AnalyzerSettings
-from analyzer.rules.config import RuleSettings
-from analyzer.scheduler import Scheduler
-from collector.store import Store
+from agentmortem.analyzer.engine.config import AnalyzerSettings
+from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.engine.scheduler import Scheduler
+from agentmortem.platform.store import Store
 store = Store(sys.argv[1])
 bound = int(sys.argv[2]) or 10**9
 settings = AnalyzerSettings(settle_seconds=0, analyzer_lag_seconds=0, abandon_after_seconds=0.001, analyzer_workers=0,

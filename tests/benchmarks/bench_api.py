@@ -31,21 +31,22 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from analyzer.api.app import build_app  # noqa: E402
-from analyzer.api.service import make_context  # noqa: E402
-from analyzer.api.settings import ApiSettings  # noqa: E402
-from analyzer.config import AnalyzerSettings  # noqa: E402
-from analyzer.demo_emit import Emitter  # noqa: E402
-from analyzer.demo_scenarios import AGENT, TOOLS  # noqa: E402
-from analyzer.migrations import migrate_analyzer  # noqa: E402
-from analyzer.model import TraceKey  # noqa: E402
-from analyzer.pipeline import analyse_traces  # noqa: E402
-from analyzer.rules.config import RuleSettings  # noqa: E402
-from analyzer.scheduler import Scheduler  # noqa: E402
-from collector.config import Settings  # noqa: E402
-from collector.migrations import migrate_collector  # noqa: E402
-from collector.service import bind_socket  # noqa: E402
-from collector.store import Store  # noqa: E402
+from agentmortem.analyzer.api.app import build_app  # noqa: E402
+from agentmortem.analyzer.api.service import make_context  # noqa: E402
+from agentmortem.analyzer.api.settings import ApiSettings  # noqa: E402
+from agentmortem.analyzer.core.model import TraceKey  # noqa: E402
+from agentmortem.analyzer.core.rule_context import RuleSettings  # noqa: E402
+from agentmortem.analyzer.engine.config import AnalyzerSettings  # noqa: E402
+from agentmortem.analyzer.engine.migrations import migrate_analyzer  # noqa: E402
+from agentmortem.analyzer.engine.pipeline import analyse_traces  # noqa: E402
+from agentmortem.analyzer.engine.scheduler import Scheduler  # noqa: E402
+from agentmortem.collector.migrations import migrate_collector  # noqa: E402
+
+from agentmortem.demo.emit import Emitter  # noqa: E402
+from agentmortem.demo.scenarios import AGENT, TOOLS  # noqa: E402
+from agentmortem.platform.hosting import bind_socket  # noqa: E402
+from agentmortem.platform.settings import Settings  # noqa: E402
+from agentmortem.platform.store import Store  # noqa: E402
 from tests.analyzer.emit import store_spans  # noqa: E402
 from tests.benchmarks.bench_analyzer import DAY_NS, generate, make_templates  # noqa: E402
 

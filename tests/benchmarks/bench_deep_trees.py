@@ -28,14 +28,15 @@ from rich.console import Console
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from analyzer.api.settings import ApiSettings  # noqa: E402
-from analyzer.migrations import migrate_analyzer  # noqa: E402
-from analyzer.model import TraceKey  # noqa: E402
-from analyzer.pipeline import analyse_traces  # noqa: E402
-from analyzer.rules.config import RuleSettings  # noqa: E402
-from analyzer.terminal import explain_command  # noqa: E402
-from collector.migrations import migrate_collector  # noqa: E402
-from collector.store import Store  # noqa: E402
+from agentmortem.analyzer.api.settings import ApiSettings  # noqa: E402
+from agentmortem.analyzer.core.model import TraceKey  # noqa: E402
+from agentmortem.analyzer.core.rule_context import RuleSettings  # noqa: E402
+from agentmortem.analyzer.engine.migrations import migrate_analyzer  # noqa: E402
+from agentmortem.analyzer.engine.pipeline import analyse_traces  # noqa: E402
+from agentmortem.collector.migrations import migrate_collector  # noqa: E402
+
+from agentmortem.cli.explain import explain_command  # noqa: E402
+from agentmortem.platform.store import Store  # noqa: E402
 from tests.analyzer.api.conftest import make_client  # noqa: E402
 from tests.analyzer.emit import START_NS  # noqa: E402
 from tests.analyzer.trees import chain, store_all, wide  # noqa: E402

@@ -25,15 +25,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from agentmortem.collector.convert import check_spans, request_to_batch  # noqa: E402
+from agentmortem.collector.metrics import CollectorMetrics  # noqa: E402
+from agentmortem.collector.migrations import migrate_collector  # noqa: E402
+from agentmortem.collector.nesting import renders_natively  # noqa: E402
+from agentmortem.collector.payload import parse_json, parse_protobuf  # noqa: E402
+from agentmortem.collector.writer import Admitted, GroupCommitWriter, WriterLimits  # noqa: E402
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
 
-from collector.convert import check_spans, request_to_batch  # noqa: E402
-from collector.metrics import CollectorMetrics  # noqa: E402
-from collector.migrations import migrate_collector  # noqa: E402
-from collector.nesting import renders_natively  # noqa: E402
-from collector.payload import parse_json, parse_protobuf  # noqa: E402
-from collector.store import Store  # noqa: E402
-from collector.writer import Admitted, GroupCommitWriter, WriterLimits  # noqa: E402
+from agentmortem.platform.store import Store  # noqa: E402
 from tests.collector.pressure import genai_request  # noqa: E402
 from tests.collector.spans import otlp_json  # noqa: E402
 from tests.collector.writing import submit  # noqa: E402

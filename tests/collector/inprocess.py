@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from collector.config import Settings
-from collector.service import CollectorService
-from collector.store import Store
+from agentmortem.collector.service import CollectorService
+
+from agentmortem.platform.settings import Settings
+from agentmortem.platform.store import Store
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
-from collector.schema import INSERT_COLUMNS
+from agentmortem.platform.schema import INSERT_COLUMNS
 
 RESOURCE_ATTRS = {
     "service.name": "roundtrip-svc",

@@ -5,8 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-
-from collector.admission import InflightBudget, Overloaded
+from agentmortem.collector.admission import InflightBudget, Overloaded
 
 
 def test_a_reservation_that_does_not_fit_is_refused_and_holds_nothing():

@@ -11,14 +11,14 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from collector.auth import KeyRing, create_key, list_keys, presented_key, revoke_key
+from agentmortem.platform.auth import KeyRing, create_key, list_keys, presented_key, revoke_key
 from tests.collector.clients import EXPORT_METHOD, make_request
 from tests.conftest import query_data_dir, start_server
 
 
 def _cli(data_dir, *args: str) -> str:
     out = subprocess.run(
-        [sys.executable, "-m", "analyzer.cli", "keys", "--clickhouse-url", f"chdb://{data_dir / 'db'}", *args],
+        [sys.executable, "-m", "agentmortem", "keys", "--clickhouse-url", f"chdb://{data_dir / 'db'}", *args],
         capture_output=True, text=True, timeout=120, check=True,
     )
     return out.stdout

@@ -36,7 +36,7 @@ def clickhouse_url():
 def test_sdk_spans_round_trip_through_a_clickhouse_server(clickhouse_url, server_factory):
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    from collector.store import Store
+    from agentmortem.platform.store import Store
 
     srv = server_factory({"AGENTMORTEM_CLICKHOUSE_URL": clickhouse_url}, command="collector")
     spans = rich_spans()
@@ -56,6 +56,6 @@ def test_sdk_spans_round_trip_through_a_clickhouse_server(clickhouse_url, server
 @given(data=st.data())
 def test_the_typed_json_path_reads_documents_as_the_raw_walk_on_a_server(clickhouse_url, shape, data):
     """The typed path's exactness rests on how JSONExtract converts tuples: checked on the server version too."""
-    from collector.store import Store
+    from agentmortem.platform.store import Store
 
     assert_typed_path_exact(Store(clickhouse_url), shape, data)

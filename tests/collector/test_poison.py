@@ -16,14 +16,14 @@ from dataclasses import dataclass
 import grpc
 import httpx
 import pytest
+from agentmortem.collector.migrations import migrate_collector
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from collector.migrations import migrate_collector
-from collector.store import Store
+from agentmortem.platform.store import Store
 from tests.collector.clients import EXPORT_METHOD
 from tests.collector.inprocess import running_collector
 from tests.collector.spans import otlp_json

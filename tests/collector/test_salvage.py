@@ -13,12 +13,12 @@ import uuid
 from collections.abc import Callable
 
 import pytest
+from agentmortem.collector import salvage
+from agentmortem.collector.payload import Decoded, PayloadError, parse_json, parse_protobuf
 from google.protobuf import json_format, text_format
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from collector import salvage
-from collector.payload import Decoded, PayloadError, parse_json, parse_protobuf
 from tests.collector.spans import otlp_json
 
 MARK = "@@@@"  # replaced by invalid UTF-8 of the same length in the encoded body

@@ -197,8 +197,8 @@ def test_the_open_files_limit_is_lifted_to_hold_every_connection_cap(hard):
         hard = current_hard
     code = (
         "import logging, resource\n"
-        "from collector.config import Settings\n"
-        "from collector.service import raise_open_files_limit\n"
+        "from agentmortem.platform.settings import Settings\n"
+        "from agentmortem.platform.hosting import raise_open_files_limit\n"
         f"resource.setrlimit(resource.RLIMIT_NOFILE, (1024, {hard}))\n"
         "logging.basicConfig()\n"
         "raise_open_files_limit(Settings(max_connections=1000), 3)\n"

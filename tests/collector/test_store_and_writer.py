@@ -7,15 +7,15 @@ from concurrent.futures import wait
 from pathlib import Path
 
 import pytest
+from agentmortem.collector import migrations
+from agentmortem.collector.convert import SpanCheck, request_to_batch
+from agentmortem.collector.metrics import CollectorMetrics
+from agentmortem.collector.native import insert_native
+from agentmortem.collector.writer import Admitted, GroupCommitWriter, Overloaded, WriterLimits
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
-from collector import migrations
-from collector.convert import SpanCheck, request_to_batch
-from collector.metrics import CollectorMetrics
-from collector.native import insert_native
-from collector.schema import INSERT_COLUMNS, SchemaMismatch, verify_otel_traces
-from collector.store import Store, StoreError, parse_url
-from collector.writer import Admitted, GroupCommitWriter, Overloaded, WriterLimits
+from agentmortem.platform.schema import INSERT_COLUMNS, SchemaMismatch, verify_otel_traces
+from agentmortem.platform.store import Store, StoreError, parse_url
 from tests.collector.spans import simple_spans
 from tests.collector.writing import budget as _budget
 from tests.collector.writing import submit
@@ -183,8 +183,9 @@ def test_the_bytes_bound_refuses_too(store):
 
 @pytest.mark.parametrize("enabled", [True, False])
 def test_fsync_setting_is_applied_to_otel_traces(store, enabled):
-    from collector.config import Settings
-    from collector.service import apply_durability
+    from agentmortem.collector.service import apply_durability
+
+    from agentmortem.platform.settings import Settings
 
     apply_durability(store, Settings(fsync_after_insert=enabled))
     (engine,) = store.query(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 
-from collector.admission import InflightBudget
-from collector.writer import Admitted, GroupCommitWriter
+from agentmortem.collector.admission import InflightBudget
+from agentmortem.collector.writer import Admitted, GroupCommitWriter
 
 
 def budget(max_spans: int = 10_000, max_bytes: int = 10**9) -> InflightBudget:

@@ -14,20 +14,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from agentmortem.analyzer.core.model import TraceKey
+from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.engine.pipeline import analyse_traces
+from agentmortem.collector.convert import request_to_batch
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from analyzer.demo_emit import Emitter
-from analyzer.demo_scenarios import AGENT, SCENARIOS, TOOLS, WEATHER_PARIS
-from analyzer.model import TraceKey
-from analyzer.pipeline import analyse_traces
-from analyzer.rules.config import RuleSettings
-from collector.convert import request_to_batch
-from collector.schema import INSERT_COLUMNS, TRACES_TABLE
-from collector.store import Store
+from agentmortem.demo.emit import Emitter
+from agentmortem.demo.scenarios import AGENT, SCENARIOS, TOOLS, WEATHER_PARIS
+from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
+from agentmortem.platform.store import Store
 from tests.analyzer.emit import SharedIds
 
 START = datetime(2025, 6, 15, 15, 0, tzinfo=UTC)

@@ -21,16 +21,16 @@ from datetime import UTC, datetime
 
 import pytest
 import yaml
+from agentmortem.analyzer.api.app import build_app
+from agentmortem.analyzer.api.service import make_context
+from agentmortem.analyzer.api.settings import ApiSettings
+from agentmortem.analyzer.engine.migrations import migrate_analyzer
+from agentmortem.collector.migrations import migrate_collector
 from fastapi.testclient import TestClient
 
-from analyzer.api.app import build_app
-from analyzer.api.service import make_context
-from analyzer.api.settings import ApiSettings
-from analyzer.demo_scenarios import AGENT
-from analyzer.migrations import migrate_analyzer
-from collector.config import Settings
-from collector.migrations import migrate_collector
-from collector.store import Store
+from agentmortem.demo.scenarios import AGENT
+from agentmortem.platform.settings import Settings
+from agentmortem.platform.store import Store
 from tests.conftest import engine_url
 from tests.dashboards import grafana
 from tests.dashboards.corpus import QUOTED_AGENT, Planned, build

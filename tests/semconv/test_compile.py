@@ -6,11 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from collector.store import Store
-from semconv.compile import (
+from agentmortem.semconv.compile import (
     _fast_shape_keys,
     _objects,
     _required_literal,
@@ -20,9 +16,13 @@ from semconv.compile import (
     field_by_key_select,
     span_attributes_key,
 )
-from semconv.model import CANONICAL_COLUMNS
-from semconv.spec import Concat, JsonItems, Out, Shape
-from semconv.table import FIELDS
+from agentmortem.semconv.model import CANONICAL_COLUMNS
+from agentmortem.semconv.spec import Concat, JsonItems, Out, Shape
+from agentmortem.semconv.table import FIELDS
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agentmortem.platform.store import Store
 from tests.conftest import engine_url
 from tests.semconv.conftest import load
 

@@ -10,8 +10,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from agentmortem.semconv import cost
 
-from semconv import cost
 from tests.semconv import scenario as sc
 from tests.semconv.test_cost_and_report import _unknown_model_span
 
@@ -36,7 +36,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def report(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     inherited = {k: v for k, v in os.environ.items() if k != cost.OVERRIDES_ENV}
     full_env = {**inherited, "AGENTMORTEM_CLICKHOUSE_URL": f"chdb://{data_dir / 'db'}", **env}
-    return subprocess.run([sys.executable, "-m", "analyzer.cli", "semconv", "report", *args], env=full_env,
+    return subprocess.run([sys.executable, "-m", "agentmortem", "semconv", "report", *args], env=full_env,
                           capture_output=True, text=True, timeout=120)
 
 

@@ -11,11 +11,12 @@ import math
 from functools import lru_cache
 from typing import Any
 
-from analyzer.api.queries.runs import RUNS, STATUS_SQL, RunFilter, run_where
-from analyzer.api.queries.scope import Scope, Where
-from collector.schema import RAW_TENANT, TRACES_TABLE
-from collector.store import Store
-from semconv.compile import canonical_select
+from agentmortem.analyzer.api.queries.runs import RUNS, STATUS_SQL, RunFilter, run_where
+from agentmortem.analyzer.api.queries.scope import Scope, Where
+from agentmortem.semconv.compile import canonical_select
+
+from agentmortem.platform.schema import RAW_TENANT, TRACES_TABLE
+from agentmortem.platform.store import Store
 
 
 def finite(value: Any) -> Any:

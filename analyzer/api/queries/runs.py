@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 import orjson
+from agentmortem.analyzer.api.agentmetrics import trace_id_for
+from agentmortem.analyzer.api.queries.scope import Scope, Where
 
-from analyzer.api.agentmetrics import trace_id_for
-from analyzer.api.queries.scope import Scope, Where
-from collector.store import Store
+from agentmortem.platform.store import Store
 
 RUNS = "agent_runs FINAL"
 # AgentMetrics' run status from our outcome: timeouts, failures, everything else completed.

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from analyzer.api.timefmt import to_ns
+from agentmortem.analyzer.api.timefmt import to_ns
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Scope:
 
 
 # Tenant column of each kind of source: analysis tables carry `Tenant`; raw spans the resource attribute
-# (`collector.schema.RAW_TENANT`).
+# (`platform.schema.RAW_TENANT`).
 TENANT_COLUMN = "Tenant"
 
 

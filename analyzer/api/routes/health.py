@@ -5,12 +5,11 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+from agentmortem.analyzer.api import schemas
+from agentmortem.analyzer.api.deps import ContextDep
+from agentmortem.analyzer.api.version import VERSION
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-
-from analyzer.api import schemas
-from analyzer.api.deps import ContextDep
-from analyzer.api.version import VERSION
 
 router = APIRouter(tags=["system"])
 

@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import asyncio
 
+from agentmortem.analyzer.api import schemas
+from agentmortem.analyzer.api.agentmetrics import (
+    AgentRunIn,
+    RunEventIn,
+    event_request,
+    run_end_request,
+    run_request,
+    trace_id_for,
+)
+from agentmortem.analyzer.api.deps import ApiContext, ContextDep, ScopeDep
+from agentmortem.analyzer.api.queries.details import trace_start_ns
+from agentmortem.analyzer.api.queries.scope import Scope
+from agentmortem.collector.ingest import Overloaded, Unavailable
 from fastapi import APIRouter, HTTPException
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
-from analyzer.api import schemas
-from analyzer.api.agentmetrics import AgentRunIn, RunEventIn, event_request, run_end_request, run_request, trace_id_for
-from analyzer.api.deps import ApiContext, ContextDep, ScopeDep
-from analyzer.api.queries.details import trace_start_ns
-from analyzer.api.queries.scope import Scope
-from collector.ingest import Overloaded, Unavailable
 
 router = APIRouter(prefix="/v1/runs", tags=["ingest"])
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from agentmortem.analyzer.api import present, schemas
+from agentmortem.analyzer.api.deps import ContextDep, PageDep, ScopeDep
+from agentmortem.analyzer.api.queries.details import SignalFilter, list_signals
 from fastapi import APIRouter
-
-from analyzer.api import present, schemas
-from analyzer.api.deps import ContextDep, PageDep, ScopeDep
-from analyzer.api.queries.details import SignalFilter, list_signals
 
 router = APIRouter(prefix="/v1/signals", tags=["signals"])
 

@@ -13,27 +13,27 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from agentmortem.analyzer.api.app import build_app
+from agentmortem.analyzer.api.service import make_context
+from agentmortem.analyzer.api.settings import ApiSettings
+from agentmortem.analyzer.core.model import TraceKey
+from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.engine.migrations import migrate_analyzer
+from agentmortem.analyzer.engine.pipeline import analyse_traces
+from agentmortem.collector.convert import request_to_batch
+from agentmortem.collector.ingest import Ingest
+from agentmortem.collector.metrics import CollectorMetrics
+from agentmortem.collector.migrations import migrate_collector
+from agentmortem.collector.service import writer_limits
+from agentmortem.collector.writer import GroupCommitWriter
 from fastapi.testclient import TestClient
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
-from analyzer.api.app import build_app
-from analyzer.api.service import make_context
-from analyzer.api.settings import ApiSettings
-from analyzer.demo_scenarios import SCENARIOS
-from analyzer.migrations import migrate_analyzer
-from analyzer.model import TraceKey
-from analyzer.pipeline import analyse_traces
-from analyzer.rules.config import RuleSettings
-from collector.auth import create_key
-from collector.config import Settings
-from collector.convert import request_to_batch
-from collector.ingest import Ingest
-from collector.metrics import CollectorMetrics
-from collector.migrations import migrate_collector
-from collector.schema import INSERT_COLUMNS, TRACES_TABLE
-from collector.service import writer_limits
-from collector.store import Store
-from collector.writer import GroupCommitWriter
+from agentmortem.demo.scenarios import SCENARIOS
+from agentmortem.platform.auth import create_key
+from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
+from agentmortem.platform.settings import Settings
+from agentmortem.platform.store import Store
 from tests.analyzer.emit import START_NS, scenario_spans
 from tests.conftest import engine_url
 

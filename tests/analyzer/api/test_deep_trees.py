@@ -17,15 +17,15 @@ from dataclasses import dataclass, field
 
 import orjson
 import pytest
+from agentmortem.analyzer.api.settings import ApiSettings
+from agentmortem.analyzer.core.model import TraceKey
+from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.engine.pipeline import analyse_traces
 from fastapi.testclient import TestClient
 from rich.console import Console
 
-from analyzer.api.settings import ApiSettings
-from analyzer.model import TraceKey
-from analyzer.pipeline import analyse_traces
-from analyzer.rules.config import RuleSettings
-from analyzer.terminal import MAX_TREE_DEPTH, explain_command
-from collector.store import Store
+from agentmortem.cli.explain import MAX_TREE_DEPTH, explain_command
+from agentmortem.platform.store import Store
 from tests.analyzer.api.conftest import fresh_store, make_client
 from tests.analyzer.emit import START_NS
 from tests.analyzer.trees import chain, store_all, wide

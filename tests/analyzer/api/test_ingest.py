@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from analyzer.migrations import migrate_analyzer
-from analyzer.model import TraceKey
-from analyzer.pipeline import analyse_traces
-from analyzer.rules.config import RuleSettings
-from collector.auth import create_key
-from collector.config import Settings
+from agentmortem.analyzer.core.model import TraceKey
+from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.engine.migrations import migrate_analyzer
+from agentmortem.analyzer.engine.pipeline import analyse_traces
+
+from agentmortem.platform.auth import create_key
+from agentmortem.platform.settings import Settings
 from tests.analyzer.api.conftest import bearer, make_client
 
 T0 = "2025-01-15T10:30:00Z"

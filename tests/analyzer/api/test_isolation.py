@@ -8,11 +8,11 @@ import re
 
 import orjson
 import pytest
+from agentmortem.analyzer.api.app import ROUTERS
+from agentmortem.analyzer.api.settings import ApiSettings
 from fastapi.routing import APIRoute
 
-from analyzer.api.app import ROUTERS
-from analyzer.api.settings import ApiSettings
-from collector.config import Settings
+from agentmortem.platform.settings import Settings
 from tests.analyzer.api.conftest import Corpus, bearer, make_client
 
 A, B = "acme", "globex"

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from agentmortem.analyzer.api.app import build_app
+from agentmortem.analyzer.api.service import make_context
+from agentmortem.analyzer.api.settings import ApiSettings
+from agentmortem.analyzer.core.model import TraceKey
+from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.engine.pipeline import analyse_traces
+from agentmortem.collector.ingest import Ingest
+from agentmortem.collector.metrics import CollectorMetrics
+from agentmortem.collector.service import writer_limits
+from agentmortem.collector.writer import GroupCommitWriter
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 
-from analyzer.api.app import build_app
-from analyzer.api.service import make_context
-from analyzer.api.settings import ApiSettings
-from analyzer.model import TraceKey
-from analyzer.pipeline import analyse_traces
-from analyzer.rules.config import RuleSettings
-from collector.config import Settings
-from collector.ingest import Ingest
-from collector.metrics import CollectorMetrics
-from collector.service import writer_limits
-from collector.writer import GroupCommitWriter
+from agentmortem.platform.settings import Settings
 from tests.analyzer.api.conftest import _store_as, fresh_store
 from tests.analyzer.emit import START_NS
 

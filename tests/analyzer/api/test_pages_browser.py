@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from agentmortem.analyzer.api.app import build_app
+from agentmortem.analyzer.api.service import make_context
+from agentmortem.analyzer.api.settings import ApiSettings
 
-from analyzer.api.app import build_app
-from analyzer.api.service import make_context
-from analyzer.api.settings import ApiSettings
-from collector.config import Settings
-from collector.service import bind_socket
+from agentmortem.platform.hosting import bind_socket
+from agentmortem.platform.settings import Settings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -9,7 +9,7 @@ import statistics
 import orjson
 import pytest
 
-from analyzer.demo_scenarios import SCENARIOS
+from agentmortem.demo.scenarios import SCENARIOS
 from tests.analyzer.api.conftest import Corpus
 
 

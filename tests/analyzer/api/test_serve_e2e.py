@@ -12,14 +12,14 @@ from pathlib import Path
 
 import httpx
 
-from analyzer.demo import send_demo
+from agentmortem.demo.send import send_demo
 from tests.analyzer.api.test_ingest import failing_run
 
 
 def create_key_cli(data: Path, tenant: str) -> str:
     """`agentmortem keys create` in a subprocess (this process's engine holds another data directory)."""
     env = {**os.environ, "AGENTMORTEM_CLICKHOUSE_URL": f"chdb://{data / 'db'}"}
-    out = subprocess.run([sys.executable, "-m", "analyzer.cli", "keys", "create", "--tenant", tenant], env=env,
+    out = subprocess.run([sys.executable, "-m", "agentmortem", "keys", "create", "--tenant", tenant], env=env,
                          capture_output=True, text=True, timeout=120, check=True)
     return re.search(r"^secret:\s+(\S+)$", out.stdout, re.M).group(1)
 

@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
-from analyzer.demo_scenarios import Scenario, play
+from agentmortem.demo.scenarios import Scenario, play
 from tests.analyzer.api.test_ingest import failing_run
 from tests.analyzer.api.test_serve_e2e import create_key_cli, wait_for
 from tests.analyzer.api.test_shared_trace_ids import INJECTED, SECRET, impostor, order_bot, raw_span

@@ -15,24 +15,24 @@ import io
 import uuid
 
 import pytest
+from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.engine.config import AnalyzerSettings
+from agentmortem.analyzer.engine.load import trace_keys
+from agentmortem.analyzer.engine.pipeline import analyse_traces
+from agentmortem.analyzer.engine.scheduler import Scheduler
+from agentmortem.collector.convert import request_to_batch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from analyzer.config import AnalyzerSettings
-from analyzer.demo_emit import Emitter
-from analyzer.demo_scenarios import Scenario
-from analyzer.load import trace_keys
-from analyzer.pipeline import analyse_traces
-from analyzer.rules.config import RuleSettings
-from analyzer.scheduler import Scheduler
-from collector.auth import create_key
-from collector.config import Settings
-from collector.convert import request_to_batch
-from collector.schema import INSERT_COLUMNS, TRACES_TABLE
-from collector.store import Store
+from agentmortem.demo.emit import Emitter
+from agentmortem.demo.scenarios import Scenario
+from agentmortem.platform.auth import create_key
+from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
+from agentmortem.platform.settings import Settings
+from agentmortem.platform.store import Store
 from tests.analyzer.api.conftest import bearer, fresh_store, make_client
 from tests.analyzer.emit import START_NS, SharedIds, store_scenario
 

@@ -1,0 +1,141 @@
+"""`agentmortem explain`: a run's post-mortem and a compact tree of its spans, in the terminal.
+
+Looks the id up as a run id or a trace id in `agent_runs`; when the trace has not been
+analysed yet (or the id is a span id of a stored trace), it is analysed on the spot. An
+operator's tool: it shows the runs of every tenant that sent spans under the id, each
+titled with its tenant.
+The tree marks the root-cause span (red) and spans with signals (yellow).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from rich.console import Console, Group
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.text import Text
+from rich.tree import Tree
+
+from agentmortem.analyzer.core.model import Run, RunSpan, TraceKey
+from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.engine.load import trace_keys
+from agentmortem.analyzer.engine.pipeline import analyse_traces, load_runs
+from agentmortem.platform.store import Store
+
+MAX_TREE_NODES = 60
+MAX_PANELS = 20  # runs printed for one id (a trace of nested agents holds one run per agent)
+MAX_TREE_DEPTH = 12  # rich indents each level by 4 columns: deeper, the labels are squeezed to nothing
+_RUNS = """
+SELECT r.RunId, r.TraceId, r.Tenant, r.ParentRunId, r.AgentName, r.Outcome, r.Status, e.Markdown, e.Structured
+FROM (SELECT * FROM agent_runs FINAL WHERE RunId = {id:String} OR TraceId = {id:String}) AS r
+LEFT JOIN (SELECT Tenant, RunId, Markdown, Structured FROM agent_explanations FINAL
+           WHERE RunId = {id:String} OR TraceId = {id:String}) AS e ON r.Tenant = e.Tenant AND r.RunId = e.RunId
+ORDER BY r.Start, r.Tenant, r.RunId
+"""
+
+
+def find_trace(store: Store, ident: str) -> str | None:
+    """The stored trace an id names: a trace id, or any of its span ids."""
+    rows = store.query(
+        "SELECT TraceId FROM otel_traces WHERE TraceId = {id:String} OR SpanId = {id:String} LIMIT 1", {"id": ident}
+    )
+    return rows[0][0] if rows else None
+
+
+def lookup(store: Store, ident: str, rules: RuleSettings) -> list[dict]:
+    """Analysed runs for a run or trace id, analysing the trace now if it was not yet."""
+    rows = store.query_dicts(_RUNS, {"id": ident})
+    if rows:
+        return rows
+    trace_id = find_trace(store, ident)
+    if trace_id is None:
+        return []
+    analyse_traces(store, trace_keys(store, [trace_id]), rules)
+    rows = store.query_dicts(_RUNS, {"id": ident})
+    return rows or store.query_dicts(_RUNS, {"id": trace_id})
+
+
+def _label(rs: RunSpan, root_cause: str, flagged: set[str]) -> Text:
+    s = rs.span
+    text = Text(f"{rs.step:>3}. ", style="dim")
+    style = "bold red" if rs.span_id == root_cause else ("yellow" if rs.span_id in flagged else "")
+    text.append(s.span_name or s.span_id, style=style)
+    text.append(f"  {s.category}  {s.duration_ns / 1e9:.2f}s", style="dim")
+    if s.status_code == "Error":
+        text.append(f"  ✗ {s.error_type or 'error'}", style="red")
+    if rs.orphan:
+        text.append("  (orphan)", style="dim")
+    text.append(f"  {rs.span_id}", style="dim")
+    return text
+
+
+def _kids(rs: RunSpan, by_id: dict[str, RunSpan]) -> list[RunSpan]:
+    return [by_id[c] for c in rs.children if c in by_id and not by_id[c].orphan]
+
+
+def _count_below(rs: RunSpan, by_id: dict[str, RunSpan]) -> int:
+    count, stack = 0, _kids(rs, by_id)
+    while stack:
+        count += 1
+        stack.extend(_kids(stack.pop(), by_id))
+    return count
+
+
+def span_tree(run: Run, root_cause: str, flagged: set[str]) -> Tree:
+    """The run's spans as a rich tree (at most `MAX_TREE_NODES` nodes, `MAX_TREE_DEPTH` levels)."""
+    by_id = run.by_id()
+    tree = Tree(Text(f"run {run.run_id}" + ("" if run.ended else "  (root never arrived)"), style="bold"))
+    tops = [rs for rs in run.spans if rs.span_id == run.root_span_id or rs.span.parent_span_id not in by_id
+            or rs.orphan]
+    shown = 0
+    stack = [(tree, rs, 1) for rs in reversed(tops)]
+    while stack and shown < MAX_TREE_NODES:
+        parent, rs, level = stack.pop()
+        node = parent.add(_label(rs, root_cause, flagged))
+        shown += 1
+        if level < MAX_TREE_DEPTH:
+            stack.extend((node, c, level + 1) for c in reversed(_kids(rs, by_id)))
+        elif rs.children:  # the levels below are counted, not drawn
+            node.add(Text(f"… {_count_below(rs, by_id)} spans below", style="dim"))
+    if shown < len(run.spans):
+        tree.add(Text(f"… {len(run.spans) - shown} more spans", style="dim"))
+    return tree
+
+
+def render(console: Console, rows: Sequence[dict], runs: dict[tuple[str, str], Run]) -> None:
+    """Print each run's post-mortem and tree (`runs` by tenant and run id; the first `MAX_PANELS`
+    runs, then how many are left)."""
+    for row in rows[:MAX_PANELS]:
+        structured = json.loads(row.get("Structured") or "{}")
+        root_cause = structured.get("root_cause_span_id", "")
+        flagged = {s["span_id"] for s in structured.get("signals", [])}
+        title = f"{row['AgentName'] or 'run'} · {row['Outcome']} · run {row['RunId']} · trace {row['TraceId']}"
+        if row["Tenant"]:
+            title += f" · tenant {row['Tenant']}"
+        if row["ParentRunId"]:
+            title += f" · sub-run of {row['ParentRunId']}"
+        parts: list = [Markdown(row.get("Markdown") or "_no explanation stored_")]
+        run = runs.get((row["Tenant"], row["RunId"]))
+        if run is not None:
+            parts += [Text(""), span_tree(run, root_cause, flagged)]
+        style = {"failed": "red", "degraded": "yellow"}.get(row["Outcome"], "green")
+        console.print(Panel(Group(*parts), title=title, border_style=style, expand=True))
+    if len(rows) > MAX_PANELS:
+        console.print(Text(f"… {len(rows) - MAX_PANELS} more runs in this trace; `agentmortem explain RUN_ID` "
+                           "shows one of them", style="dim"))
+
+
+def explain_command(store: Store, ident: str, console: Console | None = None) -> int:
+    """Print the post-mortem of a run or trace; 1 when nothing is known about the id."""
+    console = console or Console()
+    rules = RuleSettings()
+    rows = lookup(store, ident, rules)
+    if not rows:
+        console.print(f"No run or trace with id {ident!r} in the store.", style="red")
+        return 1
+    traces = sorted({TraceKey(row["Tenant"], row["TraceId"]) for row in rows})
+    runs = {(r.tenant, r.run_id): r for r in load_runs(store, traces, rules)}
+    render(console, rows, runs)
+    return 0

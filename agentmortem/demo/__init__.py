@@ -1,0 +1,1 @@
+"""Demo agent runs: scenarios played through a real OpenTelemetry tracer, and sending them to a collector."""

@@ -1,0 +1,86 @@
+"""How the run as a whole went: abandoned, delegation_failure, error_swallowed.
+
+Sub-agents are separate runs; their outcomes reach the parent through
+`Run.sub_runs` (filled by the pipeline, children analysed first). When the pipeline
+has not analysed them, a sub-agent span present in the parent's tree is judged by
+its own status and output.
+"""
+
+from __future__ import annotations
+
+from agentmortem.analyzer.core.facts.content import all_text, assistant_text
+from agentmortem.analyzer.core.facts.failures import span_end
+from agentmortem.analyzer.core.model import Run, RunSpan, Signal
+from agentmortem.analyzer.core.rule_context import RuleContext
+
+_SNIPPET = 60
+
+
+def abandoned(run: Run, ctx: RuleContext) -> list[Signal]:
+    """The run's root never ended (the process died or the trace was cut off); points at the last span seen."""
+    if run.ended:
+        return []
+    last = max((rs for rs in run.spans if rs.span_id != run.root_span_id), key=lambda rs: span_end(rs.span),
+               default=None)
+    at = last.span_id if last else run.root_span_id
+    return [Signal("abandoned", "error", at, {
+        "span_ids": [at], "spans_seen": len(run.spans),
+        "last_span_id": last.span_id if last else "", "last_span_name": last.span.span_name if last else "",
+    })]
+
+
+def delegation_failure(run: Run, ctx: RuleContext) -> list[Signal]:
+    """A sub-agent failed or returned nothing, and the parent went on (or failed with it)."""
+    signals = []
+    for sub in run.sub_runs:
+        if sub.outcome != "failed" and sub.answered:
+            continue
+        at = sub.parent_span_id if sub.parent_span_id in ctx.view.by_id else run.root_span_id
+        signals.append(Signal("delegation_failure", "error", at, {
+            "span_ids": [at], "sub_run_id": sub.run_id, "sub_agent": sub.agent_name, "sub_outcome": sub.outcome,
+            "sub_failure_class": sub.failure_class, "answered": sub.answered,
+            "span_name": ctx.view.by_id[at].span.span_name if at in ctx.view.by_id else "",
+        }))
+    if run.sub_runs:
+        return signals
+    for rs in run.spans:
+        if rs.span_id == run.root_span_id or rs.span.category != "agent":
+            continue
+        failed = bool(ctx.view.failure(rs))
+        silent = ctx.view.content_captured and bool(rs.span.output_messages) and not assistant_text(
+            rs.span.output_messages)
+        if failed or silent:
+            signals.append(Signal("delegation_failure", "error", rs.span_id, {
+                "span_ids": [rs.span_id], "sub_run_id": rs.span_id, "sub_agent": rs.span.agent_name,
+                "sub_outcome": "failed", "answered": not silent, "span_name": rs.span.span_name,
+            }))
+    return signals
+
+
+def _snippets(rs: RunSpan, text: str) -> list[str]:
+    out = [text.strip()[:_SNIPPET]]
+    if rs.span.error_message:
+        out.append(rs.span.error_message.strip()[:_SNIPPET])
+    return [s for s in out if len(s) >= 12]
+
+
+def error_swallowed(run: Run, ctx: RuleContext) -> list[Signal]:
+    """An unrecovered failure's text reached a later model call, and the run answered as if all was well."""
+    if ctx.view.ended_badly:
+        return []
+    signals = []
+    for failure in ctx.view.failures:
+        first = failure.first
+        snippets = _snippets(first, failure.text)
+        readers = [
+            rs for rs in ctx.view.llm_leaves
+            if rs.step > first.step and rs.span.input_messages
+            and any(s in all_text(rs.span.input_messages) for s in snippets)
+        ]
+        if readers:
+            signals.append(Signal("error_swallowed", "error", first.span_id, {
+                "span_ids": [first.span_id, *(rs.span_id for rs in readers)], "failure_kind": failure.kind,
+                "message": failure.text[:200], "read_by": readers[0].span_id, "span_name": first.span.span_name,
+                "tool": first.span.tool_name,
+            }))
+    return signals

@@ -1,0 +1,113 @@
+"""What the model (or the agent) answered: context_overflow, content_filtered/refusal,
+empty_output (including polite non-answers) and max_iterations markers.
+"""
+
+from __future__ import annotations
+
+import re
+
+from agentmortem.analyzer.core.facts.content import assistant_text, is_non_answer, is_refusal, messages
+from agentmortem.analyzer.core.model import Run, RunSpan, Signal
+from agentmortem.analyzer.core.rule_context import RuleContext
+from agentmortem.analyzer.core.rules.errors import failure_signal
+
+TRUNCATED_REASONS = frozenset({"length", "max_tokens", "max_output_tokens", "model_length"})
+FILTERED_REASONS = frozenset(
+    {"content_filter", "content_filtered", "safety", "blocked", "blocklist", "prohibited_content", "spii",
+     "recitation", "refusal", "guardrail_intervened"}
+)
+_ITERATION_MARKER = re.compile(
+    r"Agent stopped due to (?:iteration limit|max iterations)|Recursion limit of \d+ reached|"
+    r"Max turns \(\d+\) exceeded|MaxTurnsExceeded|GraphRecursionError",
+    re.I,
+)
+
+
+def _any_reason(rs: RunSpan, reasons: frozenset[str]) -> bool:
+    """A finish reason of the span is one of `reasons` (case-insensitive); tested in C, no set built."""
+    return not reasons.isdisjoint(map(str.lower, rs.span.finish_reasons))
+
+
+def _grouped(name: str, spans: list[RunSpan], severity: str, **evidence: object) -> list[Signal]:
+    if not spans:
+        return []
+    ids = [rs.span_id for rs in spans]
+    first = spans[0].span
+    return [Signal(name, severity, ids[0],  # type: ignore[arg-type]
+                   {"span_ids": ids, "count": len(ids), "span_name": first.span_name, **evidence})]
+
+
+def context_overflow(run: Run, ctx: RuleContext) -> list[Signal]:
+    """Context-length errors; outputs cut at the token limit; inputs filling ≥ 95 % of the window."""
+    signals = [failure_signal(f, "error", reason="error") for f in ctx.view.failures_of("context_overflow")]
+    leaves = ctx.view.llm_leaves
+    truncated = [rs for rs in leaves if _any_reason(rs, TRUNCATED_REASONS)]
+    signals += _grouped("context_overflow", truncated, "warning", reason="output_truncated",
+                        finish_reasons=sorted({r for rs in truncated for r in rs.span.finish_reasons}))
+    full = []
+    windows: dict[str, int | None] = {}  # by model: a run calls one or two models many times
+    for rs in leaves:
+        if not rs.span.input_tokens:
+            continue  # no window to look up
+        model = rs.span.request_model or rs.span.response_model
+        if model not in windows:
+            windows[model] = ctx.settings.context_window(model)
+        window = windows[model]
+        if window and rs.span.input_tokens >= ctx.settings.context_window_fraction * window:
+            full.append((rs, window))
+    if full:
+        signals += _grouped("context_overflow", [rs for rs, _ in full], "warning", reason="window_nearly_full",
+                            input_tokens=max(rs.span.input_tokens or 0 for rs, _ in full), window=full[0][1])
+    return signals
+
+
+def _has_refusal(output_messages: str) -> bool:
+    """A message carries a `refusal` (a key the raw text must spell, unless \\u-escaped)."""
+    if "refusal" not in output_messages and "\\u" not in output_messages:
+        return False
+    return any(m.get("refusal") for m in messages(output_messages))
+
+
+def content_filtered(run: Run, ctx: RuleContext) -> list[Signal]:
+    """Provider content filters and guardrails (errors or finish reasons), and model refusals."""
+    signals = [failure_signal(f, "error", reason="error") for f in ctx.view.failures_of("content_filtered")]
+    leaves = ctx.view.llm_leaves
+    filtered = [rs for rs in leaves if _any_reason(rs, FILTERED_REASONS)]
+    signals += _grouped("content_filtered", filtered, "error", reason="finish_reason",
+                        finish_reasons=sorted({r for rs in filtered for r in rs.span.finish_reasons}))
+    refused = [
+        rs for rs in leaves if rs not in filtered and (
+            _has_refusal(rs.span.output_messages)
+            or (rs is ctx.view.final_answer[0] and is_refusal(ctx.view.final_answer[1]))
+        )
+    ]
+    signals += _grouped("content_filtered", refused, "error", reason="refusal",
+                        text=assistant_text(refused[0].span.output_messages)[:200] if refused else "")
+    return signals
+
+
+def empty_output(run: Run, ctx: RuleContext) -> list[Signal]:
+    """The run's final answer is empty, or a polite non-answer (content must have been captured)."""
+    rs, text = ctx.view.final_answer
+    if rs is None or not ctx.view.content_captured or not run.ended:
+        return []
+    if not text and not rs.span.tool_calls:
+        return _grouped("empty_output", [rs], "error", reason="empty")
+    if is_non_answer(text) and not is_refusal(text):
+        return _grouped("empty_output", [rs], "warning", reason="non_answer", text=text[:200])
+    return []
+
+
+def max_iterations(run: Run, ctx: RuleContext) -> list[Signal]:
+    """Framework iteration limits: LangGraph recursion limit, LangChain iteration limit,
+    Agents SDK MaxTurnsExceeded — raised, or returned as the agent's output."""
+    signals = [failure_signal(f, "error", reason="error") for f in ctx.view.failures_of("max_iterations")]
+    if signals:
+        return signals
+    marked = [
+        rs for rs in run.spans  # (no output, no marker: most spans need no parsing)
+        if rs.span.output_messages and rs.span.category != "llm"
+        and _ITERATION_MARKER.search(assistant_text(rs.span.output_messages))
+    ]
+    return _grouped("max_iterations", marked[:1], "error", reason="output_marker",
+                    text=assistant_text(marked[0].span.output_messages)[:200] if marked else "")

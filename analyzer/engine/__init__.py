@@ -1,0 +1,1 @@
+"""The analysis engine: loading, staging, scheduling, worker processes and writing results, around the core."""
