@@ -17,9 +17,9 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from agentmortem.collector.rules import span_problem
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from agentmortem.collector.rules import span_problem
 from agentmortem.platform.schema import INSERT_COLUMNS, SPAN_KINDS, STATUS_CODES
 
 TENANT_ATTRIBUTE = "agentmortem.tenant"

@@ -27,12 +27,12 @@ import asyncio
 import logging
 
 import grpc
-from agentmortem.collector.ingest import Admission, BadRequest, Ingest, Overloaded, Unauthenticated, Unavailable
-from agentmortem.collector.payload import Decoded, PayloadError, export_response, parse_protobuf
 from google.protobuf.duration_pb2 import Duration
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from agentmortem.collector.ingest import Admission, BadRequest, Ingest, Overloaded, Unauthenticated, Unavailable
+from agentmortem.collector.payload import Decoded, PayloadError, export_response, parse_protobuf
 from agentmortem.platform.auth import presented_key
 from agentmortem.platform.settings import Settings
 

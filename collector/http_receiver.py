@@ -14,15 +14,15 @@ import asyncio
 import logging
 import time
 
-from agentmortem.collector.admission import Reservation
-from agentmortem.collector.ingest import Admission, BadRequest, Ingest, Overloaded, Unauthenticated, Unavailable
-from agentmortem.collector.metrics import CONTENT_TYPE_LATEST
-from agentmortem.collector.payload import JSON, PayloadError, decode_body, encode_response, encode_status, media_type
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from agentmortem.collector.admission import Reservation
+from agentmortem.collector.ingest import Admission, BadRequest, Ingest, Overloaded, Unauthenticated, Unavailable
+from agentmortem.collector.metrics import CONTENT_TYPE_LATEST
+from agentmortem.collector.payload import JSON, PayloadError, decode_body, encode_response, encode_status, media_type
 from agentmortem.platform.auth import presented_key
 from agentmortem.platform.settings import Settings
 from agentmortem.platform.store import Store

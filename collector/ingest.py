@@ -12,13 +12,13 @@ import asyncio
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+from google.protobuf.unknown_fields import UnknownFieldSet
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
 from agentmortem.collector.admission import InflightBudget, Reservation
 from agentmortem.collector.convert import SpanCheck, check_spans
 from agentmortem.collector.metrics import CollectorMetrics
 from agentmortem.collector.writer import Admitted, GroupCommitWriter, Overloaded, Unavailable
-from google.protobuf.unknown_fields import UnknownFieldSet
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
 from agentmortem.platform.auth import KeyRing
 from agentmortem.platform.settings import Settings
 from agentmortem.platform.store import StoreError

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agentmortem.collector.convert import SpanBatch, SpanCheck
-
 from agentmortem.platform.store import DataRejected
 
 INSERT_BUDGET = 128

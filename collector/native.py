@@ -5,7 +5,7 @@ The request bytes, with the tenant appended as field 15 (`otlp_native.proto`'s
 one `INSERT … SELECT … ARRAY JOIN` turns them into rows, stringifying attribute values
 exactly as pdata's `AsString()` does (the Python reference is `collector.convert`; the
 tests hold the two equal). No Python runs per span and the GIL stays free while
-ClickHouse works, but analysing this query costs ~0.1 s of CPU per insert, so the
+ClickHouse works, but analyzing this query costs ~0.1 s of CPU per insert, so the
 writer uses it only for large groups (see `collector.writer`).
 
 All SQL here is built from code constants; the only runtime values (tenant, file path,
@@ -21,7 +21,6 @@ from pathlib import Path
 from agentmortem.collector.protoschema import varint
 from agentmortem.collector.rules import sql_filter
 from agentmortem.collector.rules import tuple_element as _el
-
 from agentmortem.platform.schema import INSERT_COLUMNS, SPAN_KINDS, STATUS_CODES, TRACES_TABLE
 from agentmortem.platform.store import Store
 

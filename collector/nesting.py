@@ -13,8 +13,9 @@ It costs about two strict decodes of the request, a small part of a conversion.
 
 from __future__ import annotations
 
-from agentmortem.collector.protoschema import message_classes
 from google.protobuf.message import DecodeError
+
+from agentmortem.collector.protoschema import message_classes
 
 # Field numbers as in opentelemetry/proto/{collector/trace,trace,resource,common}/v1. Fields that
 # cannot nest are declared as bytes anyway: the parser is faster with known fields than unknown.

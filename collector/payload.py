@@ -18,6 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
 from agentmortem.collector.convert import SpanCheck
 from agentmortem.collector.salvage import (
     Malformed,
@@ -26,12 +33,6 @@ from agentmortem.collector.salvage import (
     salvage_json,
     salvage_protobuf,
     too_deep,
-)
-from google.protobuf import json_format
-from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
 )
 
 PROTOBUF = "application/x-protobuf"
@@ -89,7 +90,7 @@ def decode_body(body: bytes, encoding: str | None, kind: str, limit: int) -> Dec
         raise PayloadError(415, f"unsupported Content-Encoding {encoding!r}: use gzip or none")
     if kind == PROTOBUF:
         return parse_protobuf(body)
-    return parse_json(body)
+    return parse_otlp_json(body)
 
 
 def parse_protobuf(body: bytes) -> Decoded:
@@ -108,7 +109,7 @@ def parse_protobuf(body: bytes) -> Decoded:
     return Decoded(request, raw, salvage)
 
 
-def parse_json(body: bytes) -> Decoded:
+def parse_otlp_json(body: bytes) -> Decoded:
     notes = []
     try:
         document = orjson.loads(body)

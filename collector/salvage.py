@@ -23,8 +23,6 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from agentmortem.collector.convert import SpanCheck
-from agentmortem.collector.protoschema import length_delimited, message_classes
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError, Message
@@ -33,6 +31,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
+
+from agentmortem.collector.convert import SpanCheck
+from agentmortem.collector.protoschema import length_delimited, message_classes
 
 REPAIR_BYTES = 8 * 1024 * 1024
 """Bytes of broken pieces one request may have walked and repaired in Python."""

@@ -17,7 +17,6 @@ from agentmortem.collector.metrics import CollectorMetrics
 from agentmortem.collector.migrations import migrate_collector
 from agentmortem.collector.native import clear_spool
 from agentmortem.collector.writer import GroupCommitWriter, WriterLimits
-
 from agentmortem.platform.auth import KeyRing
 from agentmortem.platform.hosting import QuietServer, bind_socket, serve_asgi
 from agentmortem.platform.schema import TRACES_TABLE

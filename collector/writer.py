@@ -29,14 +29,14 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
 from agentmortem.collector.admission import Overloaded, Reservation
 from agentmortem.collector.convert import SpanBatch, SpanCheck, json_columns, request_to_batch
 from agentmortem.collector.isolate import INSERT_BUDGET, Budget, isolate
 from agentmortem.collector.metrics import CollectorMetrics
 from agentmortem.collector.native import envelope, insert_native
 from agentmortem.collector.nesting import renders_natively
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
 from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
 from agentmortem.platform.store import DataRejected, Store, StoreError
 

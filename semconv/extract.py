@@ -45,7 +45,7 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"not JSON: {name}")
 
 
-def parse_json(text: str) -> Any:
+def strict_json_or_missing(text: str) -> Any:
     """Parsed JSON, or `_MISSING` when `text` is not strict JSON (as ClickHouse's isValidJSON)."""
     try:
         return json.loads(text, parse_constant=_reject_constant)
@@ -125,7 +125,7 @@ def scalar(src: Scalar, row: dict) -> str:
         return _event_attr(row, src.event, src.key)
     if isinstance(src, JsonPath):
         doc = scalar(src.source, row)
-        parsed = parse_json(doc)
+        parsed = strict_json_or_missing(doc)
         if not src.path:
             return doc if parsed is _MISSING else _str_or_raw(parsed)
         return "" if parsed is _MISSING else _str_or_raw(_at(parsed, src.path))
@@ -171,7 +171,7 @@ def _out_value(out: Out, value: Any) -> Any:
         return _Raw(raw) if re.match(NUMBER_RE, raw) else None
     if out.kind == "json":
         if isinstance(value, str):
-            parsed = parse_json(value)
+            parsed = strict_json_or_missing(value)
             return value if parsed is _MISSING else parsed
         return value
     if isinstance(value, list):  # content
@@ -227,10 +227,10 @@ def items(src: Source, row: dict, category: str) -> list[dict] | None:
         doc = scalar(src.source, row)
         if doc == "":
             return None
-        arr = _at(parse_json(doc), src.path) if parse_json(doc) is not _MISSING else _MISSING
+        arr = _at(strict_json_or_missing(doc), src.path) if strict_json_or_missing(doc) is not _MISSING else _MISSING
         elements = arr if isinstance(arr, list) else []
         if src.parse_strings:
-            elements = [parse_json(e) if isinstance(e, str) else e for e in elements]
+            elements = [strict_json_or_missing(e) if isinstance(e, str) else e for e in elements]
         if src.flatten:
             elements = [p for e in elements if isinstance(e, dict) and isinstance(e.get(src.flatten), list)
                         for p in e[src.flatten]]
@@ -248,7 +248,7 @@ def items(src: Source, row: dict, category: str) -> list[dict] | None:
         matched = sorted((key for key in attrs if re.search(src.pattern, key)), key=_index_order)
         if not matched:
             return None
-        return [_shape(src.shape, parse_json(attrs[key])) for key in matched]
+        return [_shape(src.shape, strict_json_or_missing(attrs[key])) for key in matched]
     if isinstance(src, EventItems):
         names = dict(src.names)
         events = zip(row.get(k.EVENT_NAMES) or [], row.get(k.EVENT_ATTRIBUTES) or [])
@@ -333,7 +333,7 @@ def column_value(name: str, row: dict, category: str) -> Any:
     if f.kind == "float":
         return float(text) if re.match(NUMBER_RE, text) else None
     if f.kind == "strlist":
-        if re.match(ARRAY_START_RE, text) and (parsed := parse_json(text)) is not _MISSING and isinstance(parsed, list):
+        if re.match(ARRAY_START_RE, text) and (parsed := strict_json_or_missing(text)) is not _MISSING and isinstance(parsed, list):
             return tuple(v if isinstance(v, str) else "" for v in parsed)
         return (text,) if text else ()
     return text

@@ -13,6 +13,9 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
+from rich.console import Console
+from rich.table import Table
+
 from agentmortem.semconv import keys as k
 from agentmortem.semconv.compile import canonical_select
 from agentmortem.semconv.cost import ModelPrice, is_priced
@@ -27,8 +30,6 @@ from agentmortem.semconv.spec import (
     TextItem,
 )
 from agentmortem.semconv.table import CATEGORY_RULES, FIELDS
-from rich.console import Console
-from rich.table import Table
 
 PRICED_CATEGORIES = ("llm", "embedding")
 

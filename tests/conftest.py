@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from agentmortem.collector.migrations import migrate_collector
 
+from agentmortem.collector.migrations import migrate_collector
 from agentmortem.platform.store import Store
 
 _ENGINE_DIR: Path | None = None

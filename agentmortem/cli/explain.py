@@ -1,7 +1,7 @@
 """`agentmortem explain`: a run's post-mortem and a compact tree of its spans, in the terminal.
 
 Looks the id up as a run id or a trace id in `agent_runs`; when the trace has not been
-analysed yet (or the id is a span id of a stored trace), it is analysed on the spot. An
+analyzed yet (or the id is a span id of a stored trace), it is analyzed on the spot. An
 operator's tool: it shows the runs of every tenant that sent spans under the id, each
 titled with its tenant.
 The tree marks the root-cause span (red) and spans with signals (yellow).
@@ -9,7 +9,10 @@ The tree marks the root-cause span (red) and spans with signals (yellow).
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import sys
 from collections.abc import Sequence
 
 from rich.console import Console, Group
@@ -21,8 +24,12 @@ from rich.tree import Tree
 from agentmortem.analyzer.core.model import Run, RunSpan, TraceKey
 from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.load import trace_keys
-from agentmortem.analyzer.engine.pipeline import analyse_traces, load_runs
-from agentmortem.platform.store import Store
+from agentmortem.analyzer.engine.migrations import migrate_analyzer
+from agentmortem.analyzer.engine.pipeline import analyze_traces, load_runs
+from agentmortem.cli.common import add_store_args, local_host, settings_from
+from agentmortem.collector.migrations import migrate_collector
+from agentmortem.platform.settings import Settings
+from agentmortem.platform.store import Store, StoreInUse
 
 MAX_TREE_NODES = 60
 MAX_PANELS = 20  # runs printed for one id (a trace of nested agents holds one run per agent)
@@ -45,14 +52,14 @@ def find_trace(store: Store, ident: str) -> str | None:
 
 
 def lookup(store: Store, ident: str, rules: RuleSettings) -> list[dict]:
-    """Analysed runs for a run or trace id, analysing the trace now if it was not yet."""
+    """Analyzed runs for a run or trace id, analyzing the trace now if it was not yet."""
     rows = store.query_dicts(_RUNS, {"id": ident})
     if rows:
         return rows
     trace_id = find_trace(store, ident)
     if trace_id is None:
         return []
-    analyse_traces(store, trace_keys(store, [trace_id]), rules)
+    analyze_traces(store, trace_keys(store, [trace_id]), rules)
     rows = store.query_dicts(_RUNS, {"id": ident})
     return rows or store.query_dicts(_RUNS, {"id": trace_id})
 
@@ -139,3 +146,52 @@ def explain_command(store: Store, ident: str, console: Console | None = None) ->
     runs = {(r.tenant, r.run_id): r for r in load_runs(store, traces, rules)}
     render(console, rows, runs)
     return 0
+
+
+def _explain_via_api(settings: Settings, ident: str) -> int:
+    """`explain` while `serve` holds the embedded data directory: ask its API for the post-mortem."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    host = local_host(settings)
+    base = f"http://{host}:{settings.api_port}"
+    request = urllib.request.Request(f"{base}/v1/runs/{urllib.parse.quote(ident, safe='')}/explanation?format=markdown")
+    if key := os.environ.get("AGENTMORTEM_API_KEY"):
+        request.add_header("Authorization", f"Bearer {key}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            markdown = response.read().decode()
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")
+        print(f"the running server's API ({base}) answered {exc.code}: {detail}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"and its API at {base} is not reachable ({exc})", file=sys.stderr)
+        return 1
+    console = Console()
+    console.print(Markdown(markdown))
+    console.print(f"(from the running server's API; the run tree is on its page: {base}/runs/{ident})", style="dim")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    store = Store(settings.clickhouse_url)
+    try:
+        migrate_collector(store, settings.ttl_days)
+    except StoreInUse as exc:
+        print(f"{exc}\nasking its API instead …", file=sys.stderr)
+        return _explain_via_api(settings, args.id)
+    migrate_analyzer(store)
+    return explain_command(store, args.id)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    explain = sub.add_parser("explain", help="print the post-mortem of a run or trace")
+    add_store_args(explain)
+    explain.add_argument("id", help="a run id or a trace id (or any span id of the trace)")
+    explain.set_defaults(func=cmd_explain)

@@ -9,7 +9,7 @@ within the sender's tenant (a UUID run id *is* the trace id; another run id is h
 with the tenant), so resending a run or an event rewrites the same span ids and the
 analyzer counts it once, and no tenant can write into another's run, whatever run id it
 names (the analyzer also keeps each tenant's spans of one trace id apart). Streamed events hang under the root's id
-before the root exists; the run is analysed once the root arrives (`POST /v1/runs` or a
+before the root exists; the run is analyzed once the root arrives (`POST /v1/runs` or a
 `run_end` event), or judged abandoned if it never does.
 """
 
@@ -20,12 +20,13 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, NamedTuple
 
-from agentmortem.analyzer.api.timefmt import to_ns
-from agentmortem.semconv import keys as k
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from agentmortem.analyzer.api.timefmt import to_ns
+from agentmortem.semconv import keys as k
 
 EventType = Literal[
     "run_start", "assistant_message", "thinking", "tool_call", "tool_result", "error", "api_error", "run_end",

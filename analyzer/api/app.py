@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 
-from agentmortem.analyzer.api.deps import ApiContext
-from agentmortem.analyzer.api.middleware import RequestContextMiddleware, current_request_id
-from agentmortem.analyzer.api.routes import aggregates, health, ingest, pages, runs, signals
-from agentmortem.analyzer.api.version import VERSION
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agentmortem.analyzer.api.deps import ApiContext
+from agentmortem.analyzer.api.middleware import RequestContextMiddleware, current_request_id
+from agentmortem.analyzer.api.routes import aggregates, health, ingest, pages, runs, signals
+from agentmortem.analyzer.api.version import VERSION
 from agentmortem.platform.store import StoreError
 
 log = logging.getLogger("agentmortem.api")

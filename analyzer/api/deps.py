@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated
 
+from fastapi import Depends, Header, HTTPException, Query, Request
+
 from agentmortem.analyzer.api.queries.scope import Scope
 from agentmortem.analyzer.api.ratelimit import RateLimiter
 from agentmortem.analyzer.api.settings import ApiSettings
 from agentmortem.collector.ingest import Ingest
-from fastapi import Depends, Header, HTTPException, Query, Request
-
 from agentmortem.platform.auth import KeyRing, hash_key, presented_key
 from agentmortem.platform.settings import Settings
 from agentmortem.platform.store import Store, StoreError

@@ -7,8 +7,9 @@ import io
 from collections.abc import Iterator
 
 import orjson
-from agentmortem.analyzer.api.present import CSV_COLUMNS
 from fastapi.responses import StreamingResponse
+
+from agentmortem.analyzer.api.present import CSV_COLUMNS
 
 
 def _csv_cell(value: object) -> object:

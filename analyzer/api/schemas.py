@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 
 class Run(BaseModel):
-    """An analysed run. The first block is AgentMetrics' `runs` table, the second agentmortem's."""
+    """An analyzed run. The first block is AgentMetrics' `runs` table, the second agentmortem's."""
 
     run_id: str
     agent_id: str
@@ -82,7 +82,7 @@ class Explanation(BaseModel):
     hallucination_score: float | None = None
     signals: list[dict[str, Any]] = Field(default_factory=list)
     truncated: dict[str, Any] | None = Field(
-        None, description="set when the trace held more spans than were analysed: spans_analysed, spans_stored, note")
+        None, description="set when the trace held more spans than were analyzed: spans_analyzed, spans_stored, note")
     markdown: str
     structured: dict[str, Any]
 

@@ -21,7 +21,6 @@ from agentmortem.collector.metrics import CollectorMetrics
 from agentmortem.collector.migrations import migrate_collector
 from agentmortem.collector.service import writer_limits
 from agentmortem.collector.writer import GroupCommitWriter
-
 from agentmortem.platform.auth import KeyRing
 from agentmortem.platform.hosting import QuietServer, bind_socket, serve_asgi
 from agentmortem.platform.settings import Settings

@@ -54,7 +54,7 @@ class TraceKey(NamedTuple):
 
     Trace ids are chosen by clients and travel in `traceparent` headers to every service a
     request reaches, so two tenants may send spans under one trace id (by accident or on
-    purpose). Their spans never meet: each (tenant, trace id) is analysed on its own and its
+    purpose). Their spans never meet: each (tenant, trace id) is analyzed on its own and its
     results are stored and read under both.
     """
 
@@ -66,7 +66,7 @@ class TraceKey(NamedTuple):
 class SubRunOutcome:
     """What a sub-run (a nested agent) came to, as its parent run sees it.
 
-    Filled by the pipeline after analysing the sub-run (children before parents), so
+    Filled by the pipeline after analyzing the sub-run (children before parents), so
     the parent's `delegation_failure` rule can tell a failed delegation.
     """
 
@@ -95,8 +95,8 @@ class Run:
     end_ns: int = 0
     ended: bool = True  # False when the root never ended (abandoned candidates)
     sub_run_ids: tuple[str, ...] = ()
-    sub_runs: tuple[SubRunOutcome, ...] = ()  # outcomes of the sub-runs, when already analysed
-    # When its trace held more spans than the analyzer takes per trace: (spans analysed, spans stored).
+    sub_runs: tuple[SubRunOutcome, ...] = ()  # outcomes of the sub-runs, when already analyzed
+    # When its trace held more spans than the analyzer takes per trace: (spans analyzed, spans stored).
     truncated: tuple[int, int] | None = None
 
     def by_id(self) -> dict[str, RunSpan]:
@@ -139,6 +139,9 @@ class Verdict:
     signals: tuple[Signal, ...]
     cost_impact: CostImpact | None
     hallucination_score: float | None = None  # 0..1 share of the final answer's claims found in no source
+
+
+BaselineKey = tuple[str, str]  # (tenant, agent name)
 
 
 @dataclass(frozen=True)

@@ -164,14 +164,14 @@ def _health(run: Run, facts: dict, verdict: Verdict) -> tuple[str, str, dict]:
 
 
 def truncation_note(truncated: tuple[int, int]) -> str:
-    """What a post-mortem of a trace analysed in part says about it."""
-    analysed, stored = truncated
-    return (f"Only the first {analysed:,} of this trace's {stored:,} spans (by start time) were analysed "
+    """What a post-mortem of a trace analyzed in part says about it."""
+    analyzed, stored = truncated
+    return (f"Only the first {analyzed:,} of this trace's {stored:,} spans (by start time) were analyzed "
             "(`AGENTMORTEM_ANALYZER_MAX_SPANS_PER_TRACE`): later steps are not in this post-mortem.")
 
 
-def explain(run: Run, view: RunView, verdict: Verdict) -> Explanation:
-    """Render the post-mortem of an analysed run."""
+def render_postmortem(run: Run, view: RunView, verdict: Verdict) -> Explanation:
+    """Render the post-mortem of an analyzed run."""
     facts = _run_facts(run, view)
     if verdict.root_cause is None:
         headline, markdown, parts = _health(run, facts, verdict)
@@ -179,7 +179,7 @@ def explain(run: Run, view: RunView, verdict: Verdict) -> Explanation:
         headline, markdown, parts = _failure(run, view, verdict)
     if run.truncated:
         markdown += f"\n\n> {truncation_note(run.truncated)}"
-        parts["truncated"] = {"spans_analysed": run.truncated[0], "spans_stored": run.truncated[1],
+        parts["truncated"] = {"spans_analyzed": run.truncated[0], "spans_stored": run.truncated[1],
                               "note": truncation_note(run.truncated)}
     ci = verdict.cost_impact
     structured = {

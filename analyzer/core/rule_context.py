@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from agentmortem.analyzer.core.model import Baseline
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agentmortem.analyzer.core.model import Baseline
 
 if TYPE_CHECKING:
     from agentmortem.analyzer.core.facts.view import RunView

@@ -255,9 +255,3 @@ def build_runs(spans: Iterable[CanonicalSpan], price: Pricer = span_cost) -> lis
         by_trace.setdefault(TraceKey(span.tenant, span.trace_id), []).append(span)
     return [run for key in sorted(by_trace) for run in trace_runs(by_trace[key], price)]
 
-
-def runs_for_tests(store) -> list:  # noqa: ANN001 - a collector Store; kept import-free here
-    """Every run of every trace in `store`, sub-run outcomes filled (the pipeline's view)."""
-    from agentmortem.analyzer.engine.pipeline import load_runs
-
-    return load_runs(store)

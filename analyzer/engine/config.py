@@ -1,7 +1,7 @@
 """Typed settings of the analyzer's scheduling, read from `AGENTMORTEM_*` env vars.
 
 The rules' thresholds live in `analyzer.core.rule_context.RuleSettings`; this model only
-says *when* and *how much* to analyse. `Shard` parses `--shard i/n`.
+says *when* and *how much* to analyze. `Shard` parses `--shard i/n`.
 """
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from agentmortem.analyzer.engine.workers import default_worker_count
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agentmortem.analyzer.engine.workers import default_worker_count
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class AnalyzerSettings(BaseSettings):
 
     analyzer_interval_seconds: float = Field(2.0, gt=0, description="Pause between analysis rounds")
     settle_seconds: float = Field(
-        10.0, ge=0, description="A trace without a root span is analysed after this long without new spans"
+        10.0, ge=0, description="A trace without a root span is analyzed after this long without new spans"
     )
     abandon_after_seconds: float = Field(
         300.0, gt=0, description="A run whose root never arrives is judged abandoned after this long without new spans"
@@ -53,20 +54,20 @@ class AnalyzerSettings(BaseSettings):
     analyzer_lag_seconds: float = Field(
         15.0, ge=0, description="Activity this recent is always re-scanned (covers inserts still committing)"
     )
-    analyzer_batch_traces: int = Field(2000, gt=0, description="Traces loaded and analysed per batch, at most (a round's batches are cut even, in a multiple of the workers)")
+    analyzer_batch_traces: int = Field(2000, gt=0, description="Traces loaded and analyzed per batch, at most (a round's batches are cut even, in a multiple of the workers)")
     analyzer_batch_spans: int = Field(
-        200_000, gt=0, description="Spans loaded and analysed per batch, about (a batch of big traces holds fewer "
+        200_000, gt=0, description="Spans loaded and analyzed per batch, about (a batch of big traces holds fewer "
                                    "traces); with the per-trace bound, what bounds an analysis worker's memory")
     analyzer_max_traces_per_round: int = Field(
-        200_000, gt=0, description="Upper bound on traces analysed in one round (the rest wait for the next)"
+        200_000, gt=0, description="Upper bound on traces analyzed in one round (the rest wait for the next)"
     )
     analyzer_max_spans_per_trace: int = Field(
-        20_000, gt=0, description="A trace holding more spans is analysed on its first this many by start time "
+        20_000, gt=0, description="A trace holding more spans is analyzed on its first this many by start time "
                                   "(its post-mortem says so): no trace is ever loaded whole past this bound"
     )
     analyzer_workers: int = Field(
         default_factory=default_worker_count, ge=0,
-        description="Processes that analyse rounds of several batches in parallel (default: one per core; "
+        description="Processes that analyze rounds of several batches in parallel (default: one per core; "
                     "0 or 1: in the analyzer's own process)",
     )
     baseline_interval_seconds: float = Field(60.0, gt=0, description="How often agent baselines are recomputed")

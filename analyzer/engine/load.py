@@ -14,14 +14,13 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from agentmortem.analyzer.core.model import Baseline, TraceKey
+
+from agentmortem.analyzer.core.model import Baseline, BaselineKey, TraceKey
+from agentmortem.platform.schema import RAW_TENANT, TRACES_TABLE
+from agentmortem.platform.store import Store
 from agentmortem.semconv.compile import canonical_select, span_attributes_key
 from agentmortem.semconv.model import CANONICAL_COLUMNS, CanonicalSpan
 
-from agentmortem.platform.schema import RAW_TENANT, TRACES_TABLE
-from agentmortem.platform.store import Store
-
-BaselineKey = tuple[str, str]  # (tenant, agent name)
 # Canonical fields the analysis never reads. Its SELECT gives them as constants (their defaults),
 # and ClickHouse then skips their mapping: the engine prunes unused columns of the inner SELECT.
 _UNREAD_BY_ANALYSIS = {"convention": "''", "operation": "''", "agent_id": "''", "user_id": "''",

@@ -1,19 +1,19 @@
-"""Which traces to analyse now, and the watermark that keeps each round small.
+"""Which traces to analyze now, and the watermark that keeps each round small.
 
 A trace is a (tenant, trace id) (`TraceKey`). Activity comes from `agent_activity`
 (filled by a materialized view at INSERT time, see migrations 0002 and 0004), so "new"
 means *newly stored*, whatever the spans' own timestamps say: a late span with an old
-timestamp moves its trace's `LastSeen` and the trace is analysed again. Per trace,
+timestamp moves its trace's `LastSeen` and the trace is analyzed again. Per trace,
 `agent_analysis_state` records the `LastSeen` its latest analysis covered. Shards split
 trace ids, so every tenant's trace under one trace id lands in the same shard.
 
 A trace is due when it changed since its last analysis and has *settled*: its root span
 has arrived (a root is only exported once it ended), or no span arrived for
 `settle_seconds`. When its top run still has no root, it is not written but kept
-*pending* until `abandon_after_seconds` of quiet, then analysed as abandoned (unless
+*pending* until `abandon_after_seconds` of quiet, then analyzed as abandoned (unless
 the root arrives first).
 
-Watermark (per shard): every trace whose activity is older than it is fully analysed.
+Watermark (per shard): every trace whose activity is older than it is fully analyzed.
 Each round scans activity from the watermark on and moves it to the older of
 `now - analyzer_lag_seconds` and the oldest trace still unsettled or pending.
 Limits: the lag must cover the time an INSERT takes to become visible (default 15 s);
@@ -34,10 +34,9 @@ from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.baselines import recompute_baselines
 from agentmortem.analyzer.engine.config import AnalyzerSettings, Shard
 from agentmortem.analyzer.engine.load import load_baselines, oversized
-from agentmortem.analyzer.engine.pipeline import analyse_batches, ready
+from agentmortem.analyzer.engine.pipeline import analyze_batches, ready
 from agentmortem.analyzer.engine.stage import RoundStage, stage_prefix, staged_batches
 from agentmortem.analyzer.engine.workers import AnalysisWorkers
-
 from agentmortem.platform.store import Store
 
 log = logging.getLogger(__name__)
@@ -71,7 +70,7 @@ class Candidate:
     key: TraceKey
     last_seen_ms: int
     has_root: bool
-    done_ms: int  # LastSeen covered by its latest analysis (0 = never analysed)
+    done_ms: int  # LastSeen covered by its latest analysis (0 = never analyzed)
     pending: bool
     deliveries: int = 0  # spans stored, duplicate deliveries included (an upper bound of its spans)
 
@@ -82,7 +81,7 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Plan:
-    """One round's decision: what to analyse and where the watermark may move."""
+    """One round's decision: what to analyze and where the watermark may move."""
 
     due: tuple[Candidate, ...]  # oldest activity first
     waiting: tuple[Candidate, ...]  # changed or pending, not yet settled
@@ -115,7 +114,7 @@ def next_watermark(current_ms: int, unfinished: list[Candidate], now_ms: int, la
 
 @dataclass(frozen=True)
 class RoundResult:
-    analysed: int  # traces written
+    analyzed: int  # traces written
     pending: int  # traces waiting for their root
     runs: int
     watermark_ms: int
@@ -165,7 +164,7 @@ class Scheduler:
                 for r in rows], now_ms
 
     def run_once(self) -> RoundResult:
-        """Analyse every due trace of this shard (up to the per-round cap) and move the watermark."""
+        """Analyze every due trace of this shard (up to the per-round cap) and move the watermark."""
         started = time.perf_counter()
         self._maybe_recompute_baselines()
         candidates, now_ms = self.candidates()
@@ -189,7 +188,7 @@ class Scheduler:
         bounded = oversized(self.store, [c.key for c in due if c.deliveries > max_spans], max_spans)
         with (RoundStage(self.store, stage_prefix(self.shard), batches, bounded=bounded, max_spans=max_spans)
               if staged else contextlib.nullcontext()) as stage:
-            for result in analyse_batches(self.store, batches, self.rules, baselines,
+            for result in analyze_batches(self.store, batches, self.rules, baselines,
                                           may_abandon=lambda t: quiet[t] >= abandon_ms, workers=workers,
                                           load=stage.payload if stage else None, bounded=bounded,
                                           max_spans=max_spans):
@@ -201,7 +200,7 @@ class Scheduler:
         self._save_watermark(next_watermark(self.watermark(), unfinished, now_ms, self.settings.analyzer_lag_seconds))
         result = RoundResult(written, pending, runs, self.watermark(), time.perf_counter() - started)
         if written or pending:
-            log.info("analysed %d trace(s), %d run(s), %d pending, in %.2fs (%s)", written, runs, pending,
+            log.info("analyzed %d trace(s), %d run(s), %d pending, in %.2fs (%s)", written, runs, pending,
                      result.seconds, self.name)
         if self.on_round:
             self.on_round(result)

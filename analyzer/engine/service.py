@@ -12,13 +12,13 @@ import asyncio
 import contextlib
 import logging
 
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
 from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.config import AnalyzerSettings, Shard
 from agentmortem.analyzer.engine.migrations import migrate_analyzer
 from agentmortem.analyzer.engine.scheduler import RoundResult, Scheduler
 from agentmortem.collector.migrations import migrate_collector
-from prometheus_client import CollectorRegistry, Counter, Gauge
-
 from agentmortem.platform.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -29,15 +29,15 @@ class AnalyzerMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         r = self.registry = registry or CollectorRegistry()
-        self.traces = Counter("agentmortem_analyzer_traces_analysed", "Traces analysed and written", registry=r)
-        self.runs = Counter("agentmortem_analyzer_runs_analysed", "Runs analysed and written", registry=r)
+        self.traces = Counter("agentmortem_analyzer_traces_analysed", "Traces analyzed and written", registry=r)
+        self.runs = Counter("agentmortem_analyzer_runs_analysed", "Runs analyzed and written", registry=r)
         self.rounds = Counter("agentmortem_analyzer_rounds", "Analysis rounds by outcome", ["outcome"], registry=r)
         self.pending = Gauge("agentmortem_analyzer_pending_traces", "Traces waiting for their root", registry=r)
-        self.watermark = Gauge("agentmortem_analyzer_watermark_ms", "Activity analysed up to (ms)", registry=r)
+        self.watermark = Gauge("agentmortem_analyzer_watermark_ms", "Activity analyzed up to (ms)", registry=r)
         self.seconds = Gauge("agentmortem_analyzer_round_seconds", "Duration of the last round", registry=r)
 
     def observe(self, result: RoundResult) -> None:
-        self.traces.inc(result.analysed)
+        self.traces.inc(result.analyzed)
         self.runs.inc(result.runs)
         self.rounds.labels("ok").inc()
         self.pending.set(result.pending)

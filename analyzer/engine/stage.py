@@ -8,7 +8,7 @@ granule: each load decompresses the whole table and plans the ~80 KB mapping que
 (by default one chunk: see `STAGE_CHUNKS`) into a scratch MergeTree ordered by trace id
 (one read of the raw table per chunk, the mapping spread over the engine's threads, no sort
 of the raw rows), on a thread of its own, chunk after chunk (with several chunks, the batches
-already staged are analysed meanwhile). A batch is a range of the sorted trace ids, so it
+already staged are analyzed meanwhile). A batch is a range of the sorted trace ids, so it
 reads a few granules of the stage with a trivial query. A trace is a (tenant, trace id): the
 stage is ordered by both and a batch names its traces by both. Rows are the same as
 `load.spans_payload` gives, for any chunking. Fields that repeat verbatim over many spans
@@ -36,11 +36,10 @@ from types import TracebackType
 from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.analyzer.engine.config import Shard
 from agentmortem.analyzer.engine.load import analysis_select, key_column, keyed_payload, query_payload, traces_where
-from agentmortem.semconv.compile import field_by_key_select, lit
-from agentmortem.semconv.model import CANONICAL_COLUMNS
-
 from agentmortem.platform.schema import RAW_TENANT, TRACES_TABLE
 from agentmortem.platform.store import Store
+from agentmortem.semconv.compile import field_by_key_select, lit
+from agentmortem.semconv.model import CANONICAL_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +93,7 @@ def staged_batches(traces: Sequence[TraceKey], batch_traces: int, parallel: int 
 
     Sizes differ by one at most where traces are alike, and several batches come in a multiple
     of `parallel` (the worker processes) where there are enough traces: the last wave then keeps
-    every worker busy, instead of one worker analysing a last batch alone (a core idle for ~1.5 s
+    every worker busy, instead of one worker analyzing a last batch alone (a core idle for ~1.5 s
     on the 1M-span benchmark). With `spans`, a trace weighs the larger of its share of
     `batch_traces` and of `batch_spans` (so a batch of big traces holds fewer of them), and
     batches are cut at even shares of the total weight; one trace heavier than a whole batch

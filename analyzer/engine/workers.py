@@ -3,7 +3,7 @@
 The analysis is pure Python and holds the GIL, so threads cannot spread it over cores;
 processes can. The querying process keeps the database (an embedded chDB data directory
 belongs to one process) and hands each worker a batch's spans as the encoded query result
-(`analyzer.engine.load.spans_payload`: bytes, nothing to pickle); the worker decodes, analyses
+(`analyzer.engine.load.spans_payload`: bytes, nothing to pickle); the worker decodes, analyzes
 and returns the result rows. Workers start with `spawn` (a fresh interpreter: forking a
 process that runs database and gRPC threads is unsafe) on first use, and live until
 `close()` so later rounds pay no start-up.

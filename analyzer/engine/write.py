@@ -15,15 +15,12 @@ import json
 import time
 from collections.abc import Sequence
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from agentmortem.analyzer.core.analysis import Analyzed
 from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.analyzer.engine.load import keys_parameters, keys_where
-
 from agentmortem.platform.store import Store
-
-if TYPE_CHECKING:
-    from agentmortem.analyzer.engine.pipeline import Analysed
 
 RUNS_TABLE = "agent_runs"
 SIGNALS_TABLE = "agent_signals"
@@ -49,8 +46,8 @@ def _json(value: Any) -> str:
 _conversation_id, _category, _status_code = (attrgetter(f) for f in ("conversation_id", "category", "status_code"))
 
 
-def run_row(a: Analysed, version: int, analysed_at_ms: int) -> dict[str, Any]:
-    """The `agent_runs` row of one analysed run."""
+def run_row(a: Analyzed, version: int, analyzed_at_ms: int) -> dict[str, Any]:
+    """The `agent_runs` row of one analyzed run."""
     run, verdict, facts = a.run, a.verdict, a.explanation.structured.get("run", {})
     view = a.view
     leaves = view.llm_leaves
@@ -88,12 +85,12 @@ def run_row(a: Analysed, version: int, analysed_at_ms: int) -> dict[str, Any]:
         "HallucinationScore": verdict.hallucination_score, "Headline": a.explanation.headline,
         "Models": models, "SignalTypes": sorted({s.type for s in verdict.signals}),
         "ErrorType": err.error_type if err else "", "ErrorMessage": err.error_message if err else "",
-        "AnalyzedAt": analysed_at_ms * 1_000_000, "Version": version,
+        "AnalyzedAt": analyzed_at_ms * 1_000_000, "Version": version,
     }
 
 
-def signal_rows(a: Analysed, version: int) -> list[dict[str, Any]]:
-    """The `agent_signals` rows of one analysed run, in verdict order."""
+def signal_rows(a: Analyzed, version: int) -> list[dict[str, Any]]:
+    """The `agent_signals` rows of one analyzed run, in verdict order."""
     rc = a.verdict.root_cause
     return [
         {"RunId": a.run.run_id, "Seq": i, "TraceId": a.run.trace_id, "SpanId": s.span_id, "Tenant": a.run.tenant,
@@ -104,8 +101,8 @@ def signal_rows(a: Analysed, version: int) -> list[dict[str, Any]]:
     ]
 
 
-def explanation_row(a: Analysed, version: int) -> dict[str, Any]:
-    """The `agent_explanations` row of one analysed run."""
+def explanation_row(a: Analyzed, version: int) -> dict[str, Any]:
+    """The `agent_explanations` row of one analyzed run."""
     e = a.explanation
     return {"RunId": a.run.run_id, "TraceId": a.run.trace_id, "Tenant": a.run.tenant, "Headline": e.headline,
             "Markdown": e.markdown, "Structured": _json(e.structured), "Version": version}
@@ -146,13 +143,13 @@ def _by_columns(rows: list[dict]) -> list[list[dict]]:
 Tables = dict[str, list[dict[str, Any]]]  # rows per result table
 
 
-def result_rows(analysed: Sequence[Analysed], version: int) -> Tables:
-    """The rows of every result table for these analysed runs (built where the analysis ran)."""
+def result_rows(analyzed: Sequence[Analyzed], version: int) -> Tables:
+    """The rows of every result table for these analyzed runs (built where the analysis ran)."""
     now_ms = time.time_ns() // 1_000_000
     return {
-        RUNS_TABLE: [run_row(a, version, now_ms) for a in analysed],
-        SIGNALS_TABLE: [row for a in analysed for row in signal_rows(a, version)],
-        EXPLANATIONS_TABLE: [explanation_row(a, version) for a in analysed],
+        RUNS_TABLE: [run_row(a, version, now_ms) for a in analyzed],
+        SIGNALS_TABLE: [row for a in analyzed for row in signal_rows(a, version)],
+        EXPLANATIONS_TABLE: [explanation_row(a, version) for a in analyzed],
     }
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from agentmortem.analyzer.core.model import TraceKey
 
+from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.demo.emit import FLAVOURS
 from agentmortem.demo.scenarios import SCENARIOS
 from tests.analyzer.emit import START_NS, store_scenario

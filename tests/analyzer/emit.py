@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from agentmortem.collector.convert import request_to_batch
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -10,6 +9,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 
+from agentmortem.collector.convert import request_to_batch
 from agentmortem.demo.scenarios import SCENARIOS, Scenario, play
 from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
 from agentmortem.platform.store import Store

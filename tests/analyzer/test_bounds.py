@@ -1,5 +1,5 @@
 """The per-trace bound: a trace holding more spans than `AGENTMORTEM_ANALYZER_MAX_SPANS_PER_TRACE`
-is loaded and analysed on its first spans by start time only, by every path (direct, staged
+is loaded and analyzed on its first spans by start time only, by every path (direct, staged
 round, in-process round), and its post-mortem says so; traces under the bound are untouched."""
 
 from __future__ import annotations
@@ -7,17 +7,17 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
 from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.config import AnalyzerSettings
 from agentmortem.analyzer.engine.load import oversized, span_counts, spans_from_payload, spans_payload
 from agentmortem.analyzer.engine.migrations import migrate_analyzer
-from agentmortem.analyzer.engine.pipeline import analyse_traces
+from agentmortem.analyzer.engine.pipeline import analyze_traces
 from agentmortem.analyzer.engine.scheduler import Scheduler
 from agentmortem.collector.convert import request_to_batch
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-
 from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
 from tests.analyzer.emit import START_NS, store_scenario
 from tests.analyzer.test_workers import analysis_rows
@@ -78,7 +78,7 @@ def test_a_bounded_load_reads_the_first_spans_by_start_time_only(store, traces):
 
 
 def test_the_post_mortem_of_a_bounded_trace_says_what_was_left_out(store, traces):
-    analyse_traces(store, [traces["wide"], traces["small"]], RULES, max_spans=LIMIT)
+    analyze_traces(store, [traces["wide"], traces["small"]], RULES, max_spans=LIMIT)
     steps = dict(store.query("SELECT TraceId, Steps FROM agent_runs FINAL WHERE ParentRunId = ''"))
     assert steps[traces["wide"].trace_id] == LIMIT and steps[traces["small"].trace_id] > 3
     [(markdown,)] = store.query("SELECT Markdown FROM agent_explanations FINAL WHERE TraceId = {t:String}",
@@ -94,9 +94,9 @@ def test_rounds_bound_traces_as_direct_analysis_does(store, traces, batch_traces
     settings = AnalyzerSettings(settle_seconds=0, analyzer_lag_seconds=0, abandon_after_seconds=0.001,
                                 analyzer_batch_traces=batch_traces, analyzer_workers=0,
                                 analyzer_max_spans_per_trace=LIMIT)
-    assert Scheduler(store, settings, RULES).run_once().analysed == 3
+    assert Scheduler(store, settings, RULES).run_once().analyzed == 3
     rounds = analysis_rows(store)
-    analyse_traces(store, [traces["wide"], traces["duplicated"], traces["small"]], RULES, max_spans=LIMIT)
+    analyze_traces(store, [traces["wide"], traces["duplicated"], traces["small"]], RULES, max_spans=LIMIT)
     assert analysis_rows(store) == rounds
     steps = dict(store.query("SELECT TraceId, Steps FROM agent_runs FINAL WHERE ParentRunId = ''"))
     assert steps[traces["wide"].trace_id] == LIMIT and steps[traces["duplicated"].trace_id] == LIMIT - 5

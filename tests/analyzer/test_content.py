@@ -6,9 +6,10 @@ import json
 import math
 
 import pytest
-from agentmortem.analyzer.core.facts.content import parse_json, prompt_key
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from agentmortem.analyzer.core.facts.content import json_or_none, prompt_key
 
 # Texts where orjson and json differ (big integers, NaN, Infinity, overflow, lone surrogates)
 # or where both refuse, next to ordinary ones.
@@ -22,7 +23,7 @@ TRICKY = [
 ]
 
 
-def _json_or_none(text: str):
+def _stdlib_json_or_none(text: str):
     try:
         return json.loads(text) if text else None
     except ValueError:
@@ -30,7 +31,7 @@ def _json_or_none(text: str):
 
 
 def _json_key(text: str):
-    value = _json_or_none(text)
+    value = _stdlib_json_or_none(text)
     return ("text", text) if value is None else ("json", json.dumps(value, sort_keys=True, separators=(",", ":")))
 
 
@@ -47,8 +48,8 @@ def _same(a, b) -> bool:  # equal, types included, NaN equal to NaN
 
 
 @pytest.mark.parametrize("text", TRICKY)
-def test_parse_json_decodes_like_json(text):
-    assert _same(parse_json(text), _json_or_none(text))
+def test_json_or_none_decodes_like_json(text):
+    assert _same(json_or_none(text), _stdlib_json_or_none(text))
 
 
 def test_prompt_keys_are_equal_exactly_when_the_json_keys_are():
@@ -66,9 +67,9 @@ json_values = st.recursive(
 
 @settings(max_examples=300, deadline=None)
 @given(json_values, st.booleans())
-def test_parse_json_matches_json_on_generated_values(value, ascii_only):
+def test_json_or_none_matches_json_on_generated_values(value, ascii_only):
     text = json.dumps(value, ensure_ascii=ascii_only)
-    assert _same(parse_json(text), json.loads(text))
+    assert _same(json_or_none(text), json.loads(text))
 
 
 @settings(max_examples=200, deadline=None)

@@ -36,7 +36,7 @@ def test_demo_runs_are_explained_within_seconds(server_factory):
     srv = server_factory({"AGENTMORTEM_ANALYZER_INTERVAL_SECONDS": "0.5"})
     sent = {s.scenario: s for s in send_demo(srv.http_url)}
     assert sorted(sent) == sorted(s.name for s in SCENARIOS) and all(s.trace_id for s in sent.values())
-    # every run but the abandoned one (its root never ends) is analysed promptly
+    # every run but the abandoned one (its root never ends) is analyzed promptly
     expected_runs = len(SCENARIOS)  # 21 traces, one with a sub-run
     deadline = time.monotonic() + 30
     while metric(srv.http_url, "agentmortem_analyzer_runs_analysed_total") < expected_runs:
@@ -53,7 +53,7 @@ def test_demo_runs_are_explained_within_seconds(server_factory):
     assert "failed at step 3 of 4 (execute_tool search_flights): tool search_flights failed" in out.stdout
     assert "✗ ConnectionError" in out.stdout  # the tree marks the failing span
 
-    # not analysed yet (still waiting for its root): analysed on the spot
+    # not analyzed yet (still waiting for its root): analyzed on the spot
     out = explain(srv.data_dir, sent["abandoned"].trace_id)
     assert out.returncode == 0, out.stderr
     assert "root never arrived" in out.stdout and "never ended" in out.stdout

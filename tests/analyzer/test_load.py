@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
+
 from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.analyzer.engine.load import (
     _PAYLOAD_FORMAT,
@@ -17,11 +18,10 @@ from agentmortem.analyzer.engine.load import (
     spans_payload,
     to_span,
 )
-from agentmortem.semconv.model import CANONICAL_COLUMNS
-
 from agentmortem.demo.emit import FLAVOURS
 from agentmortem.demo.scenarios import SCENARIOS
 from agentmortem.platform.schema import TRACES_TABLE
+from agentmortem.semconv.model import CANONICAL_COLUMNS
 from tests.analyzer.emit import START_NS, store_scenario
 
 

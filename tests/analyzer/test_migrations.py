@@ -1,18 +1,18 @@
-"""Upgrading a store analysed by trace id alone to (tenant, trace id) keys: no row lost, nothing
-analysed again but the trace ids two tenants share, and a migration interrupted anywhere finishes."""
+"""Upgrading a store analyzed by trace id alone to (tenant, trace id) keys: no row lost, nothing
+analyzed again but the trace ids two tenants share, and a migration interrupted anywhere finishes."""
 
 from __future__ import annotations
 
 import time
 
 import pytest
+
 from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.config import AnalyzerSettings
 from agentmortem.analyzer.engine.migrations import HERE, PACKAGE, migrate_analyzer
 from agentmortem.analyzer.engine.scheduler import Scheduler
 from agentmortem.collector.migrations import apply, load
-
 from agentmortem.platform.reorder import reorder_table, sorting_key
 from tests.analyzer.emit import START_NS, SharedIds, store_scenario
 
@@ -44,7 +44,7 @@ def old_store(store):
         store.command("INSERT INTO agent_explanations (RunId, TraceId, Tenant, Headline, Markdown, Structured, Version) "
                       "VALUES ({r:String}, {t:String}, {n:String}, 'h', 'm', '{}', {v:UInt64})",
                       {"r": f"run{i}", "t": trace_id, "n": tenant, "v": version})
-    # Every trace analysed up to its activity (what the old scheduler recorded).
+    # Every trace analyzed up to its activity (what the old scheduler recorded).
     store.command("INSERT INTO agent_trace_state SELECT TraceId, toUnixTimestamp64Milli(max(LastSeen)), 0, "
                   "{v:UInt64} FROM agent_trace_activity GROUP BY TraceId", {"v": version})
     return store, traces
@@ -73,13 +73,13 @@ def test_the_upgrade_keeps_every_row_and_keys_results_by_tenant(old_store):
     state = {TraceKey(t, i) for t, i in store.query("SELECT Tenant, TraceId FROM agent_analysis_state FINAL")}
     assert state == set(seen)
 
-    # Only the trace id two tenants shared is analysed again (once per tenant); the rest stays done.
+    # Only the trace id two tenants shared is analyzed again (once per tenant); the rest stays done.
     settings = AnalyzerSettings(settle_seconds=0, analyzer_lag_seconds=0, abandon_after_seconds=0.001,
                                 analyzer_workers=0)
     sch = Scheduler(store, settings, RuleSettings())
     candidates, _ = sch.candidates()
     assert {c.key for c in candidates if c.changed} == {("alpha", shared), ("beta", shared)}
-    assert sch.run_once().analysed == 2
+    assert sch.run_once().analyzed == 2
     assert store.query("SELECT Tenant, FailureClass FROM agent_runs FINAL WHERE TraceId = {t:String} "
                        "AND ParentRunId = '' ORDER BY Tenant", {"t": shared}) == [("alpha", ""), ("beta", "rate_limited")]
     # New spans reach the new activity table (its materialized view), tenant and all.

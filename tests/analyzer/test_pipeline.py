@@ -6,18 +6,18 @@ import gc
 
 from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.load import spans_payload
-from agentmortem.analyzer.engine.pipeline import BatchJob, analyse_payload
+from agentmortem.analyzer.engine.pipeline import BatchJob, analyze_payload
 
 
 def test_a_batch_frees_its_spans_before_the_cyclic_collector_resumes(store, scenario_traces):
-    """The collection that follows a batch scans its result rows, not every span it analysed
+    """The collection that follows a batch scans its result rows, not every span it analyzed
     (with the spans still alive, that one pass cost 0.15–0.3 s per 5,000-trace batch)."""
     trace_ids = scenario_traces
     payload = spans_payload(store, trace_ids, for_analysis=True)
     spans = store.query("SELECT count() FROM otel_traces WHERE TraceId IN {ids:Array(String)}",
                         {"ids": [t.trace_id for t in trace_ids]})[0][0]
     job = BatchJob(tuple(trace_ids), frozenset(trace_ids), 1)
-    analyse_payload(payload, job, RuleSettings(), {})  # warm: first use fills caches and imports lazily
+    analyze_payload(payload, job, RuleSettings(), {})  # warm: first use fills caches and imports lazily
     scanned: list[int] = []
 
     def on_collection(phase: str, info: dict) -> None:
@@ -29,7 +29,7 @@ def test_a_batch_frees_its_spans_before_the_cyclic_collector_resumes(store, scen
     gc.collect()
     gc.callbacks.append(on_collection)
     try:
-        _, result = analyse_payload(payload, job, RuleSettings(), {})
+        _, result = analyze_payload(payload, job, RuleSettings(), {})
     finally:
         gc.callbacks.remove(on_collection)
         if not was_enabled:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+
 from agentmortem.analyzer.core.analysis import analyze_run
 from agentmortem.analyzer.core.model import Baseline, SubRunOutcome, Verdict
 from agentmortem.analyzer.core.rule_context import RuleSettings
-
 from tests.analyzer.run_builder import WEATHER_TOOLS, RunBuilder
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import random
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from agentmortem.analyzer.core.model import RunSpan
 from agentmortem.analyzer.core.runs import build_runs, trace_runs
 from agentmortem.semconv.model import CanonicalSpan
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 S = 1_000_000_000
 

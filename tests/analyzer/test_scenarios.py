@@ -9,21 +9,20 @@ cost-impact figures below, and a headline naming the failing step.
 from __future__ import annotations
 
 import pytest
-from agentmortem.analyzer.core.analysis import analyze_run
-from agentmortem.analyzer.core.model import Run
-from agentmortem.analyzer.core.rule_context import RuleSettings
-from agentmortem.collector.convert import request_to_batch
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from agentmortem.analyzer.core.analysis import analyze_run
+from agentmortem.analyzer.core.model import Run
+from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.engine.pipeline import load_runs
+from agentmortem.collector.convert import request_to_batch
 from agentmortem.demo.emit import FLAVOURS
 from agentmortem.demo.scenarios import SCENARIOS, Scenario, play
 from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
-
-runs_module = pytest.importorskip("agentmortem.analyzer.core.runs", reason="the pipeline's run building (analyzer/runs.py) has not landed")
 
 START_NS = 1_750_000_000 * 10**9
 
@@ -67,7 +66,7 @@ def stored_runs(store, scenario: Scenario, flavour: str) -> tuple[list[Run], dic
     batch = request_to_batch(encode_spans(exporter.get_finished_spans()))
     assert batch.check.rejected == 0
     store.insert_columns(TRACES_TABLE, batch.columns, INSERT_COLUMNS)
-    return runs_module.runs_for_tests(store), marks
+    return load_runs(store), marks
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)

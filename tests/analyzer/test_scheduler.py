@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.config import AnalyzerSettings, Shard
 from agentmortem.analyzer.engine.migrations import migrate_analyzer
-from agentmortem.analyzer.engine.pipeline import analyse_traces
+from agentmortem.analyzer.engine.pipeline import analyze_traces
 from agentmortem.analyzer.engine.scheduler import Candidate, Scheduler, next_watermark, plan_round
-
 from tests.analyzer.emit import START_NS, scenario_spans, store_scenario, store_spans
 
 RULES = RuleSettings()
@@ -63,16 +63,16 @@ def test_round_writes_runs_signals_explanations_and_is_idempotent(astore):
     marks = store_scenario(astore, "tool_error")
     sch = scheduler(astore)
     first = sch.run_once()
-    assert (first.analysed, first.runs) == (1, 1)
+    assert (first.analyzed, first.runs) == (1, 1)
     [run] = runs_of(astore)
     assert run[0] == marks["run"] and run[1] == marks["trace_id"]
     assert run[5:10] == ("ended", "failed", "tool_error", marks["root_cause"], 4)
     assert run[10:15] == (2, 1, 240, 60, 300)  # two model calls of 120 + 30 tokens
     assert run[15] == pytest.approx(7.2e-05)
-    assert sch.run_once().analysed == 0  # nothing changed: nothing to do
+    assert sch.run_once().analyzed == 0  # nothing changed: nothing to do
     before = (runs_of(astore), astore.query("SELECT RunId, Seq, SpanId, Type, Evidence FROM agent_signals FINAL"),
               astore.query("SELECT RunId, Headline, Markdown FROM agent_explanations FINAL"))
-    analyse_traces(astore, [TraceKey("", marks["trace_id"])], RULES)  # forced re-analysis replaces, never duplicates
+    analyze_traces(astore, [TraceKey("", marks["trace_id"])], RULES)  # forced re-analysis replaces, never duplicates
     after = (runs_of(astore), astore.query("SELECT RunId, Seq, SpanId, Type, Evidence FROM agent_signals FINAL"),
              astore.query("SELECT RunId, Headline, Markdown FROM agent_explanations FINAL"))
     assert after == before
@@ -84,11 +84,11 @@ def test_late_span_with_an_old_timestamp_triggers_reanalysis(astore):
     final_answer = max((s for s in spans if s.name.startswith("chat")), key=lambda s: s.start_time)
     store_spans(astore, [s for s in spans if s is not final_answer])
     sch = scheduler(astore)
-    assert sch.run_once().analysed == 1
+    assert sch.run_once().analyzed == 1
     [run] = runs_of(astore)
     assert (run[9], run[10], run[14]) == (5, 2, 300)  # steps, model calls, tokens
     store_spans(astore, [final_answer])  # arrives late; its timestamp is long past the watermark
-    assert sch.run_once().analysed == 1
+    assert sch.run_once().analyzed == 1
     [run] = runs_of(astore)
     assert (run[0], run[6], run[9], run[10], run[14]) == (marks["run"], "ok", 6, 3, 450)
 
@@ -99,14 +99,14 @@ def test_rootless_trace_waits_then_is_abandoned_then_replaced_when_the_root_arri
     store_spans(astore, [s for s in spans if s is not root])
     trace_id = format(root.context.trace_id, "032x")
     waiting = scheduler(astore, abandon_after_seconds=3600).run_once()
-    assert (waiting.analysed, waiting.pending) == (0, 1) and runs_of(astore) == []
+    assert (waiting.analyzed, waiting.pending) == (0, 1) and runs_of(astore) == []
     abandoned = scheduler(astore, abandon_after_seconds=0.001).run_once()
-    assert abandoned.analysed == 1
+    assert abandoned.analyzed == 1
     [run] = runs_of(astore)
     assert (run[0], run[3], run[5]) == (marks["run"], "incomplete", "abandoned")
     assert "abandoned" in run[19]
     store_spans(astore, [root])
-    assert scheduler(astore).run_once().analysed == 1
+    assert scheduler(astore).run_once().analyzed == 1
     assert [(r[0], r[5], r[7]) for r in runs_of(astore, trace_id)] == [(marks["run"], "ended", "tool_error")]
     assert astore.query("SELECT count() FROM agent_runs FINAL") == [(1,)]  # the abandoned row was replaced
 
@@ -129,7 +129,7 @@ def test_shards_split_traces_without_overlap(astore):
         sch = scheduler(astore, Shard(i, 3))
         candidates, _ = sch.candidates()
         seen.append({c.key.trace_id for c in candidates})
-        assert sch.run_once().analysed == len(seen[-1])
+        assert sch.run_once().analyzed == len(seen[-1])
     assert set().union(*seen) == trace_ids and sum(map(len, seen)) == len(trace_ids)
     assert all(seen)  # 24 traces over 3 shards: each gets some
     assert astore.query("SELECT uniqExact(TraceId), count() FROM agent_runs FINAL") == [(24, 24)]

@@ -4,11 +4,12 @@ what per-trace analysis writes, and the scratch tables never outlive the round."
 from __future__ import annotations
 
 import pytest
+
 from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.config import AnalyzerSettings, Shard
 from agentmortem.analyzer.engine.load import load_spans, spans_from_payload
 from agentmortem.analyzer.engine.migrations import migrate_analyzer
-from agentmortem.analyzer.engine.pipeline import analyse_traces
+from agentmortem.analyzer.engine.pipeline import analyze_traces
 from agentmortem.analyzer.engine.scheduler import Scheduler
 from agentmortem.analyzer.engine.stage import (
     STAGE_CHUNKS,
@@ -19,7 +20,6 @@ from agentmortem.analyzer.engine.stage import (
     stage_prefix,
     staged_batches,
 )
-
 from agentmortem.platform.store import StoreError
 from tests.analyzer.test_workers import analysis_rows
 
@@ -108,12 +108,12 @@ def test_each_staged_batch_holds_exactly_the_spans_a_direct_load_gives(store, sc
 def test_a_staged_round_writes_what_per_trace_analysis_writes_and_leaves_no_stage(store, scenario_traces):
     migrate_analyzer(store)
     settings = AnalyzerSettings(settle_seconds=0, analyzer_lag_seconds=0, abandon_after_seconds=0.001,
-                                analyzer_batch_traces=3, analyzer_workers=0)  # staged, analysed in this process
+                                analyzer_batch_traces=3, analyzer_workers=0)  # staged, analyzed in this process
     result = Scheduler(store, settings, RULES).run_once()
-    assert result.analysed == len(scenario_traces) and result.pending == 0
+    assert result.analyzed == len(scenario_traces) and result.pending == 0
     staged = analysis_rows(store)
     assert not _stages(store)
-    analyse_traces(store, scenario_traces, RULES)  # unstaged, one trace list: replaces every row
+    analyze_traces(store, scenario_traces, RULES)  # unstaged, one trace list: replaces every row
     assert analysis_rows(store) == staged
     assert len(staged["agent_runs"]) >= len(scenario_traces)
 

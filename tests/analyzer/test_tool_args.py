@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from agentmortem.analyzer.core.rules.tools import argument_problem
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema.validators import validator_for
+
+from agentmortem.analyzer.core.rules.tools import argument_problem
 
 SCHEMAS = [
     {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],

@@ -7,13 +7,13 @@ import signal
 from concurrent.futures.process import BrokenProcessPool
 
 import pytest
+
 from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.config import AnalyzerSettings
 from agentmortem.analyzer.engine.migrations import migrate_analyzer
-from agentmortem.analyzer.engine.pipeline import analyse_traces, ready
+from agentmortem.analyzer.engine.pipeline import analyze_traces, ready
 from agentmortem.analyzer.engine.scheduler import Scheduler
 from agentmortem.analyzer.engine.workers import AnalysisWorkers
-
 from tests.analyzer.emit import store_scenario
 
 RULES = RuleSettings()
@@ -39,9 +39,9 @@ def test_worker_processes_write_exactly_what_in_process_analysis_writes(store, s
         assert sch._workers is not None and sch._workers._pool is not None  # the round ran in workers
     finally:
         sch.close()
-    assert result.analysed == len(trace_ids) and result.pending == 0
+    assert result.analyzed == len(trace_ids) and result.pending == 0
     in_workers = analysis_rows(store)
-    analyse_traces(store, trace_ids, RULES)  # the same traces again, in this process: replaces every row
+    analyze_traces(store, trace_ids, RULES)  # the same traces again, in this process: replaces every row
     assert analysis_rows(store) == in_workers
     assert len(in_workers["agent_runs"]) >= len(trace_ids)
     assert {r[0] for r in in_workers["agent_explanations"]} == {r[0] for r in in_workers["agent_runs"]}
@@ -51,7 +51,7 @@ def test_one_batch_rounds_stay_in_process(store):
     migrate_analyzer(store)
     store_scenario(store, "tool_error")
     sch = Scheduler(store, AnalyzerSettings(settle_seconds=0, analyzer_lag_seconds=0, analyzer_workers=2), RULES)
-    assert sch.run_once().analysed == 1
+    assert sch.run_once().analyzed == 1
     assert sch._workers is not None and sch._workers._pool is None  # no process started for one batch
 
 

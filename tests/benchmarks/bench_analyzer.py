@@ -34,21 +34,21 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.config import AnalyzerSettings, Shard
 from agentmortem.analyzer.engine.load import analysis_select, load_baselines, query_payload, spans_payload, trace_keys
 from agentmortem.analyzer.engine.migrations import migrate_analyzer
-from agentmortem.analyzer.engine.pipeline import analyse_batches
+from agentmortem.analyzer.engine.pipeline import analyze_batches
 from agentmortem.analyzer.engine.scheduler import Scheduler
 from agentmortem.analyzer.engine.stage import RoundStage, create_canonical_table, stage_prefix, staged_batches
 from agentmortem.analyzer.engine.workers import AnalysisWorkers
 from agentmortem.analyzer.engine.write import EXPLANATIONS_TABLE, RUNS_TABLE, SIGNALS_TABLE
 from agentmortem.collector.migrations import migrate_collector
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
 from agentmortem.demo.emit import FLAVOURS, Emitter
 from agentmortem.demo.scenarios import AGENT, SCENARIOS, TOOLS, play
 from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
@@ -193,14 +193,14 @@ def _results_hash(store: Store) -> tuple:
 
 def _timed_batches(store: Store, settings: AnalyzerSettings, batches: list[list[TraceKey]],
                    load: Callable[[int], bytes]) -> tuple[float, float]:
-    """Analyse and write `batches` as a round does (worker processes, overlapped I/O) into emptied result
+    """Analyze and write `batches` as a round does (worker processes, overlapped I/O) into emptied result
     tables, so that `_results_hash` afterwards covers exactly what this analysis wrote; (wall s, CPU s)."""
     for table in _RESULT_TABLES:
         store.command(f"TRUNCATE TABLE {table}")
     workers = AnalysisWorkers(settings.analyzer_workers)
     baselines = load_baselines(store)
     t, cpu = time.perf_counter(), _cpu_seconds()
-    for _ in analyse_batches(store, batches, RuleSettings(), baselines, workers=workers, load=load):
+    for _ in analyze_batches(store, batches, RuleSettings(), baselines, workers=workers, load=load):
         pass
     wall = time.perf_counter() - t
     workers.close()
@@ -208,7 +208,7 @@ def _timed_batches(store: Store, settings: AnalyzerSettings, batches: list[list[
 
 
 def ceilings(store: Store, settings: AnalyzerSettings) -> None:
-    """Where a full analysis' time goes: the same round analysed from a stage (as rounds do) and from
+    """Where a full analysis' time goes: the same round analyzed from a stage (as rounds do) and from
     canonical spans mapped beforehand (what mapping at ingest would leave to do), back to back; and what
     the canonical mapping would cost each insert as a materialized view on `otel_traces`."""
     ids = trace_keys(store)
@@ -216,7 +216,7 @@ def ceilings(store: Store, settings: AnalyzerSettings) -> None:
     with RoundStage(store, stage_prefix(Shard()), batches) as stage:
         wall, cpu = _timed_batches(store, settings, batches, stage.payload)
     staged = _results_hash(store)
-    print(f"ceilings: {len(ids):,} traces mapped and analysed as a round does: {wall:.1f}s, {cpu:.1f} CPU-s")
+    print(f"ceilings: {len(ids):,} traces mapped and analyzed as a round does: {wall:.1f}s, {cpu:.1f} CPU-s")
 
     store.command("DROP TABLE IF EXISTS bench_canonical")
     create_canonical_table(store, "bench_canonical")
@@ -281,7 +281,7 @@ def bench_store(spans: int, loads: bool = False, ceiling: bool = False, tool_set
         compare_loads(store, settings.analyzer_batch_traces)
     walls, first_hash = [], None
     for attempt in range(repeat):
-        if attempt:  # analyse everything again from scratch: no results, no watermark, no trace state
+        if attempt:  # analyze everything again from scratch: no results, no watermark, no trace state
             for table in (*_RESULT_TABLES, "agent_analysis_state", "agent_watermarks"):
                 store.command(f"TRUNCATE TABLE {table}")
         sch = Scheduler(store, settings, RuleSettings())
@@ -290,7 +290,7 @@ def bench_store(spans: int, loads: bool = False, ceiling: bool = False, tool_set
         walls.append(time.perf_counter() - t)
         sch.close()  # its worker processes: their CPU time is counted once they have exited
         own, workers = (after - before for after, before in zip(_cpu_seconds(), cpu))
-        print(f"full analysis: {full.analysed:,} traces, {full.runs:,} runs in {walls[-1]:.1f}s "
+        print(f"full analysis: {full.analyzed:,} traces, {full.runs:,} runs in {walls[-1]:.1f}s "
               f"({full.runs / walls[-1]:,.0f} runs/s, {settings.analyzer_workers} worker process(es)) — target ≤ 30 s")
         print(f"  CPU: {own:.1f}s in this process (engine, loading, writing) + {workers:.1f}s in workers (analysis)")
         results = _results_hash(store)
@@ -307,11 +307,11 @@ def bench_store(spans: int, loads: bool = False, ceiling: bool = False, tool_set
     t = time.perf_counter()
     inc = sch.run_once()
     inc_s = time.perf_counter() - t
-    print(f"incremental (1 % new: {more:,} traces stored in {gen_s:.1f}s): {inc.analysed:,} traces, "
+    print(f"incremental (1 % new: {more:,} traces stored in {gen_s:.1f}s): {inc.analyzed:,} traces, "
           f"{inc.runs:,} runs in {inc_s:.2f}s — target ≤ 2 s")
     t = time.perf_counter()
     idle = sch.run_once()
-    print(f"idle round (nothing new): {time.perf_counter() - t:.3f}s, {idle.analysed} traces")
+    print(f"idle round (nothing new): {time.perf_counter() - t:.3f}s, {idle.analyzed} traces")
     sch.close()
     if ceiling:
         ceilings(store, settings)

@@ -24,12 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from agentmortem.analyzer.engine.migrations import migrate_analyzer  # noqa: E402
-from agentmortem.collector.convert import request_to_batch  # noqa: E402
-from agentmortem.collector.migrations import migrate_collector  # noqa: E402
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue  # noqa: E402
 
+from agentmortem.analyzer.engine.migrations import migrate_analyzer  # noqa: E402
+from agentmortem.collector.convert import request_to_batch  # noqa: E402
+from agentmortem.collector.migrations import migrate_collector  # noqa: E402
 from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE  # noqa: E402
 from agentmortem.platform.store import Store  # noqa: E402
 
@@ -90,7 +90,7 @@ t = time.perf_counter()
 result = Scheduler(store, settings, RuleSettings()).run_once()
 wall = time.perf_counter() - t
 hwm = next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmHWM:'))
-print(json.dumps({"traces": result.analysed, "runs": result.runs, "seconds": wall, "peak_rss_mb": hwm / 1024}))
+print(json.dumps({"traces": result.analyzed, "runs": result.runs, "seconds": wall, "peak_rss_mb": hwm / 1024}))
 """
 
 

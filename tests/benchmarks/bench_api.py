@@ -5,7 +5,7 @@
     python tests/benchmarks/bench_api.py --requests 300
 
 Data: the analyzer benchmark's generator (SDK-emitted template runs copied inside
-ClickHouse with fresh ids), analysed by the real scheduler; plus one 2,001-span run.
+ClickHouse with fresh ids), analyzed by the real scheduler; plus one 2,001-span run.
 The API is served by uvicorn over HTTP in this process and timed with a keep-alive
 httpx client, sequentially. Targets: p99 ≤ 50 ms for a run's explanation, ≤ 300 ms
 for `/v1/stats`.
@@ -38,10 +38,9 @@ from agentmortem.analyzer.core.model import TraceKey  # noqa: E402
 from agentmortem.analyzer.core.rule_context import RuleSettings  # noqa: E402
 from agentmortem.analyzer.engine.config import AnalyzerSettings  # noqa: E402
 from agentmortem.analyzer.engine.migrations import migrate_analyzer  # noqa: E402
-from agentmortem.analyzer.engine.pipeline import analyse_traces  # noqa: E402
+from agentmortem.analyzer.engine.pipeline import analyze_traces  # noqa: E402
 from agentmortem.analyzer.engine.scheduler import Scheduler  # noqa: E402
 from agentmortem.collector.migrations import migrate_collector  # noqa: E402
-
 from agentmortem.demo.emit import Emitter  # noqa: E402
 from agentmortem.demo.scenarios import AGENT, TOOLS  # noqa: E402
 from agentmortem.platform.hosting import bind_socket  # noqa: E402
@@ -65,7 +64,7 @@ def big_run(store: Store, pairs: int) -> str:
     spans = list(exporter.get_finished_spans())
     store_spans(store, spans)
     trace_id = format(spans[0].context.trace_id, "032x")
-    analyse_traces(store, [TraceKey("", trace_id)], RuleSettings())
+    analyze_traces(store, [TraceKey("", trace_id)], RuleSettings())
     return trace_id
 
 
@@ -116,9 +115,9 @@ def main() -> None:
     settings = AnalyzerSettings(settle_seconds=0, analyzer_lag_seconds=0, abandon_after_seconds=0.001,
                                 analyzer_batch_traces=5000)
     result = Scheduler(store, settings, RuleSettings()).run_once()
-    print(f"analysed {result.runs:,} runs in {time.perf_counter() - t:.1f}s")
+    print(f"analyzed {result.runs:,} runs in {time.perf_counter() - t:.1f}s")
     big = big_run(store, 1000)
-    print(f"stored and analysed one run of {store.query('SELECT count() FROM otel_traces WHERE TraceId = {t:String}', {'t': big})[0][0]:,} spans")
+    print(f"stored and analyzed one run of {store.query('SELECT count() FROM otel_traces WHERE TraceId = {t:String}', {'t': big})[0][0]:,} spans")
 
     url, server, thread = serve(store)
     sample = store.query("SELECT RunId, TraceId FROM agent_runs FINAL WHERE FailureClass != '' ORDER BY cityHash64(RunId) LIMIT 500")

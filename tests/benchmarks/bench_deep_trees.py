@@ -6,7 +6,7 @@
 Shapes (tests/analyzer/trees.py, emitted through the OTel SDK and stored the collector's way):
 a chain `--depth` levels deep failing at every level, a chain of `--depth` nested sub-agents,
 `--width` calls to as many tools all failing, and `--width` calls half of them sub-agents.
-Each is analysed by the real pipeline (`analyse_traces`); then the API (TestClient, in process)
+Each is analyzed by the real pipeline (`analyze_traces`); then the API (TestClient, in process)
 serves the deep chain's page, tree, events and explanation, and `agentmortem explain` prints it.
 Everything here grows linearly with the shape: a figure several times the size ratio between
 two runs of this script points at a quadratic step.
@@ -32,10 +32,9 @@ from agentmortem.analyzer.api.settings import ApiSettings  # noqa: E402
 from agentmortem.analyzer.core.model import TraceKey  # noqa: E402
 from agentmortem.analyzer.core.rule_context import RuleSettings  # noqa: E402
 from agentmortem.analyzer.engine.migrations import migrate_analyzer  # noqa: E402
-from agentmortem.analyzer.engine.pipeline import analyse_traces  # noqa: E402
-from agentmortem.collector.migrations import migrate_collector  # noqa: E402
-
+from agentmortem.analyzer.engine.pipeline import analyze_traces  # noqa: E402
 from agentmortem.cli.explain import explain_command  # noqa: E402
+from agentmortem.collector.migrations import migrate_collector  # noqa: E402
 from agentmortem.platform.store import Store  # noqa: E402
 from tests.analyzer.api.conftest import make_client  # noqa: E402
 from tests.analyzer.emit import START_NS  # noqa: E402
@@ -44,12 +43,12 @@ from tests.analyzer.trees import chain, store_all, wide  # noqa: E402
 HOUR = 3600 * 10**9
 
 
-def analysed(store: Store, label: str, shape: tuple) -> str:
+def analyzed(store: Store, label: str, shape: tuple) -> str:
     spans, _ = shape
     trace_id = store_all(store, spans)
     t = time.perf_counter()
-    result = analyse_traces(store, [TraceKey("", trace_id)], RuleSettings())
-    print(f"analyse {label:<44} {time.perf_counter() - t:7.2f} s   ({len(spans):,} spans, {result.runs:,} runs)")
+    result = analyze_traces(store, [TraceKey("", trace_id)], RuleSettings())
+    print(f"analyze {label:<44} {time.perf_counter() - t:7.2f} s   ({len(spans):,} spans, {result.runs:,} runs)")
     return trace_id
 
 
@@ -70,11 +69,11 @@ def run(args: argparse.Namespace, store: Store) -> None:
     d, w = args.depth, args.width
     migrate_collector(store)
     migrate_analyzer(store)
-    deep = analysed(store, f"chain {d:,} deep, failing at every level", chain(d))
-    analysed(store, f"chain of {d:,} nested sub-agents", chain(d, agents=True, start_ns=START_NS + HOUR))
-    analysed(store, f"{w:,} calls to {w:,} tools, all failing",
+    deep = analyzed(store, f"chain {d:,} deep, failing at every level", chain(d))
+    analyzed(store, f"chain of {d:,} nested sub-agents", chain(d, agents=True, start_ns=START_NS + HOUR))
+    analyzed(store, f"{w:,} calls to {w:,} tools, all failing",
              wide(w, range(w), START_NS + 2 * HOUR, tool=lambda i: f"tool_{i}"))
-    analysed(store, f"{w:,} calls, half of them sub-agents",
+    analyzed(store, f"{w:,} calls, half of them sub-agents",
              wide(w, (), START_NS + 3 * HOUR, agent=lambda i: i % 2 == 0))
 
     api = make_client(store, api=ApiSettings(rate_limit_per_hour=0, api_max_spans=max(d, 20_000)))
@@ -90,7 +89,7 @@ def run(args: argparse.Namespace, store: Store) -> None:
         print(f"{label:<52} median {statistics.median(times):6.2f} s   ({size / 1e6:.2f} MB, {d:,}-deep chain)")
     t = time.perf_counter()
     explain_command(store, deep, Console(file=io.StringIO(), width=160))
-    print(f"{'agentmortem explain':<52} {time.perf_counter() - t:13.2f} s   ({d:,}-deep chain, already analysed)")
+    print(f"{'agentmortem explain':<52} {time.perf_counter() - t:13.2f} s   ({d:,}-deep chain, already analyzed)")
 
 
 if __name__ == "__main__":

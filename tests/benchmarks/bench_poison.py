@@ -25,14 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
+
 from agentmortem.collector.convert import check_spans, request_to_batch  # noqa: E402
 from agentmortem.collector.metrics import CollectorMetrics  # noqa: E402
 from agentmortem.collector.migrations import migrate_collector  # noqa: E402
 from agentmortem.collector.nesting import renders_natively  # noqa: E402
-from agentmortem.collector.payload import parse_json, parse_protobuf  # noqa: E402
+from agentmortem.collector.payload import parse_otlp_json, parse_protobuf  # noqa: E402
 from agentmortem.collector.writer import Admitted, GroupCommitWriter, WriterLimits  # noqa: E402
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
-
 from agentmortem.platform.store import Store  # noqa: E402
 from tests.collector.pressure import genai_request  # noqa: E402
 from tests.collector.spans import otlp_json  # noqa: E402
@@ -78,7 +78,7 @@ def decoding(spans: int, repeat: int) -> None:
     print(f"  nesting probe            {best_ms(repeat, renders_natively, clean):8.1f} ms")
     print(f"  conversion (reference)   {best_ms(repeat, request_to_batch, request):8.1f} ms")
     text = otlp_json(request)
-    print(f"  OTLP/JSON decode ({len(text) / 1e6:.1f} MB) {best_ms(repeat, parse_json, text):8.1f} ms")
+    print(f"  OTLP/JSON decode ({len(text) / 1e6:.1f} MB) {best_ms(repeat, parse_otlp_json, text):8.1f} ms")
     for every in (False, True):
         for kind in ("utf8", "deep"):
             message = spoiled(spans, every, kind)
@@ -87,7 +87,7 @@ def decoding(spans: int, repeat: int) -> None:
             decoded = parse_protobuf(body)
             what = f"{'every span' if every else 'one span'} {kind}"
             print(f"{what:<16} protobuf {len(body) / 1e6:5.1f} MB {best_ms(repeat, parse_protobuf, body):8.1f} ms"
-                  f"  json {len(text) / 1e6:5.1f} MB {best_ms(repeat, parse_json, text):8.1f} ms"
+                  f"  json {len(text) / 1e6:5.1f} MB {best_ms(repeat, parse_otlp_json, text):8.1f} ms"
                   f"  kept {len(decoded.request.resource_spans[0].scope_spans[0].spans) if decoded.request.resource_spans else 0}"
                   f", {decoded.salvage.message()[:90] if decoded.salvage else ''}")
 

@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from agentmortem.collector.service import CollectorService
-
 from agentmortem.platform.settings import Settings
 from agentmortem.platform.store import Store
 

@@ -13,15 +13,15 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
 from agentmortem.collector.convert import check_spans, json_columns, request_to_batch
 from agentmortem.collector.migrations import migrate_collector
 from agentmortem.collector.native import envelope, insert_native
 from agentmortem.collector.nesting import renders_natively
 from agentmortem.collector.rules import MAX_TIMESTAMP_NS
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
 from agentmortem.platform.schema import INSERT_COLUMNS
 from agentmortem.platform.store import Store
 from tests.collector.spans import READBACK_SQL

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 import grpc
 import httpx
 import pytest
-from agentmortem.collector.migrations import migrate_collector
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from agentmortem.collector.migrations import migrate_collector
 from agentmortem.platform.store import Store
 from tests.collector.clients import EXPORT_METHOD
 from tests.collector.inprocess import running_collector

@@ -11,13 +11,13 @@ import uuid
 from concurrent.futures import Future, wait
 
 import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
 from agentmortem.collector.convert import SpanBatch, json_columns, request_to_batch
 from agentmortem.collector.isolate import Budget, isolate
 from agentmortem.collector.metrics import CollectorMetrics
 from agentmortem.collector.protoschema import varint
 from agentmortem.collector.writer import Admitted, GroupCommitWriter, WriteFailed, WriterLimits
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
 from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
 from agentmortem.platform.store import DataRejected, Store, StoreError, classify
 from tests.collector.clients import free_port

@@ -13,12 +13,12 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from agentmortem.collector import salvage
-from agentmortem.collector.payload import Decoded, PayloadError, parse_json, parse_protobuf
 from google.protobuf import json_format, text_format
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from agentmortem.collector import salvage
+from agentmortem.collector.payload import Decoded, PayloadError, parse_otlp_json, parse_protobuf
 from tests.collector.spans import otlp_json
 
 MARK = "@@@@"  # replaced by invalid UTF-8 of the same length in the encoded body
@@ -83,7 +83,7 @@ def _in_scope(depth: int) -> Callable[[ExportTraceServiceRequest], None]:
 def _decode(encoding: str, request: ExportTraceServiceRequest) -> Decoded:
     if encoding == "protobuf":
         return parse_protobuf(request.SerializeToString().replace(MARK.encode(), INVALID))
-    return parse_json(otlp_json(request).replace(MARK.encode(), INVALID))
+    return parse_otlp_json(otlp_json(request).replace(MARK.encode(), INVALID))
 
 
 def _alone_decodes(encoding: str, add: Callable[[ExportTraceServiceRequest], None]) -> bool:
@@ -237,14 +237,14 @@ def test_other_damage_still_refuses_the_whole_body():
 )
 def test_json_that_is_wrong_in_other_ways_is_still_refused(body, needle):
     with pytest.raises(PayloadError) as refusal:
-        parse_json(body)
+        parse_otlp_json(body)
     assert refusal.value.status == 400
     assert needle in str(refusal.value)
 
 
 def test_an_unpaired_surrogate_escape_is_replaced():
     body = otlp_json(_request(lambda r: _span_attr(r, "k", MARK))).replace(MARK.encode(), b"x\\ud800y")
-    decoded = parse_json(body)
+    decoded = parse_otlp_json(body)
     values = [kv.value.string_value for span in decoded.request.resource_spans[0].scope_spans[0].spans
               for kv in span.attributes]
     assert values == ["x\ufffdy"]

@@ -7,13 +7,13 @@ from concurrent.futures import wait
 from pathlib import Path
 
 import pytest
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
 from agentmortem.collector import migrations
 from agentmortem.collector.convert import SpanCheck, request_to_batch
 from agentmortem.collector.metrics import CollectorMetrics
 from agentmortem.collector.native import insert_native
 from agentmortem.collector.writer import Admitted, GroupCommitWriter, Overloaded, WriterLimits
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-
 from agentmortem.platform.schema import INSERT_COLUMNS, SchemaMismatch, verify_otel_traces
 from agentmortem.platform.store import Store, StoreError, parse_url
 from tests.collector.spans import simple_spans
@@ -184,7 +184,6 @@ def test_the_bytes_bound_refuses_too(store):
 @pytest.mark.parametrize("enabled", [True, False])
 def test_fsync_setting_is_applied_to_otel_traces(store, enabled):
     from agentmortem.collector.service import apply_durability
-
     from agentmortem.platform.settings import Settings
 
     apply_durability(store, Settings(fsync_after_insert=enabled))

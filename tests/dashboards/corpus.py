@@ -1,6 +1,6 @@
 """The runs the dashboard tests query: the demo scenarios (plus a few runs of our own) written
 through a real OpenTelemetry tracer, converted and stored exactly as the collector stores
-them, then analysed by the real pipeline into `agent_runs` / `agent_signals`.
+them, then analyzed by the real pipeline into `agent_runs` / `agent_signals`.
 
 Three tenants (`acme`, `globex`, none), two environments, an agent whose name holds a
 quote, a run that used two models, one run a day before the others (outside the time
@@ -14,16 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from agentmortem.analyzer.core.model import TraceKey
-from agentmortem.analyzer.core.rule_context import RuleSettings
-from agentmortem.analyzer.engine.pipeline import analyse_traces
-from agentmortem.collector.convert import request_to_batch
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from agentmortem.analyzer.core.model import TraceKey
+from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.engine.pipeline import analyze_traces
+from agentmortem.collector.convert import request_to_batch
 from agentmortem.demo.emit import Emitter
 from agentmortem.demo.scenarios import AGENT, SCENARIOS, TOOLS, WEATHER_PARIS
 from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
@@ -123,7 +123,7 @@ def store_trace(store: Store, p: Planned, ids: tuple[str, str] | None = None) ->
 
 
 def build(store: Store) -> list[Planned]:
-    """Store and analyse every planned trace, then analyse the `acme` ones once more.
+    """Store and analyze every planned trace, then analyze the `acme` ones once more.
 
     The second analysis writes newer versions of the same rows (merges are stopped, so
     both versions stay on disk): only queries that read with FINAL count each run once.
@@ -135,6 +135,6 @@ def build(store: Store) -> list[Planned]:
     for p in planned:
         stored.append(store_trace(store, p, stored[p.shares] if p.shares is not None else None))
     traces = [TraceKey(p.tenant, trace_id) for p, (trace_id, _) in zip(planned, stored)]
-    analyse_traces(store, traces, RULES)
-    analyse_traces(store, [t for t in traces if t.tenant == "acme"], RULES)
+    analyze_traces(store, traces, RULES)
+    analyze_traces(store, [t for t in traces if t.tenant == "acme"], RULES)
     return planned

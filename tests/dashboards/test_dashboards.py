@@ -5,7 +5,7 @@ panel ids, the provisioned ClickHouse datasource on every query, defined and saf
 formatted variables, FINAL on the versioned tables, only the plugin macros we model.
 Data: each query is expanded the way Grafana + grafana-clickhouse-datasource expand it
 (`tests/dashboards/grafana.py`) and run through chDB against runs that the real
-pipeline analysed (`tests/dashboards/corpus.py`); the results must equal figures
+pipeline analyzed (`tests/dashboards/corpus.py`); the results must equal figures
 computed in Python from the raw, versioned rows (`tests/dashboards/expected.py`).
 """
 
@@ -21,13 +21,13 @@ from datetime import UTC, datetime
 
 import pytest
 import yaml
+from fastapi.testclient import TestClient
+
 from agentmortem.analyzer.api.app import build_app
 from agentmortem.analyzer.api.service import make_context
 from agentmortem.analyzer.api.settings import ApiSettings
 from agentmortem.analyzer.engine.migrations import migrate_analyzer
 from agentmortem.collector.migrations import migrate_collector
-from fastapi.testclient import TestClient
-
 from agentmortem.demo.scenarios import AGENT
 from agentmortem.platform.settings import Settings
 from agentmortem.platform.store import Store
@@ -223,7 +223,7 @@ def test_panels_on_an_empty_range(corpus, title):
 
 def test_the_corpus_exercises_final_and_the_time_range(corpus):
     raw = corpus.store.query("SELECT count() FROM agent_runs")[0][0]
-    assert raw > len(corpus.runs), "re-analysed rows must still be on disk in several versions"
+    assert raw > len(corpus.runs), "re-analyzed rows must still be on disk in several versions"
     assert any(r["Start"] < naive_utc(WINDOW.start) for r in corpus.runs)
     assert {r["Tenant"] for r in corpus.runs} == {"acme", "globex", ""}
     assert any(len(r["Models"]) > 1 for r in corpus.runs)

@@ -15,14 +15,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
 from agentmortem.collector.convert import request_to_batch
+from agentmortem.platform.schema import INSERT_COLUMNS
+from agentmortem.platform.store import Store
 from agentmortem.semconv.compile import canonical_select
 from agentmortem.semconv.extract import canonical_from_row
 from agentmortem.semconv.model import CanonicalSpan
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
-from agentmortem.platform.schema import INSERT_COLUMNS
-from agentmortem.platform.store import Store
 from tests.semconv import openai_stub, scenario
 
 ROOT = Path(__file__).resolve().parents[2]

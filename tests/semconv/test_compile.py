@@ -6,6 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agentmortem.platform.store import Store
 from agentmortem.semconv.compile import (
     _fast_shape_keys,
     _objects,
@@ -19,10 +23,6 @@ from agentmortem.semconv.compile import (
 from agentmortem.semconv.model import CANONICAL_COLUMNS
 from agentmortem.semconv.spec import Concat, JsonItems, Out, Shape
 from agentmortem.semconv.table import FIELDS
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from agentmortem.platform.store import Store
 from tests.conftest import engine_url
 from tests.semconv.conftest import load
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from agentmortem.semconv.cost import ModelPrice, parse_overrides, price_tokens, span_cost
 from agentmortem.semconv.report import coverage_report, is_mapped, render_report
-
 from tests.semconv import scenario as sc
 from tests.semconv.conftest import load
 from tests.semconv.helpers import handmade, of_category

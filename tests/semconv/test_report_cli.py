@@ -10,8 +10,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from agentmortem.semconv import cost
 
+from agentmortem.semconv import cost
 from tests.semconv import scenario as sc
 from tests.semconv.test_cost_and_report import _unknown_model_span
 

@@ -12,15 +12,15 @@ from datetime import datetime
 from functools import lru_cache
 
 import orjson
+
 from agentmortem.analyzer.api.queries.scope import Scope, Where
 from agentmortem.analyzer.core.model import Run
 from agentmortem.analyzer.core.runs import trace_runs
 from agentmortem.analyzer.engine.load import to_span
-from agentmortem.semconv.compile import canonical_select
-from agentmortem.semconv.model import CANONICAL_COLUMNS
-
 from agentmortem.platform.schema import RAW_TENANT, TRACES_TABLE
 from agentmortem.platform.store import Store
+from agentmortem.semconv.compile import canonical_select
+from agentmortem.semconv.model import CANONICAL_COLUMNS
 
 SIGNALS = "agent_signals FINAL"
 SIGNAL_COLUMNS = """RunId AS run_id, Seq AS seq, TraceId AS trace_id, SpanId AS span_id, AgentName AS agent_id,

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 import orjson
+
 from agentmortem.analyzer.api.agentmetrics import trace_id_for
 from agentmortem.analyzer.api.queries.scope import Scope, Where
-
 from agentmortem.platform.store import Store
 
 RUNS = "agent_runs FINAL"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from fastapi import APIRouter
+
 from agentmortem.analyzer.api import present, schemas
 from agentmortem.analyzer.api.deps import ContextDep, ScopeDep
 from agentmortem.analyzer.api.queries.aggregates import list_agents, run_stats, tool_stats
 from agentmortem.analyzer.api.queries.runs import RunFilter
-from fastapi import APIRouter
 
 agents_router = APIRouter(prefix="/v1/agents", tags=["agents"])
 stats_router = APIRouter(prefix="/v1/stats", tags=["stats"])

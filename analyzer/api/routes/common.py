@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fastapi import HTTPException
+
 from agentmortem.analyzer.api.deps import ApiContext
 from agentmortem.analyzer.api.queries.details import load_trace_runs
 from agentmortem.analyzer.api.queries.runs import get_run
 from agentmortem.analyzer.api.queries.scope import Scope
 from agentmortem.analyzer.api.tree import Node, run_nodes
-from fastapi import HTTPException
 
 
 def run_or_404(ctx: ApiContext, scope: Scope, ident: str) -> dict:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
 from agentmortem.analyzer.api import schemas
 from agentmortem.analyzer.api.deps import ContextDep
 from agentmortem.analyzer.api.version import VERSION
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
 router = APIRouter(tags=["system"])
 

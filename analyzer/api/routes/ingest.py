@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 
+from fastapi import APIRouter, HTTPException
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
 from agentmortem.analyzer.api import schemas
 from agentmortem.analyzer.api.agentmetrics import (
     AgentRunIn,
@@ -22,8 +25,6 @@ from agentmortem.analyzer.api.deps import ApiContext, ContextDep, ScopeDep
 from agentmortem.analyzer.api.queries.details import trace_start_ns
 from agentmortem.analyzer.api.queries.scope import Scope
 from agentmortem.collector.ingest import Overloaded, Unavailable
-from fastapi import APIRouter, HTTPException
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 router = APIRouter(prefix="/v1/runs", tags=["ingest"])
 
@@ -42,14 +43,14 @@ async def _write(ctx: ApiContext, scope: Scope, request: ExportTraceServiceReque
 
 @router.post("", status_code=202, response_model=schemas.IngestResponse)
 async def ingest_run(ctx: ContextDep, scope: ScopeDep, run: AgentRunIn) -> schemas.IngestResponse:
-    """Receive a completed AgentMetrics run; it is analysed like any trace once stored."""
+    """Receive a completed AgentMetrics run; it is analyzed like any trace once stored."""
     spans = await _write(ctx, scope, run_request(run, scope.own_tenant))
     return schemas.IngestResponse(run_id=run.run_id, trace_id=trace_id_for(run.run_id, scope.own_tenant), spans=spans)
 
 
 @router.post("/{run_id}/events", status_code=202, response_model=schemas.IngestResponse)
 async def ingest_event(ctx: ContextDep, scope: ScopeDep, run_id: str, event: RunEventIn) -> schemas.IngestResponse:
-    """Receive one streamed event; `run_end` closes the run (its root span) so it gets analysed."""
+    """Receive one streamed event; `run_end` closes the run (its root span) so it gets analyzed."""
     tenant = scope.own_tenant
     trace_id = trace_id_for(run_id, tenant)
     if event.type == "run_end":

@@ -7,16 +7,17 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
 from agentmortem.analyzer.api import present, waterfall
 from agentmortem.analyzer.api.deps import ContextDep, PageDep, ScopeDep
 from agentmortem.analyzer.api.queries.details import SignalFilter, get_explanation, list_signals
 from agentmortem.analyzer.api.queries.runs import RunFilter, count_runs, list_runs
 from agentmortem.analyzer.api.routes.common import run_or_404, run_tree
 from agentmortem.analyzer.api.tree import cap
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
-from markupsafe import Markup, escape
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 MAX_ROWS, MAX_DEPTH = 20_000, 100_000  # the most a run page's ?max_rows= / ?max_depth= may ask for

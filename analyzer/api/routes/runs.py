@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import PlainTextResponse, Response
+
 from agentmortem.analyzer.api import export, present, schemas
 from agentmortem.analyzer.api.deps import ContextDep, PageDep, ScopeDep
 from agentmortem.analyzer.api.queries.details import SignalFilter, get_explanation, list_signals
 from agentmortem.analyzer.api.queries.runs import SORT_VALUES, BadCursor, RunFilter, count_runs, list_runs
 from agentmortem.analyzer.api.routes.common import run_or_404, run_tree, run_tree_nodes
 from agentmortem.analyzer.api.tree import cap, critical_path, subtree
-from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import PlainTextResponse, Response
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 Sort = Literal[SORT_VALUES]  # type: ignore[valid-type]

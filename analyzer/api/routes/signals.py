@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from fastapi import APIRouter
+
 from agentmortem.analyzer.api import present, schemas
 from agentmortem.analyzer.api.deps import ContextDep, PageDep, ScopeDep
 from agentmortem.analyzer.api.queries.details import SignalFilter, list_signals
-from fastapi import APIRouter
 
 router = APIRouter(prefix="/v1/signals", tags=["signals"])
 

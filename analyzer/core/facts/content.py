@@ -70,7 +70,7 @@ def _decoded(text: str) -> tuple[Any, bool]:
     return _decode(text) if text else (None, False)
 
 
-def parse_json(text: str) -> Any:
+def json_or_none(text: str) -> Any:
     """The decoded JSON value, or None when the text is empty or not JSON (`json.loads` semantics)."""
     return _decode(text)[0] if text else None  # (`_decoded` inline: every field a rule reads comes here)
 
@@ -94,7 +94,7 @@ def string_leaves(value: Any) -> list[str]:
 
 def all_text(field_text: str) -> str:
     """Every string of a JSON field joined by newlines (the raw text when not JSON)."""
-    value = parse_json(field_text)
+    value = json_or_none(field_text)
     if value is None:
         return field_text
     return "\n".join(string_leaves(value))
@@ -117,7 +117,7 @@ def _content_text(content: Any) -> str:
 
 def messages(field_text: str, default_role: str = "assistant") -> list[dict]:
     """The messages of a JSON messages field; plain text becomes one message of `default_role`."""
-    value = parse_json(field_text)
+    value = json_or_none(field_text)
     if value is None:
         return [{"role": default_role, "content": field_text}] if field_text.strip() else []
     if isinstance(value, dict):
@@ -181,7 +181,7 @@ def _sorted_json(value: Any, fast: bool) -> str:
 def prompt_size(input_messages: str) -> tuple[str, int]:
     """A cheap property that equal prompts share (`prompt_key` equal ⇒ sizes equal): the decoded
     value's type and length (messages in a list), or the text's own when it is not JSON."""
-    value = parse_json(input_messages)
+    value = json_or_none(input_messages)
     if value is None:
         return "text", len(input_messages)
     return type(value).__name__, len(value) if isinstance(value, list | dict | str) else 0
@@ -236,7 +236,7 @@ class ToolCall(NamedTuple):
 
 def tool_calls(field_text: str) -> list[ToolCall]:
     """The calls in a `tool_calls` field (`[{"id", "name", "arguments"}]`, or OpenAI `function` form)."""
-    value = parse_json(field_text) if field_text else None
+    value = json_or_none(field_text) if field_text else None
     if not isinstance(value, list):
         return []
     calls = []
@@ -260,7 +260,7 @@ def tool_calls(field_text: str) -> list[ToolCall]:
 def tool_definitions(field_text: str) -> dict[str, dict]:
     """Offered tools by name → JSON schema of their parameters ({} when none given).
     Cached by text (runs repeat the same offer on every model call); treat the result as read-only."""
-    value = parse_json(field_text)
+    value = json_or_none(field_text)
     tools: dict[str, dict] = {}
     for item in value if isinstance(value, list) else []:
         if not isinstance(item, dict):
@@ -271,7 +271,7 @@ def tool_definitions(field_text: str) -> dict[str, dict]:
             continue
         schema = fn.get("parameters", fn.get("input_schema", fn.get("json_schema", {})))
         if isinstance(schema, str):
-            schema = parse_json(schema)
+            schema = json_or_none(schema)
         tools[name] = schema if isinstance(schema, dict) else {}
     return tools
 

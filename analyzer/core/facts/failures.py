@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from agentmortem.analyzer.core.facts.content import parse_json
+from agentmortem.analyzer.core.facts.content import json_or_none
 from agentmortem.semconv.model import CanonicalSpan
 
 # Ordered: the first kind whose pattern matches the span's error text wins.
@@ -70,7 +70,7 @@ def soft_error(span: CanonicalSpan) -> str:
     """The error a tool returned as its result while its span ended OK, or ""."""
     if span.category != "tool" or not span.tool_result or not _may_name_error(span.tool_result):
         return ""
-    result = parse_json(span.tool_result)
+    result = json_or_none(span.tool_result)
     if isinstance(result, dict):
         err = result.get("error")
         if err and (isinstance(err, str | dict)) and not result.get("result"):

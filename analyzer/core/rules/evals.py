@@ -6,7 +6,7 @@ default), or, when it carries no score, its label says it failed.
 
 from __future__ import annotations
 
-from agentmortem.analyzer.core.facts.content import parse_json
+from agentmortem.analyzer.core.facts.content import json_or_none
 from agentmortem.analyzer.core.model import Run, Signal
 from agentmortem.analyzer.core.rule_context import RuleContext
 
@@ -29,7 +29,7 @@ def low_eval_score(run: Run, ctx: RuleContext) -> list[Signal]:
     for rs in run.spans:
         if not rs.span.evaluations:
             continue
-        results = parse_json(rs.span.evaluations)
+        results = json_or_none(rs.span.evaluations)
         for result in results if isinstance(results, list) else []:
             if not isinstance(result, dict):
                 continue

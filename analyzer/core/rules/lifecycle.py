@@ -1,8 +1,8 @@
 """How the run as a whole went: abandoned, delegation_failure, error_swallowed.
 
 Sub-agents are separate runs; their outcomes reach the parent through
-`Run.sub_runs` (filled by the pipeline, children analysed first). When the pipeline
-has not analysed them, a sub-agent span present in the parent's tree is judged by
+`Run.sub_runs` (filled by the pipeline, children analyzed first). When the pipeline
+has not analyzed them, a sub-agent span present in the parent's tree is judged by
 its own status and output.
 """
 

@@ -16,13 +16,14 @@ import json
 from functools import lru_cache
 
 import jsonschema_rs
-from agentmortem.analyzer.core.facts.content import parse_json, tool_definitions
-from agentmortem.analyzer.core.facts.view import CallSite
-from agentmortem.analyzer.core.model import Run, Signal
-from agentmortem.analyzer.core.rule_context import RuleContext
 from jsonschema import SchemaError
 from jsonschema.validators import validator_for
 from referencing.exceptions import Unresolvable
+
+from agentmortem.analyzer.core.facts.content import json_or_none, tool_definitions
+from agentmortem.analyzer.core.facts.view import CallSite
+from agentmortem.analyzer.core.model import Run, Signal
+from agentmortem.analyzer.core.rule_context import RuleContext
 
 
 def _refuse(uri: str) -> object:
@@ -82,7 +83,7 @@ def _argument_problem(arguments: str, schema_text: str) -> str:
     if not arguments.strip():
         value: object = {}
     else:
-        value = parse_json(arguments)
+        value = json_or_none(arguments)
         if value is None and arguments.strip() != "null":
             return "arguments are not valid JSON"
     if not schema_text:

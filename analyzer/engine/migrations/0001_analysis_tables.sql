@@ -1,4 +1,4 @@
--- The analyzer's results. ReplacingMergeTree(Version, Deleted): re-analysing a trace writes
+-- The analyzer's results. ReplacingMergeTree(Version, Deleted): re-analyzing a trace writes
 -- new rows with a higher Version (and tombstones, Deleted = 1, for rows that no longer exist),
 -- so readers using FINAL always see the latest analysis and never duplicates.
 
@@ -107,7 +107,7 @@ CREATE TABLE IF NOT EXISTS agent_baselines (
 ORDER BY (Tenant, AgentName);
 
 -- What each trace's latest analysis covered (LastSeen of its activity) and whether it is
--- waiting for a root that has not arrived (Pending = 1: analysed again at abandonment).
+-- waiting for a root that has not arrived (Pending = 1: analyzed again at abandonment).
 CREATE TABLE IF NOT EXISTS agent_trace_state (
     TraceId String CODEC(ZSTD(1)),
     LastSeenMs Int64,
@@ -116,7 +116,7 @@ CREATE TABLE IF NOT EXISTS agent_trace_state (
 ) ENGINE = ReplacingMergeTree(Version)
 ORDER BY TraceId;
 
--- Per-analyzer (per-shard) progress: activity before WatermarkMs is fully analysed.
+-- Per-analyzer (per-shard) progress: activity before WatermarkMs is fully analyzed.
 CREATE TABLE IF NOT EXISTS agent_watermarks (
     Name String,
     WatermarkMs Int64,

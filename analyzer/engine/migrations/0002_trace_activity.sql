@@ -25,7 +25,7 @@ FROM otel_traces
 WHERE TraceId != ''
 GROUP BY TraceId;
 
--- Spans stored before this migration: seen "now", so they are analysed once.
+-- Spans stored before this migration: seen "now", so they are analyzed once.
 INSERT INTO agent_trace_activity
 SELECT TraceId, now64(3), now64(3), count(), max(ParentSpanId = '')
 FROM otel_traces

@@ -1,5 +1,5 @@
 -- A trace is identified by (tenant, trace id): trace ids are chosen by clients and shared through
--- `traceparent` headers, so two tenants may send spans under one trace id, and each must be analysed
+-- `traceparent` headers, so two tenants may send spans under one trace id, and each must be analyzed
 -- on its own. Activity and analysis state move to tables keyed by both (the old ones, keyed by trace
 -- id alone, are dropped by 0005 once this migration is recorded); `agent_signals` and
 -- `agent_explanations` get the tenant in their keys in place (a step in Python after these
@@ -32,8 +32,8 @@ WHERE TraceId != ''
 GROUP BY Tenant, TraceId;
 
 -- Spans stored before: each (tenant, trace id) keeps the times its trace id was seen, so what was
--- analysed is not analysed again, except trace ids that more than one tenant sent spans under (or
--- never seen): analysed anew, now, once per tenant.
+-- analyzed is not analyzed again, except trace ids that more than one tenant sent spans under (or
+-- never seen): analyzed anew, now, once per tenant.
 INSERT INTO agent_activity
 SELECT s.Tenant, s.TraceId,
        if(a.TraceId = '', now64(3), a.FirstSeen),

@@ -3,7 +3,7 @@
 
 `corpus` is read-only (tests that write use their own `store`). Every scenario of the
 demo library is stored for tenant `acme`; a few for `globex` (OpenInference flavour)
-and a few without a tenant; then the analyzer's own `analyse_traces` writes the tables.
+and a few without a tenant; then the analyzer's own `analyze_traces` writes the tables.
 """
 
 from __future__ import annotations
@@ -13,22 +13,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from fastapi.testclient import TestClient
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
 from agentmortem.analyzer.api.app import build_app
 from agentmortem.analyzer.api.service import make_context
 from agentmortem.analyzer.api.settings import ApiSettings
 from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.migrations import migrate_analyzer
-from agentmortem.analyzer.engine.pipeline import analyse_traces
+from agentmortem.analyzer.engine.pipeline import analyze_traces
 from agentmortem.collector.convert import request_to_batch
 from agentmortem.collector.ingest import Ingest
 from agentmortem.collector.metrics import CollectorMetrics
 from agentmortem.collector.migrations import migrate_collector
 from agentmortem.collector.service import writer_limits
 from agentmortem.collector.writer import GroupCommitWriter
-from fastapi.testclient import TestClient
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-
 from agentmortem.demo.scenarios import SCENARIOS
 from agentmortem.platform.auth import create_key
 from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
@@ -87,7 +87,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
         c.runs.append(_store_as(store, "globex", name, "openinference", t + (100 + i) * minute))
     for i, name in enumerate(ANON_SCENARIOS):
         c.runs.append(_store_as(store, None, name, "genai", t + (200 + i) * minute))
-    analyse_traces(store, [TraceKey(r.tenant, r.trace_id) for r in c.runs], RuleSettings())
+    analyze_traces(store, [TraceKey(r.tenant, r.trace_id) for r in c.runs], RuleSettings())
     for tenant in ("acme", "globex"):
         c.keys[tenant] = create_key(store, tenant, "api tests")[1]
     yield c

@@ -2,7 +2,7 @@
 
 Chains 300, 1,000 and 20,000 spans deep (a failure at the bottom bubbling up every level), a
 chain of 1,000 nested sub-agents and a run 50,000 tool calls wide: emitted with the OTel SDK,
-stored through the collector's conversion, analysed by the real pipeline, read back over HTTP.
+stored through the collector's conversion, analyzed by the real pipeline, read back over HTTP.
 Every response must come back (no recursion limit, no 500), nest no deeper than JSON parsers
 take, and say what it left out.
 """
@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 
 import orjson
 import pytest
-from agentmortem.analyzer.api.settings import ApiSettings
-from agentmortem.analyzer.core.model import TraceKey
-from agentmortem.analyzer.core.rule_context import RuleSettings
-from agentmortem.analyzer.engine.pipeline import analyse_traces
 from fastapi.testclient import TestClient
 from rich.console import Console
 
+from agentmortem.analyzer.api.settings import ApiSettings
+from agentmortem.analyzer.core.model import TraceKey
+from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.engine.pipeline import analyze_traces
 from agentmortem.cli.explain import MAX_TREE_DEPTH, explain_command
 from agentmortem.platform.store import Store
 from tests.analyzer.api.conftest import fresh_store, make_client
@@ -58,7 +58,7 @@ def trees(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trees]:
     spans, ids = wide(WIDTH, {FAILING}, START_NS + 20 * hour, tool=lambda i: "publish" if i == FAILING else "fetch")
     t.wide = (store_all(t.store, spans), ids)
     traces = [TraceKey("", tid) for tid in [tid for tid, _ in t.chains.values()] + [t.agents[0], t.wide[0]]]
-    assert set(analyse_traces(t.store, traces, RuleSettings()).written) == set(traces)
+    assert set(analyze_traces(t.store, traces, RuleSettings()).written) == set(traces)
     yield t
     t.store.command(f"DROP DATABASE IF EXISTS {t.store.database}")
     t.store.close()

@@ -7,8 +7,7 @@ import uuid
 from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.migrations import migrate_analyzer
-from agentmortem.analyzer.engine.pipeline import analyse_traces
-
+from agentmortem.analyzer.engine.pipeline import analyze_traces
 from agentmortem.platform.auth import create_key
 from agentmortem.platform.settings import Settings
 from tests.analyzer.api.conftest import bearer, make_client
@@ -53,7 +52,7 @@ def test_posted_run_is_stored_as_spans_and_explained(store, writer):
     tenants = store.query("SELECT DISTINCT ResourceAttributes['agentmortem.tenant'] FROM otel_traces")
     assert tenants == [("acme",)]
 
-    result = analyse_traces(store, [TraceKey("acme", body["trace_id"])], RuleSettings())
+    result = analyze_traces(store, [TraceKey("acme", body["trace_id"])], RuleSettings())
     assert result.written == (("acme", body["trace_id"]),)
     got = client.get(f"/v1/runs/{run_id}", headers=bearer(secret))  # the AgentMetrics id finds the run
     assert got.status_code == 200, got.text
@@ -75,7 +74,7 @@ def test_posted_run_is_stored_as_spans_and_explained(store, writer):
 
     # resending the same run rewrites the same span ids: the analysis counts it once
     assert client.post("/v1/runs", json=failing_run(run_id), headers=bearer(secret)).status_code == 202
-    analyse_traces(store, [TraceKey("acme", body["trace_id"])], RuleSettings())
+    analyze_traces(store, [TraceKey("acme", body["trace_id"])], RuleSettings())
     again = client.get(f"/v1/runs/{run_id}", headers=bearer(secret)).json()
     assert again["step_count"] == run["step_count"] and again["tokens_input"] == 4200
 
@@ -103,7 +102,7 @@ def test_streamed_events_then_run_end_make_a_run(store, writer):
     assert [r.status_code for r in spans] == [202] * 5
     assert [r.json()["spans"] for r in spans] == [0, 1, 1, 1, 1]
     trace_id = spans[0].json()["trace_id"]
-    analyse_traces(store, [TraceKey("", trace_id)], RuleSettings())
+    analyze_traces(store, [TraceKey("", trace_id)], RuleSettings())
     run = client.get(f"/v1/runs/{run_id}").json()
     assert run["outcome"] == "ok" and run["failure_class"] == "" and run["trace_id"] == trace_id
     assert run["llm_call_count"] == 2 and run["tool_call_count"] == 1 and run["tokens_input"] == 650

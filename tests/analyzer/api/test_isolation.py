@@ -8,10 +8,10 @@ import re
 
 import orjson
 import pytest
-from agentmortem.analyzer.api.app import ROUTERS
-from agentmortem.analyzer.api.settings import ApiSettings
 from fastapi.routing import APIRoute
 
+from agentmortem.analyzer.api.app import ROUTERS
+from agentmortem.analyzer.api.settings import ApiSettings
 from agentmortem.platform.settings import Settings
 from tests.analyzer.api.conftest import Corpus, bearer, make_client
 

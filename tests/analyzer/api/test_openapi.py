@@ -1,6 +1,6 @@
 """schemathesis against `/openapi.json`: generated requests never get a 5xx and responses match the schema.
 
-Runs in-process on its own database (ingest endpoints write), seeded with analysed
+Runs in-process on its own database (ingest endpoints write), seeded with analyzed
 scenario runs; examples per operation are kept small so the suite stays fast.
 """
 
@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
+
 from agentmortem.analyzer.api.app import build_app
 from agentmortem.analyzer.api.service import make_context
 from agentmortem.analyzer.api.settings import ApiSettings
 from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.analyzer.core.rule_context import RuleSettings
-from agentmortem.analyzer.engine.pipeline import analyse_traces
+from agentmortem.analyzer.engine.pipeline import analyze_traces
 from agentmortem.collector.ingest import Ingest
 from agentmortem.collector.metrics import CollectorMetrics
 from agentmortem.collector.service import writer_limits
 from agentmortem.collector.writer import GroupCommitWriter
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
-
 from agentmortem.platform.settings import Settings
 from tests.analyzer.api.conftest import _store_as, fresh_store
 from tests.analyzer.emit import START_NS
@@ -31,7 +31,7 @@ def api_schema(tmp_path_factory):
     store = fresh_store(tmp_path_factory)
     traces = [TraceKey("", _store_as(store, None, name, "genai", START_NS + i * 10**9).trace_id)
               for i, name in enumerate(("tool_error", "healthy_two_cities", "delegation_failure"))]
-    analyse_traces(store, traces, RuleSettings())
+    analyze_traces(store, traces, RuleSettings())
     writer = GroupCommitWriter(store, writer_limits(Settings()), CollectorMetrics())
     writer.start()
     settings = Settings()

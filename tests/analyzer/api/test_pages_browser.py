@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+
 from agentmortem.analyzer.api.app import build_app
 from agentmortem.analyzer.api.service import make_context
 from agentmortem.analyzer.api.settings import ApiSettings
-
 from agentmortem.platform.hosting import bind_socket
 from agentmortem.platform.settings import Settings
 

@@ -46,11 +46,11 @@ def test_serve_exposes_the_api_over_the_pipeline(server_factory, tmp_path):
         posted = http.post("/v1/runs", json=failing_run(run_id))
         assert posted.status_code == 202, posted.text
 
-        def analysed() -> bool:
+        def analyzed() -> bool:
             r = http.get(f"/v1/runs/{sent['tool_error'].trace_id}")
             return r.status_code == 200 and http.get(f"/v1/runs/{run_id}").status_code == 200
 
-        wait_for(analysed, 30, srv.log)
+        wait_for(analyzed, 30, srv.log)
         run = http.get(f"/v1/runs/{sent['tool_error'].trace_id}").json()
         assert run["failure_class"] == "tool_error" and run["outcome"] == "failed"
         x = http.get(f"/v1/runs/{run['run_id']}/explanation").json()

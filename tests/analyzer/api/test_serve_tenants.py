@@ -4,7 +4,7 @@
 AgentMetrics run `order-42`. `beta`, with its own key, exports over OTLP/gRPC a run that
 reuses alpha's trace id and root span id, posts one more span under alpha's failing tool
 span (OTLP/HTTP protobuf), and streams an error event and `run_end` to alpha's AgentMetrics
-run id. Every exporter is the real OTel SDK one over a real socket; the server analyses
+run id. Every exporter is the real OTel SDK one over a real socket; the server analyzes
 on its own schedule. Neither tenant may see or change the other's run.
 """
 
@@ -91,11 +91,11 @@ def test_a_tenant_cannot_take_over_or_read_another_tenants_run(server_factory, t
                       {"event_id": "x2", "type": "run_end", "timestamp": "2025-01-15T10:30:06Z"}):
             assert http.post(f"/v1/runs/{RUN_ID}/events", json=event, headers=auth["beta"]).status_code == 202
 
-        def analysed() -> bool:
+        def analyzed() -> bool:
             return all(http.get(f"/v1/runs/{ident}/explanation", headers=auth[t]).status_code == 200
                        for t, ident in (("alpha", run), ("beta", run), ("alpha", RUN_ID), ("beta", RUN_ID)))
 
-        wait_for(analysed, 60, srv.log)
+        wait_for(analyzed, 60, srv.log)
 
         mine = http.get(f"/v1/runs/{run}", headers=auth["alpha"]).json()
         assert (mine["tenant"], mine["agent_id"], mine["root_cause_span_id"]) == ("alpha", "alpha-order-agent",

@@ -3,7 +3,7 @@
 Trace ids travel in `traceparent` headers to every service a request reaches, so a tenant can
 learn another tenant's trace id (and a root span id) and send spans under it. Here `beta`
 does, with its own key: a span with `alpha`'s trace id and root span id, a failing child
-under that root, and a failing child under `alpha`'s own tool span. Everything is analysed
+under that root, and a failing child under `alpha`'s own tool span. Everything is analyzed
 by the real pipeline (scheduler round: activity, staging, runs, rules, writes) and read
 through every API route and page, with each tenant's key.
 """
@@ -15,18 +15,18 @@ import io
 import uuid
 
 import pytest
-from agentmortem.analyzer.core.rule_context import RuleSettings
-from agentmortem.analyzer.engine.config import AnalyzerSettings
-from agentmortem.analyzer.engine.load import trace_keys
-from agentmortem.analyzer.engine.pipeline import analyse_traces
-from agentmortem.analyzer.engine.scheduler import Scheduler
-from agentmortem.collector.convert import request_to_batch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
+from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.engine.config import AnalyzerSettings
+from agentmortem.analyzer.engine.load import trace_keys
+from agentmortem.analyzer.engine.pipeline import analyze_traces
+from agentmortem.analyzer.engine.scheduler import Scheduler
+from agentmortem.collector.convert import request_to_batch
 from agentmortem.demo.emit import Emitter
 from agentmortem.demo.scenarios import Scenario
 from agentmortem.platform.auth import create_key
@@ -101,7 +101,7 @@ class Shared:
                                       f"{INJECTED} under alpha's tool", START_NS + 2 * 10**9), "beta")
         assert beta["run"] == self.run and beta["trace_id"] == self.trace
         result = Scheduler(store, ROUND, RuleSettings()).run_once()
-        assert result.analysed == 2 and result.pending == 0  # (alpha, trace) and (beta, trace)
+        assert result.analyzed == 2 and result.pending == 0  # (alpha, trace) and (beta, trace)
 
     def spans_of(self, tenant: str) -> set[str]:
         """The span ids of a tenant's spans under the shared trace id."""
@@ -217,7 +217,7 @@ def test_property_no_query_returns_a_row_of_another_tenant(shared, api, plan):
         request = raw_span(traces[t], spans[s], spans[parent] if parent is not None and parent != s else "",
                            f"step {MARK[tenant]}", f"failed {MARK[tenant]}", START_NS + i * 10**8, error)
         store_request(shared.store, request, tenant or None)
-    analyse_traces(shared.store, trace_keys(shared.store, traces), RuleSettings())
+    analyze_traces(shared.store, trace_keys(shared.store, traces), RuleSettings())
     for tenant in ("alpha", "beta"):
         others = [m for t, m in MARK.items() if t != tenant]
         listed = _get(api, shared, tenant, "/v1/runs?limit=1000").json()["data"]

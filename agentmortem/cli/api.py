@@ -1,0 +1,21 @@
+"""`agentmortem api`: the HTTP query API and run pages alone (server deployments)."""
+
+from __future__ import annotations
+
+import argparse
+
+from agentmortem.analyzer.api.service import ApiService
+from agentmortem.cli.common import add_store_args, serve_until_stopped
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    return serve_until_stopped(args, lambda settings, store: [ApiService(settings, store)])
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    api = sub.add_parser("api", help="run the HTTP query API and run pages alone (server deployments)")
+    add_store_args(api)
+    api.add_argument("--host", help="bind address (AGENTMORTEM_HOST)")
+    api.add_argument("--api-port", dest="api_port", type=int, help="API port (AGENTMORTEM_API_PORT; 0 = any free)")
+    api.add_argument("--ready-file", help="write the bound port as JSON here once listening")
+    api.set_defaults(func=cmd_api)

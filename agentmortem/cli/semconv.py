@@ -1,0 +1,35 @@
+"""`agentmortem semconv report`: which conventions the stored spans map to, unmapped keys, unpriced models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from agentmortem.cli.common import add_store_args, settings_from
+from agentmortem.collector.migrations import migrate_collector
+from agentmortem.platform.store import Store
+
+
+def cmd_semconv_report(args: argparse.Namespace) -> int:
+    from agentmortem.semconv.report import coverage_report, render_report
+
+    settings = settings_from(args)
+    store = Store(settings.clickhouse_url)
+    migrate_collector(store, settings.ttl_days)
+    report = coverage_report(store)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(render_report(report, width=args.width), end="")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    semconv = sub.add_parser("semconv", help="semantic-convention tools")
+    semconv_sub = semconv.add_subparsers(dest="semconv_command", required=True)
+    report = semconv_sub.add_parser(
+        "report", help="which conventions and categories the stored spans map to, unmapped keys, unpriced models")
+    add_store_args(report)
+    report.add_argument("--json", action="store_true", help="print the report as JSON")
+    report.add_argument("--width", type=int, default=100, help="table width in characters")
+    report.set_defaults(func=cmd_semconv_report)
