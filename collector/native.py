@@ -5,8 +5,9 @@ The request bytes, with the tenant appended as field 15 (`otlp_native.proto`'s
 one `INSERT … SELECT … ARRAY JOIN` turns them into rows, stringifying attribute values
 exactly as pdata's `AsString()` does (the Python reference is `collector.convert`; the
 tests hold the two equal). No Python runs per span and the GIL stays free while
-ClickHouse works, but analyzing this query costs ~0.1 s of CPU per insert, so the
-writer uses it only for large groups (see `collector.writer`).
+ClickHouse works, but ClickHouse analyzes this large query again for every insert, a fixed
+cost that only large groups repay, so the writer uses it only for those (see
+`collector.writer`; figures in docs/benchmarks.md).
 
 All SQL here is built from code constants; the only runtime values (tenant, file path,
 schema text) travel as server-side parameters or inside the data block.

@@ -41,7 +41,7 @@ _SAFE_SOURCE = re.compile(r"^[A-Za-z0-9_.]+$")
 _READ = ", ".join(f"`{c}`" for c in k.COLUMNS_READ)  # the raw columns the mapping reads
 _EV_NAMES = f"`{k.EVENT_NAMES}`"
 # The attribute maps, cast once per query from Map(LowCardinality(String), String): every
-# `m['key']` on the LowCardinality map materialises its keys again, ~10x slower per lookup.
+# `m['key']` on the LowCardinality map materialises its keys again, many times slower per lookup.
 # `_span_keys` (every span attribute key, one per line) lets one substring search rule out
 # spans that carry no key with a given prefix before the per-key lambdas run.
 _ATTRS, _RES, _EV_ATTRS, _KEYS = "_span_attrs", "_resource_attrs", "_event_attrs", "_span_keys"
@@ -125,9 +125,8 @@ def _indexed_heads(sources: tuple) -> list[str]:
 # Per literal head of an indexed source (`llm.input_messages.`, `gen_ai.prompt.`…), the span attributes
 # whose keys start with it, filtered once per span: an indexed source scans the keys it may read
 # several times (stems, one lookup list per item key, content parts), and an OpenInference model
-# call carries ~50 attributes (49 on average in the benchmark), mostly its input messages. The whole
-# mapping of the 1M-span benchmark: 13.7–14.6 instead of 16.9–17.8 CPU-s. WITH aliases no column
-# uses are not computed.
+# call carries dozens of attributes, mostly its input messages: filtering once makes the whole mapping
+# markedly cheaper (docs/benchmarks.md). WITH aliases no column uses are not computed.
 _SUB_MAPS = {head: f"{_ATTRS}_{i}" for i, head in enumerate(dict.fromkeys(
     h for f in FIELD_BY_NAME.values() for h in _indexed_heads(f.sources)))}
 _MAP_CASTS += tuple(f"mapFilter((k, v) -> startsWith(k, {lit(head)}), {_ATTRS}) AS {alias}"
@@ -437,8 +436,8 @@ def _suffixed_value(suffix: str, attrs: str) -> str:
     """`_span_attrs[concat(x, suffix)]` for stem `x`, looked up among the keys ending with `suffix`.
 
     A lambda that reads the attribute map gets its own copy of the whole map (keys and values,
-    tool schemas included) for every array element, and a lookup compares every key: that
-    cost ~1 µs per stem and field. The keys ending with `suffix` (cut back to their stems) and
+    tool schemas included) for every array element, and a lookup compares every key: a cost
+    paid for every stem and field. The keys ending with `suffix` (cut back to their stems) and
     their values do not depend on `x`, so ClickHouse computes them once per span outside the
     per-stem lambda, which only copies and searches that short list.
     """
@@ -659,11 +658,11 @@ def canonical_select(source: str = "otel_traces", where: str = "", gather_by: st
     Rows passing a selective filter (a batch of trace ids) come out as one small block per
     granule read, and the mapping costs per block, not only per row: it is thousands of
     expression nodes, each with its own per-block work. Sorted first (a few MB for a batch),
-    they reach it as a few full blocks: half the CPU for 100 traces spread over a big table,
-    a fifth less for 2,000. Only the columns the mapping reads are sorted (`SELECT *` carries
-    every column through the sort), and the sorted rows come in blocks of `_GATHERED_BLOCK_ROWS`:
-    with the default 65,536-row blocks one load of 5,000 benchmark traces peaked ~0.6 GB higher
-    (the mapping's intermediate columns grow with the block), for no less CPU.
+    they reach it as a few full blocks: far less CPU for a small batch spread over a big table,
+    still less for a large one (docs/benchmarks.md). Only the columns the mapping reads are sorted
+    (`SELECT *` carries every column through the sort), and the sorted rows come in blocks of
+    `_GATHERED_BLOCK_ROWS`: with the default 65,536-row blocks a large batch's load peaked much
+    higher in memory (the mapping's intermediate columns grow with the block), for no less CPU.
 
     `extra` (name → trusted SQL over the raw columns read) adds columns after the canonical ones.
     """

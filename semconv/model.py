@@ -20,7 +20,7 @@ class CanonicalSpan(NamedTuple):
     """One span in canonical form (immutable; `_replace` gives a changed copy, `_asdict` a dict).
 
     A named tuple rather than a frozen dataclass: a round builds a million of them from columns,
-    and a tuple is built from a row in one step (~6x faster than filling a dataclass' dict) and
+    and a tuple is built from a row in one step (several times faster than filling a dataclass' dict) and
     takes no dict per span; its fields read as fast."""
 
     # -- identity and timing (straight from otel_traces) --------------------------

@@ -33,8 +33,8 @@ class _RunSpanFields(NamedTuple):
 class RunSpan(_RunSpanFields):
     """A span placed in its run's tree (`span_id` is always `span.span_id`).
 
-    A named tuple, not a frozen dataclass: runs hold one per span, and a tuple is built ~3x
-    faster (0.03 vs 0.09–0.11 s for the 92k spans of a 5,000-trace batch). `runs` builds them
+    A named tuple, not a frozen dataclass: runs hold one per span, and a tuple is built several
+    times faster (figures in docs/benchmarks.md). `runs` builds them
     with `tuple.__new__` straight from their seven values."""
 
     __slots__ = ()

@@ -121,9 +121,9 @@ def to_span(row: Sequence) -> CanonicalSpan:
 
 
 # JSON output that decodes to what the driver gives: 64-bit numbers as numbers. Text that is not
-# UTF-8 goes out as it is (having the engine check ~800 MB per 1M spans cost ~0.9 CPU-s), and the
-# rare payload that holds some is decoded with each bad sequence replaced (U+FFFD), as orjson
-# accepts only UTF-8 (`_decode_payload`).
+# UTF-8 goes out as it is (having the engine check every byte of every payload cost CPU on each
+# round for the rare payload that needs it), and that rare payload is decoded with each bad
+# sequence replaced (U+FFFD), as orjson accepts only UTF-8 (`_decode_payload`).
 _PAYLOAD_SETTINGS = {"output_format_json_quote_64bit_integers": 0, "output_format_json_quote_64bit_floats": 0,
                      "output_format_json_validate_utf8": 0}
 _PAYLOAD_FORMAT = "JSONCompactColumns"

@@ -139,9 +139,10 @@ def _cyclic_gc_paused() -> Iterator[None]:
     frees everything the analysis drops: it builds no reference cycles).
 
     A batch allocates a few hundred thousand objects that all live until it is written, and
-    the collector kept scanning them, generation after generation, to find no garbage: ~20 %
-    of the analysis' CPU at the default thresholds, still ~10 % of a full analysis with a
-    100,000 young threshold. Concurrent users share the pause; the last one out resumes it.
+    the collector kept scanning them, generation after generation, to find no garbage: a large
+    share of the analysis' CPU at the default thresholds, and still a noticeable one with a
+    100,000 young threshold (figures in docs/benchmarks.md). Concurrent users share the pause;
+    the last one out resumes it.
     """
     with _gc_lock:
         if _gc_state["users"] == 0:

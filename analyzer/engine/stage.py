@@ -2,9 +2,9 @@
 
 A batch's load filters the raw table by trace id (and tenant), and the raw table is ordered by service,
 span name and time (the exporter's schema), so the spans of any batch lie in nearly every
-granule: each load decompresses the whole table and plans the ~80 KB mapping query again,
-≈ 0.9 CPU-s per load on the 1M-span benchmark whatever the batch size (100 traces cost what
-5,000 do). A round of several batches instead maps its traces with one `INSERT … SELECT` per chunk
+granule: each load decompresses the whole table and plans the large mapping query again, so
+a load costs about the same whatever the batch size (a small batch costs what a big one does).
+A round of several batches instead maps its traces with one `INSERT … SELECT` per chunk
 (by default one chunk: see `STAGE_CHUNKS`) into a scratch MergeTree ordered by trace id
 (one read of the raw table per chunk, the mapping spread over the engine's threads, no sort
 of the raw rows), on a thread of its own, chunk after chunk (with several chunks, the batches
@@ -45,14 +45,13 @@ log = logging.getLogger(__name__)
 
 # Each chunk reads (decompresses) the whole raw table once more, as every granule holds spans of every
 # chunk's traces. Overlapping staging with analysis only pays while the engine leaves a core idle, and a
-# full round keeps both busy: on the 1M-span benchmark (2 cores, 2026-12-04, back to back) 1 chunk
-# 33.0–34.3 s, 2 chunks 36.6 s, 4 chunks 39.2–41.2 s (8–11 CPU-s more). The price: a round's first
-# results come once all of it is staged (~10 s per 1M spans here).
+# full round keeps the cores busy: more chunks made full rounds slower and dearer in CPU (docs/benchmarks.md,
+# "Round staging"). The price of one chunk: a round's first results come once all of it is staged.
 STAGE_CHUNKS = 1
 STALE_STAGE_SECONDS = 6 * 3600  # far beyond any round (a round takes at most a few minutes), and clock skew
 # Fields mapped once per distinct input (`semconv.compile.field_by_key_select`) into the stage's
 # `_values` table; the stage rows hold their keys. Tool definitions repeat on every model call of an
-# agent: on the 1M-span benchmark they are 314 MB of the 1.1 GB of canonical spans, from 2 distinct inputs.
+# agent: they can be a large share of a round's canonical spans, from a handful of distinct inputs.
 BY_KEY = ("tool_definitions",)
 
 
@@ -93,8 +92,8 @@ def staged_batches(traces: Sequence[TraceKey], batch_traces: int, parallel: int 
 
     Sizes differ by one at most where traces are alike, and several batches come in a multiple
     of `parallel` (the worker processes) where there are enough traces: the last wave then keeps
-    every worker busy, instead of one worker analyzing a last batch alone (a core idle for ~1.5 s
-    on the 1M-span benchmark). With `spans`, a trace weighs the larger of its share of
+    every worker busy, instead of one worker analyzing a last batch alone while the other cores
+    idle at the end of the round. With `spans`, a trace weighs the larger of its share of
     `batch_traces` and of `batch_spans` (so a batch of big traces holds fewer of them), and
     batches are cut at even shares of the total weight; one trace heavier than a whole batch
     makes a batch of its own (bound traces first: `oversized`)."""

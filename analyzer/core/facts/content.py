@@ -30,7 +30,7 @@ _NON_ANSWER = re.compile(
 )
 
 
-# orjson decodes ~2.5x faster than json and to the same values, except that it turns
+# orjson decodes much faster than json and to the same values, except that it turns
 # integers past 64 bits into floats (so texts with 19+ digits in a row go to json) and
 # rejects NaN, Infinity, 1e400 and lone surrogates, which json accepts (so errors go to json).
 # The digit runs are found on the UTF-8 bytes with every ASCII digit mapped to "0" (a regex
@@ -169,7 +169,7 @@ def prompt_key(input_messages: str) -> str:
 
 
 def _sorted_json(value: Any, fast: bool) -> str:
-    """Compact sorted-key JSON of a decoded value, one text per value: orjson's (~3x faster) where
+    """Compact sorted-key JSON of a decoded value, one text per value: orjson's (much faster) where
     it writes the value exactly (`fast`: orjson decoded it), else json's. The two never give the same
     text for different values: json's differs only for values orjson cannot write (NaN, huge
     integers, lone surrogates), and those show in its text."""
@@ -227,7 +227,7 @@ def _canonical_args_text(arguments: str) -> str:
 class ToolCall(NamedTuple):
     """A tool call the model asked for (from an LLM span's `tool_calls`).
 
-    A named tuple, not a frozen dataclass: runs hold many and a tuple is built ~4x faster."""
+    A named tuple, not a frozen dataclass: runs hold many and a tuple is built several times faster."""
 
     name: str
     arguments: str  # as sent (JSON text when the convention uses JSON)

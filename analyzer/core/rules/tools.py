@@ -2,7 +2,7 @@
 
 Arguments are checked for being JSON and, when the tool was offered with a JSON
 schema, against that schema (the schema's own draft): jsonschema-rs tells whether they
-are valid (~40x faster than jsonschema: every call of every run is checked, and real
+are valid (far faster than jsonschema: every call of every run is checked, and real
 arguments differ call after call), and only for invalid ones jsonschema says why, in its
 words. Schemas are never fetched from the network: one whose `$ref` points outside it
 is not checked (it was an error that stopped the batch). A bad call the model corrected
