@@ -12,7 +12,7 @@ validating — happens one request at a time, so it is bounded by the largest re
 rather than by the number of requests; only what lives across an `await` (a body being
 read, a request waiting for its insert) has to be reserved. The writer's working
 memory for one insert is bounded by the group caps (`batch_max_spans`,
-`batch_max_bytes`), not by this budget; README "Memory" gives the whole formula.
+`batch_max_bytes`), not by this budget; docs/collector.md ("Memory") gives the whole formula.
 """
 
 from __future__ import annotations
