@@ -14,11 +14,13 @@ import httpx
 
 from agentmortem.demo.send import send_demo
 from tests.analyzer.api.test_ingest import failing_run
+from tests.conftest import migrate
 
 
 def create_key_cli(data: Path, tenant: str) -> str:
     """`agentmortem keys create` in a subprocess (this process's engine holds another data directory)."""
     env = {**os.environ, "AGENTMORTEM_CLICKHOUSE_URL": f"chdb://{data / 'db'}"}
+    migrate(env)  # `keys` manages keys in a store, it does not create one
     out = subprocess.run([sys.executable, "-m", "agentmortem", "keys", "create", "--tenant", tenant], env=env,
                          capture_output=True, text=True, timeout=120, check=True)
     return re.search(r"^secret:\s+(\S+)$", out.stdout, re.M).group(1)
