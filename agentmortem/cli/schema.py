@@ -16,7 +16,7 @@ from agentmortem.collector.migrations import collector_migrations, migrate_colle
 from agentmortem.platform.migrations import Migration, SchemaNotReady, pending
 from agentmortem.platform.schema import TRACES_TABLE, verify_otel_traces
 from agentmortem.platform.settings import StoreSettings
-from agentmortem.platform.store import Store
+from agentmortem.platform.store import Store, StoreError
 
 
 def open_store(settings: StoreSettings, *, create: bool) -> Store:
@@ -40,15 +40,7 @@ def verify_schema(store: Store, command: str, settings: StoreSettings) -> None:
 
     An `otel_traces` whose columns cannot take our spans raises `SchemaMismatch` (a migration
     would not change it: the table is kept as it is)."""
-    where = store.location.describe()
-    missing: list[str] = []
-    if not _table_exists(store, TRACES_TABLE):
-        missing.append(f"table {TRACES_TABLE} does not exist")
-    else:
-        verify_otel_traces(store)
-    todo = pending(store, collector_migrations(settings.ttl_days) + analyzer_migrations())
-    if todo:
-        missing.append(f"{len(todo)} migration(s) not applied: " + ", ".join(m.label for m in todo))
+    missing = _missing(store, settings)
     if not missing:
         return
     if command == "serve":
@@ -56,9 +48,29 @@ def verify_schema(store: Store, command: str, settings: StoreSettings) -> None:
                   "`agentmortem migrate` once (it creates only what is missing and never alters an existing "
                   f"{TRACES_TABLE}), or set AGENTMORTEM_CREATE_SCHEMA=true")
     else:
-        remedy = (f"`agentmortem {command}` does not create or upgrade tables: run `agentmortem migrate` once "
-                  "(when upgrading a shared server, with the analyzers stopped), then start it again")
-    raise SchemaNotReady(f"the store at {where} is not ready for this agentmortem: {'; '.join(missing)}. {remedy}")
+        remedy = (f"`agentmortem {command}` creates and upgrades no table: run `agentmortem migrate` first "
+                  "(once; when upgrading a store that several processes share, with the analyzers stopped)")
+    raise SchemaNotReady(f"the store at {store.location.describe()} is not ready for this agentmortem: "
+                         f"{'; '.join(missing)}. {remedy}")
+
+
+def _missing(store: Store, settings: StoreSettings) -> list[str]:
+    """What the store lacks, in words (empty: nothing)."""
+    try:
+        traces = _table_exists(store, TRACES_TABLE)
+    except StoreError as exc:  # the first query opens the database
+        if "UNKNOWN_DATABASE" not in str(exc):
+            raise
+        return [f"database {store.database} does not exist"]
+    missing = []
+    if traces:
+        verify_otel_traces(store)
+    else:
+        missing.append(f"table {TRACES_TABLE} does not exist")
+    todo = pending(store, collector_migrations(settings.ttl_days) + analyzer_migrations())
+    if todo:
+        missing.append(f"{len(todo)} migration(s) not applied: " + ", ".join(m.label for m in todo))
+    return missing
 
 
 def ensure_schema(store: Store, command: str, settings: StoreSettings, *, migrate: bool) -> None:
