@@ -49,11 +49,6 @@ class StoreSettings(BaseSettings):
             raise ValueError("must start with chdb:, http:// or https://")
         return value
 
-    @property
-    def embedded(self) -> bool:
-        """True when the store is the in-process chDB engine."""
-        return self.clickhouse_url.startswith("chdb:")
-
 
 class ServerSettings(BaseSettings):
     """The listeners (OTLP gRPC and HTTP, the API): addresses, and limits on slow and excess clients."""
