@@ -31,10 +31,11 @@ from google.protobuf.duration_pb2 import Duration
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from agentmortem.collector.config import IngestSettings
 from agentmortem.collector.ingest import Admission, BadRequest, Ingest, Overloaded, Unauthenticated, Unavailable
 from agentmortem.collector.payload import Decoded, PayloadError, export_response, parse_protobuf
 from agentmortem.platform.auth import presented_key
-from agentmortem.platform.settings import Settings
+from agentmortem.platform.settings import ServerSettings
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +68,14 @@ def _decode(body: bytes) -> Decoded:
         raise BadRequest(str(exc)) from exc
 
 
-def message_limit(settings: Settings) -> int:
+def message_limit(limits: IngestSettings) -> int:
     """The largest gRPC message accepted (after gRPC's decompression)."""
-    return min(settings.max_request_bytes, settings.max_decompressed_bytes)
+    return min(limits.max_request_bytes, limits.max_decompressed_bytes)
 
 
-def read_slots(settings: Settings) -> int:
+def read_slots(limits: IngestSettings) -> int:
     """How many messages may be read at once: together at most a quarter of the budget."""
-    return max(1, settings.max_inflight_bytes // (4 * message_limit(settings)))
+    return max(1, limits.max_inflight_bytes // (4 * message_limit(limits)))
 
 
 class _ReceiveTimeout(Exception):
@@ -82,19 +83,20 @@ class _ReceiveTimeout(Exception):
 
 
 class TraceServicer:
-    def __init__(self, settings: Settings, ingest: Ingest) -> None:
-        self._settings = settings
+    def __init__(self, server: ServerSettings, limits: IngestSettings, ingest: Ingest) -> None:
+        self._receive_timeout = server.grpc_receive_timeout_seconds
+        self._retry_after = limits.retry_after_seconds
         self._ingest = ingest
-        self._read_slots = asyncio.Semaphore(read_slots(settings))
+        self._read_slots = asyncio.Semaphore(read_slots(limits))
 
     async def _receive(self, context: grpc.aio.ServicerContext, tenant: str | None) -> Admission:
-        wait = self._settings.retry_after_seconds
+        wait = self._retry_after
         self._ingest.budget.check_room()
         try:
             await asyncio.wait_for(self._read_slots.acquire(), wait)
         except TimeoutError:
             raise Overloaded(wait) from None
-        timeout = self._settings.grpc_receive_timeout_seconds
+        timeout = self._receive_timeout
         try:
             body = await asyncio.wait_for(context.read(), timeout)
         except TimeoutError:
@@ -129,7 +131,7 @@ class TraceServicer:
 
     def _failure(self, exc: Exception) -> tuple[str, grpc.Status]:
         """The outcome label and the status a failed export answers with."""
-        retry_after = self._settings.retry_after_seconds
+        retry_after = self._retry_after
         if isinstance(exc, _ReceiveTimeout):
             return "DEADLINE_EXCEEDED", _Status(grpc.StatusCode.DEADLINE_EXCEEDED, str(exc), ())
         if isinstance(exc, Unauthenticated):
@@ -148,37 +150,37 @@ def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
 
 
-def grpc_options(settings: Settings) -> list[tuple[str, int]]:
+def grpc_options(server: ServerSettings, limits: IngestSettings) -> list[tuple[str, int]]:
     """gRPC core channel arguments of the server (names from grpc/impl/channel_arg_names.h)."""
     options = [
-        ("grpc.max_receive_message_length", message_limit(settings)),
+        ("grpc.max_receive_message_length", message_limit(limits)),
         ("grpc.max_send_message_length", 4 * 1024 * 1024),
         ("grpc.http2.bdp_probe", 0),  # see the module docstring
         # Connections past the cap are closed as soon as they are accepted.
-        ("grpc.max_allowed_incoming_connections", settings.max_connections),
+        ("grpc.max_allowed_incoming_connections", server.max_connections),
         # A connection that has not completed the HTTP/2 preface and SETTINGS exchange by then is closed.
-        ("grpc.server_handshake_timeout_ms", _ms(settings.header_timeout_seconds)),
-        ("grpc.max_concurrent_streams", settings.grpc_max_concurrent_streams),
+        ("grpc.server_handshake_timeout_ms", _ms(server.header_timeout_seconds)),
+        ("grpc.max_concurrent_streams", server.grpc_max_concurrent_streams),
         # The server pings quiet connections and drops those whose peer no longer answers.
-        ("grpc.keepalive_time_ms", _ms(settings.grpc_keepalive_time_seconds)),
-        ("grpc.keepalive_timeout_ms", _ms(settings.grpc_keepalive_timeout_seconds)),
+        ("grpc.keepalive_time_ms", _ms(server.grpc_keepalive_time_seconds)),
+        ("grpc.keepalive_timeout_ms", _ms(server.grpc_keepalive_timeout_seconds)),
         # chttp2 waits for a ping's ack this long (an internal arg, one minute by default), and
         # it, not keepalive_timeout_ms alone, decides when an unanswered keepalive ends the connection.
-        ("grpc.http2.ping_timeout_ms", _ms(settings.grpc_keepalive_timeout_seconds)),
+        ("grpc.http2.ping_timeout_ms", _ms(server.grpc_keepalive_timeout_seconds)),
         ("grpc.keepalive_permit_without_calls", 1),  # idle peers are checked too
     ]
-    if settings.grpc_max_connection_idle_seconds:
-        options.append(("grpc.max_connection_idle_ms", _ms(settings.grpc_max_connection_idle_seconds)))
-    if settings.grpc_max_connection_age_seconds:
-        options.append(("grpc.max_connection_age_ms", _ms(settings.grpc_max_connection_age_seconds)))
-        options.append(("grpc.max_connection_age_grace_ms", _ms(settings.grpc_max_connection_age_grace_seconds)))
+    if server.grpc_max_connection_idle_seconds:
+        options.append(("grpc.max_connection_idle_ms", _ms(server.grpc_max_connection_idle_seconds)))
+    if server.grpc_max_connection_age_seconds:
+        options.append(("grpc.max_connection_age_ms", _ms(server.grpc_max_connection_age_seconds)))
+        options.append(("grpc.max_connection_age_grace_ms", _ms(server.grpc_max_connection_age_grace_seconds)))
     return options
 
 
-def build_grpc_server(settings: Settings, ingest: Ingest) -> grpc.aio.Server:
+def build_grpc_server(settings: ServerSettings, limits: IngestSettings, ingest: Ingest) -> grpc.aio.Server:
     """A grpc.aio server with the trace service, not yet bound or started."""
-    server = grpc.aio.server(options=grpc_options(settings), compression=None)
-    servicer = TraceServicer(settings, ingest)
+    server = grpc.aio.server(options=grpc_options(settings, limits), compression=None)
+    servicer = TraceServicer(settings, limits, ingest)
     handler = grpc.method_handlers_generic_handler(
         SERVICE_NAME,
         # raw bytes in and out; client-streaming so that the handler decides before reading

@@ -20,11 +20,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from agentmortem.collector.admission import Reservation
+from agentmortem.collector.config import IngestSettings
 from agentmortem.collector.ingest import Admission, BadRequest, Ingest, Overloaded, Unauthenticated, Unavailable
 from agentmortem.collector.metrics import CONTENT_TYPE_LATEST
 from agentmortem.collector.payload import JSON, PayloadError, decode_body, encode_response, encode_status, media_type
 from agentmortem.platform.auth import presented_key
-from agentmortem.platform.settings import Settings
 from agentmortem.platform.store import Store
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 _INVALID_ARGUMENT, _DEADLINE_EXCEEDED, _RESOURCE_EXHAUSTED, _UNAUTHENTICATED, _UNAVAILABLE = 3, 4, 8, 16, 14
 
 
-def build_http_app(settings: Settings, ingest: Ingest, store: Store) -> Starlette:
+def build_http_app(limits: IngestSettings, ingest: Ingest, store: Store) -> Starlette:
     """The OTLP/HTTP ASGI application."""
     started = time.time()
     metrics = ingest.metrics
@@ -49,14 +49,14 @@ def build_http_app(settings: Settings, ingest: Ingest, store: Store) -> Starlett
 
     def declared_length(request: Request) -> int:
         declared = request.headers.get("content-length")
-        limit = settings.max_request_bytes
+        limit = limits.max_request_bytes
         size = int(declared) if declared is not None and declared.isdigit() else 0
         if size > limit:
             raise PayloadError(413, f"body of {declared} bytes exceeds the {limit}-byte limit")
         return size
 
     async def read_body(request: Request, reservation: Reservation) -> bytes:
-        chunks, size, limit = [], 0, settings.max_request_bytes
+        chunks, size, limit = [], 0, limits.max_request_bytes
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
@@ -69,7 +69,7 @@ def build_http_app(settings: Settings, ingest: Ingest, store: Store) -> Starlett
     async def receive(request: Request, kind: str, tenant: str | None, reservation: Reservation) -> Admission:
         body = await read_body(request, reservation)
         encoding = request.headers.get("content-encoding")
-        decoded = decode_body(body, encoding, kind, settings.max_decompressed_bytes)
+        decoded = decode_body(body, encoding, kind, limits.max_decompressed_bytes)
         # The decoded request goes straight into `admit`, which keeps only its bytes.
         return ingest.admit(decoded.request, decoded.raw, tenant, "http", reservation, decoded.salvage)
 
@@ -96,10 +96,10 @@ def build_http_app(settings: Settings, ingest: Ingest, store: Store) -> Starlett
         except Overloaded as exc:
             return error(kind, 429, _RESOURCE_EXHAUSTED, str(exc), exc.retry_after)
         except Unavailable as exc:
-            return error(kind, 503, _UNAVAILABLE, str(exc), settings.retry_after_seconds)
+            return error(kind, 503, _UNAVAILABLE, str(exc), limits.retry_after_seconds)
         except Exception:
             log.exception("unexpected error while exporting over HTTP")
-            return error(kind, 503, _UNAVAILABLE, "internal error; retry", settings.retry_after_seconds)
+            return error(kind, 503, _UNAVAILABLE, "internal error; retry", limits.retry_after_seconds)
         metrics.requests.labels("http", "200").inc()
         return Response(encode_response(kind, result.rejected, result.message), media_type=kind)
 

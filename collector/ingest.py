@@ -16,11 +16,12 @@ from google.protobuf.unknown_fields import UnknownFieldSet
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from agentmortem.collector.admission import InflightBudget, Reservation
+from agentmortem.collector.config import IngestSettings
 from agentmortem.collector.convert import SpanCheck, check_spans
 from agentmortem.collector.metrics import CollectorMetrics
 from agentmortem.collector.writer import Admitted, GroupCommitWriter, Overloaded, Unavailable
 from agentmortem.platform.auth import KeyRing
-from agentmortem.platform.settings import Settings
+from agentmortem.platform.settings import AuthSettings
 from agentmortem.platform.store import StoreError
 
 __all__ = ["Ingest", "ExportResult", "Unauthenticated", "Overloaded", "Unavailable", "BadRequest"]
@@ -55,15 +56,16 @@ class Ingest:
     """Shared by the gRPC and HTTP receivers."""
 
     def __init__(
-        self, settings: Settings, writer: GroupCommitWriter, keys: KeyRing, metrics: CollectorMetrics,
-        budget: InflightBudget | None = None,
+        self, limits: IngestSettings, auth: AuthSettings, writer: GroupCommitWriter, keys: KeyRing,
+        metrics: CollectorMetrics, budget: InflightBudget | None = None,
     ) -> None:
-        self._settings = settings
+        self._require_auth = auth.require_auth
         self._writer = writer
         self._keys = keys
         self.metrics = metrics
+        self.retry_after_seconds = limits.retry_after_seconds
         self.budget = budget or InflightBudget(
-            settings.max_inflight_bytes, settings.max_inflight_spans, settings.retry_after_seconds, metrics
+            limits.max_inflight_bytes, limits.max_inflight_spans, limits.retry_after_seconds, metrics
         )
 
     def reserve(self, nbytes: int) -> Reservation:
@@ -77,7 +79,7 @@ class Ingest:
         presented must still be valid, so a typo never silently drops the tenant.
         """
         if key is None:
-            if self._settings.require_auth:
+            if self._require_auth:
                 raise Unauthenticated("an API key is required (Authorization: Bearer <key> or x-api-key)")
             return None
         try:

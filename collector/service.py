@@ -1,8 +1,10 @@
-"""The collector factory: wires store, migrations, writer, key ring and both receivers.
+"""The collector factory: wires writer, key ring and both receivers over a ready store.
 
-`CollectorService.start()` binds the listeners (port 0 picks a free port; the bound
-ports are on the instance) and `stop()` shuts down in the safe order: stop accepting,
-let in-flight requests finish, then drain the writer so every admitted span is written.
+`CollectorService.start()` makes `otel_traces` as durable as configured (`apply_durability`),
+binds the listeners (port 0 picks a free port; the bound ports are on the instance) and
+`stop()` shuts down in the safe order: stop accepting, let in-flight requests finish, then
+drain the writer so every admitted span is written. The tables must exist already: the
+command line creates or verifies them before any service starts (`agentmortem.cli.schema`).
 """
 
 from __future__ import annotations
@@ -10,37 +12,29 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from agentmortem.collector.config import IngestSettings
+from agentmortem.collector.durability import apply_durability
 from agentmortem.collector.grpc_receiver import build_grpc_server
 from agentmortem.collector.http_receiver import build_http_app
 from agentmortem.collector.ingest import Ingest
 from agentmortem.collector.metrics import CollectorMetrics
-from agentmortem.collector.migrations import migrate_collector
 from agentmortem.collector.native import clear_spool
 from agentmortem.collector.writer import GroupCommitWriter, WriterLimits
 from agentmortem.platform.auth import KeyRing
 from agentmortem.platform.hosting import QuietServer, bind_socket, serve_asgi
-from agentmortem.platform.schema import TRACES_TABLE
-from agentmortem.platform.settings import Settings
+from agentmortem.platform.settings import AuthSettings, ServerSettings, StoreSettings
 from agentmortem.platform.store import Store
 
 log = logging.getLogger(__name__)
 
 
-def writer_limits(settings: Settings) -> WriterLimits:
+def writer_limits(limits: IngestSettings) -> WriterLimits:
     return WriterLimits(
-        batch_max_spans=settings.batch_max_spans,
-        batch_max_delay_s=settings.batch_max_delay_ms / 1000.0,
-        batch_max_bytes=settings.batch_max_bytes,
-        writer_threads=settings.writer_threads,
-        native_min_spans=settings.native_min_spans,
-    )
-
-
-def apply_durability(store: Store, settings: Settings) -> None:
-    """Set the MergeTree fsync settings on `otel_traces` to match the config."""
-    value = 1 if settings.fsync_after_insert else 0
-    store.command(
-        f"ALTER TABLE {TRACES_TABLE} MODIFY SETTING fsync_after_insert = {value}, fsync_part_directory = {value}"
+        batch_max_spans=limits.batch_max_spans,
+        batch_max_delay_s=limits.batch_max_delay_ms / 1000.0,
+        batch_max_bytes=limits.batch_max_bytes,
+        writer_threads=limits.writer_threads,
+        native_min_spans=limits.native_min_spans,
     )
 
 
@@ -49,34 +43,34 @@ class CollectorService:
 
     listeners = 2
 
-    def __init__(self, settings: Settings, store: Store) -> None:
-        self.settings = settings
-        self.store = store
+    def __init__(self, store: Store, *, store_settings: StoreSettings, server: ServerSettings,
+                 limits: IngestSettings, auth: AuthSettings) -> None:
+        self.store, self.store_settings, self.server, self.limits = store, store_settings, server, limits
         self.metrics = CollectorMetrics()
-        self.writer = GroupCommitWriter(store, writer_limits(settings), self.metrics)
-        self.keys = KeyRing(store, settings.key_cache_seconds)
-        self.ingest = Ingest(settings, self.writer, self.keys, self.metrics)
+        self.writer = GroupCommitWriter(store, writer_limits(limits), self.metrics)
+        self.keys = KeyRing(store, auth.key_cache_seconds)
+        self.ingest = Ingest(limits, auth, self.writer, self.keys, self.metrics)
         self.grpc_port: int | None = None
         self.http_port: int | None = None
         self._grpc = None
         self._http: QuietServer | None = None
 
     def prepare(self) -> None:
-        """Create or verify the tables (idempotent)."""
-        migrate_collector(self.store, self.settings.ttl_days)
-        apply_durability(self.store, self.settings)
+        """Durability as configured; staged files a killed process left behind removed."""
+        apply_durability(self.store, self.store_settings)
         clear_spool(self.store)
 
     async def start(self) -> None:
         self.prepare()
         self.writer.start()
-        s = self.settings
-        self._grpc = build_grpc_server(s, self.ingest)
+        s = self.server
+        self._grpc = build_grpc_server(s, self.limits, self.ingest)
         self.grpc_port = self._grpc.add_insecure_port(f"{_grpc_host(s.host)}:{s.otlp_grpc_port}")
         await self._grpc.start()
         sock = bind_socket(s.host, s.otlp_http_port)
         self.http_port = sock.getsockname()[1]
-        self._http = await serve_asgi(build_http_app(s, self.ingest, self.store), sock, s)
+        app = build_http_app(self.limits, self.ingest, self.store)
+        self._http = await serve_asgi(app, sock, s, self.limits.retry_after_seconds)
         log.info(
             "collector listening: OTLP/gRPC %s:%d, OTLP/HTTP %s:%d, store %s",
             s.host, self.grpc_port, s.host, self.http_port, self.store.location.describe(),

@@ -10,11 +10,13 @@ and in `genai-prices`, so cached tokens are priced at the cache-read rate, not t
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agentmortem.semconv.model import CanonicalSpan
 
@@ -49,20 +51,47 @@ def parse_overrides(text: str) -> dict[str, ModelPrice]:
 OVERRIDES_ENV = "AGENTMORTEM_PRICE_OVERRIDES"
 
 
-@lru_cache(maxsize=1)
-def configured_overrides() -> dict[str, ModelPrice]:
-    """The user's price overrides from `AGENTMORTEM_PRICE_OVERRIDES`: inline JSON, or `@path` to a JSON file.
-
-    Read once per process; a malformed value raises ValueError naming the variable.
-    """
-    text = os.environ.get(OVERRIDES_ENV, "")
+def read_overrides(value: str) -> dict[str, ModelPrice]:
+    """Overrides from inline JSON, or from the JSON file `@path` names; ValueError naming the variable."""
     try:
+        text = value
         if text.startswith("@"):
             with open(text[1:], encoding="utf-8") as fh:
                 text = fh.read()
         return parse_overrides(text)
     except (OSError, ValueError, TypeError) as exc:
         raise ValueError(f"{OVERRIDES_ENV} is invalid: {exc}") from exc
+
+
+class PricingSettings(BaseSettings):
+    """The prices section of the settings root (`agentmortem.settings`): the user's overrides."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENTMORTEM_", extra="ignore")
+
+    price_overrides: str = Field(
+        "", description="Model prices in USD per million tokens, over genai-prices: JSON "
+                        '{"model": {"input_per_mtok": …, "output_per_mtok": …, "cached_input_per_mtok": …}} '
+                        "or @path to a file of it",
+    )
+
+    @field_validator("price_overrides")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        read_overrides(value)
+        return value
+
+    @property
+    def overrides(self) -> dict[str, ModelPrice]:
+        return read_overrides(self.price_overrides)
+
+
+@lru_cache(maxsize=1)
+def configured_overrides() -> dict[str, ModelPrice]:
+    """The process's price overrides (`PricingSettings`, read from the environment once): what prices
+    tokens when a caller passes none. Analysis worker processes inherit the environment, so every
+    process of one deployment prices alike; a malformed value raises a ValueError naming the variable
+    (the command line refuses it at start)."""
+    return PricingSettings().overrides
 
 
 def _provider_ids(provider: str) -> tuple[str | None, ...]:

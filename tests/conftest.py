@@ -88,7 +88,10 @@ def start_server(
     data_dir: Path, env_overrides: dict[str, str] | None = None, command: str = "serve", timeout: float = 60,
     args: Sequence[str] = (),
 ) -> ServerProcess:
-    """Start `agentmortem <command> [args]` on `data_dir` and wait until it listens."""
+    """Start `agentmortem <command> [args]` on `data_dir` and wait until it listens.
+
+    As an operator deploys them, the stand-alone commands (`collector`, `analyzer`, `api`) start
+    after `agentmortem migrate`; `serve` creates its tables itself."""
     data_dir.mkdir(parents=True, exist_ok=True)
     ready = data_dir / f"ready-{uuid.uuid4().hex[:6]}.json"
     log_path = data_dir / f"server-{uuid.uuid4().hex[:6]}.log"
@@ -103,6 +106,8 @@ def start_server(
         }
     )
     env.update(env_overrides or {})
+    if command != "serve":
+        migrate(env)
     log_file = open(log_path, "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "agentmortem", command, *args, "--ready-file", str(ready)],
@@ -118,6 +123,13 @@ def start_server(
         time.sleep(0.05)
     ports = json.loads(ready.read_text())
     return ServerProcess(proc, data_dir, ports["grpc_port"], ports["http_port"], log_path, ports)
+
+
+def migrate(env: dict[str, str]) -> None:
+    """`agentmortem migrate` in a subprocess, on the store `env` names."""
+    out = subprocess.run([sys.executable, "-m", "agentmortem", "migrate"], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
 
 
 def query_data_dir(data_dir: Path, sql: str) -> list[tuple]:

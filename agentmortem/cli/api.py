@@ -1,4 +1,4 @@
-"""`agentmortem api`: the HTTP query API and run pages alone (server deployments)."""
+"""`agentmortem api`: the HTTP query API and run pages alone (server deployments); the schema must be current (`agentmortem migrate`)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,17 @@ import argparse
 
 from agentmortem.analyzer.api.service import ApiService
 from agentmortem.cli.common import add_store_args, serve_until_stopped
+from agentmortem.platform.store import Store
+from agentmortem.settings import AgentmortemSettings
 
 
-def cmd_api(args: argparse.Namespace) -> int:
-    return serve_until_stopped(args, lambda settings, store: [ApiService(settings, store)])
+def _api(settings: AgentmortemSettings, store: Store) -> list:
+    return [ApiService(store, server=settings.server, auth=settings.auth, api=settings.api, limits=settings.ingest,
+                       retention_days=settings.store.ttl_days)]
+
+
+def cmd_api(args: argparse.Namespace, settings: AgentmortemSettings) -> int:
+    return serve_until_stopped(args, settings, _api)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

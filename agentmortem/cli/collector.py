@@ -1,4 +1,4 @@
-"""`agentmortem collector`: the OTLP receivers alone (server deployments)."""
+"""`agentmortem collector`: the OTLP receivers alone (server deployments); the schema must be current (`agentmortem migrate`)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,17 @@ import argparse
 
 from agentmortem.cli.common import add_listen_args, serve_until_stopped
 from agentmortem.collector.service import CollectorService
+from agentmortem.platform.store import Store
+from agentmortem.settings import AgentmortemSettings
 
 
-def cmd_collector(args: argparse.Namespace) -> int:
-    return serve_until_stopped(args, lambda settings, store: [CollectorService(settings, store)])
+def _collector(settings: AgentmortemSettings, store: Store) -> list:
+    return [CollectorService(store, store_settings=settings.store, server=settings.server, limits=settings.ingest,
+                             auth=settings.auth)]
+
+
+def cmd_collector(args: argparse.Namespace, settings: AgentmortemSettings) -> int:
+    return serve_until_stopped(args, settings, _collector)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,4 +1,4 @@
-"""What the commands share: settings from flags, running services until a signal, the ready file, common flags."""
+"""What the commands share: settings flags, running services until a signal, the ready file, common flags."""
 
 from __future__ import annotations
 
@@ -11,21 +11,23 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from agentmortem.cli.schema import ensure_schema, open_store
 from agentmortem.platform.hosting import raise_open_files_limit
-from agentmortem.platform.settings import Settings
+from agentmortem.platform.settings import ServerSettings
 from agentmortem.platform.store import Store
+from agentmortem.settings import AgentmortemSettings
 
 log = logging.getLogger("agentmortem")
 
+# Command-line flags that set a setting (dest = the setting's field name).
+SETTING_FLAGS = ("clickhouse_url", "host", "otlp_grpc_port", "otlp_http_port", "api_port", "analyzer_shard")
 
-def settings_from(args: argparse.Namespace) -> Settings:
-    overrides = {}
-    for name in ("clickhouse_url", "host", "otlp_grpc_port", "otlp_http_port", "api_port"):
-        value = getattr(args, name, None)
-        if value is not None:
-            overrides[name] = value
-    return Settings(**overrides)
+
+def setting_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given as flags (they win over the environment)."""
+    return {name: value for name in SETTING_FLAGS if (value := getattr(args, name, None)) is not None}
 
 
 def write_ready_file(path: str, ports: dict[str, int]) -> None:
@@ -65,20 +67,25 @@ async def run_services(services: list, ready_file: str | None,
             await service.stop()
 
 
-def local_host(settings: Settings) -> str:
+def local_host(server: ServerSettings) -> str:
     """The address this machine reaches our listeners on (loopback when bound to every interface)."""
-    return "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host
 
 
-def serve_until_stopped(args: argparse.Namespace, make: Callable[[Settings, Store], list],
-           after_start: Callable[[Settings, dict[str, int]], None] | None = None) -> int:
-    """Run the services `make` builds on one store until SIGTERM/SIGINT, then close the store."""
-    settings = settings_from(args)
-    store = Store(settings.clickhouse_url)
-    hook = (lambda ports: after_start(settings, ports)) if after_start is not None else None
-    services = make(settings, store)
-    raise_open_files_limit(settings, sum(getattr(service, "listeners", 0) for service in services))
+def serve_until_stopped(args: argparse.Namespace, settings: AgentmortemSettings,
+                        make: Callable[[AgentmortemSettings, Store], list],
+                        after_start: Callable[[AgentmortemSettings, dict[str, int]], None] | None = None,
+                        migrate: bool = False) -> int:
+    """Run the services `make` builds on one store until SIGTERM/SIGINT, then close the store.
+
+    Before anything starts the schema is migrated (`migrate`: `serve` with `create_schema`) or
+    verified (`agentmortem.cli.schema`)."""
+    store = open_store(settings.store, create=migrate)
     try:
+        ensure_schema(store, args.command, settings.store, migrate=migrate)
+        hook = (lambda ports: after_start(settings, ports)) if after_start is not None else None
+        services = make(settings, store)
+        raise_open_files_limit(settings.server, sum(getattr(service, "listeners", 0) for service in services))
         asyncio.run(run_services(services, args.ready_file, after_start=hook))
     finally:
         store.close()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from agentmortem.settings import AgentmortemSettings
 
-def cmd_demo(args: argparse.Namespace) -> int:
+
+def cmd_demo(args: argparse.Namespace, settings: AgentmortemSettings) -> int:
     from agentmortem.demo.send import send_demo
 
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else None

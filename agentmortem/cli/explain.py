@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 
@@ -24,12 +23,11 @@ from rich.tree import Tree
 from agentmortem.analyzer.core.model import Run, RunSpan, TraceKey
 from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.load import trace_keys
-from agentmortem.analyzer.engine.migrations import migrate_analyzer
 from agentmortem.analyzer.engine.pipeline import analyze_traces, load_runs
-from agentmortem.cli.common import add_store_args, local_host, settings_from
-from agentmortem.collector.migrations import migrate_collector
-from agentmortem.platform.settings import Settings
+from agentmortem.cli.common import add_store_args, local_host
+from agentmortem.cli.schema import open_current_store
 from agentmortem.platform.store import Store, StoreInUse
+from agentmortem.settings import AgentmortemSettings
 
 MAX_TREE_NODES = 60
 MAX_PANELS = 20  # runs printed for one id (a trace of nested agents holds one run per agent)
@@ -134,10 +132,9 @@ def render(console: Console, rows: Sequence[dict], runs: dict[tuple[str, str], R
                            "shows one of them", style="dim"))
 
 
-def explain_command(store: Store, ident: str, console: Console | None = None) -> int:
+def explain_command(store: Store, ident: str, rules: RuleSettings, console: Console | None = None) -> int:
     """Print the post-mortem of a run or trace; 1 when nothing is known about the id."""
     console = console or Console()
-    rules = RuleSettings()
     rows = lookup(store, ident, rules)
     if not rows:
         console.print(f"No run or trace with id {ident!r} in the store.", style="red")
@@ -148,7 +145,7 @@ def explain_command(store: Store, ident: str, console: Console | None = None) ->
     return 0
 
 
-def _explain_via_api(settings: Settings, ident: str) -> int:
+def _explain_via_api(settings: AgentmortemSettings, ident: str) -> int:
     """`explain` while `serve` holds the embedded data directory: ask its API for the post-mortem."""
     import urllib.error
     import urllib.parse
@@ -157,11 +154,11 @@ def _explain_via_api(settings: Settings, ident: str) -> int:
     from rich.console import Console
     from rich.markdown import Markdown
 
-    host = local_host(settings)
-    base = f"http://{host}:{settings.api_port}"
+    host = local_host(settings.server)
+    base = f"http://{host}:{settings.server.api_port}"
     request = urllib.request.Request(f"{base}/v1/runs/{urllib.parse.quote(ident, safe='')}/explanation?format=markdown")
-    if key := os.environ.get("AGENTMORTEM_API_KEY"):
-        request.add_header("Authorization", f"Bearer {key}")
+    if settings.client.api_key is not None:
+        request.add_header("Authorization", f"Bearer {settings.client.api_key.get_secret_value()}")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             markdown = response.read().decode()
@@ -178,16 +175,16 @@ def _explain_via_api(settings: Settings, ident: str) -> int:
     return 0
 
 
-def cmd_explain(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
-    store = Store(settings.clickhouse_url)
+def cmd_explain(args: argparse.Namespace, settings: AgentmortemSettings) -> int:
     try:
-        migrate_collector(store, settings.ttl_days)
+        store = open_current_store(settings.store, "explain")
     except StoreInUse as exc:
         print(f"{exc}\nasking its API instead …", file=sys.stderr)
         return _explain_via_api(settings, args.id)
-    migrate_analyzer(store)
-    return explain_command(store, args.id)
+    try:
+        return explain_command(store, args.id, settings.rules)
+    finally:
+        store.close()
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -5,16 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agentmortem.cli.common import add_store_args, settings_from
-from agentmortem.collector.migrations import migrate_collector
+from agentmortem.cli.common import add_store_args
+from agentmortem.cli.schema import open_current_store
 from agentmortem.platform.auth import create_key, list_keys, revoke_key
-from agentmortem.platform.store import Store
+from agentmortem.settings import AgentmortemSettings
 
 
-def cmd_keys(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
-    store = Store(settings.clickhouse_url)
-    migrate_collector(store, settings.ttl_days)
+def cmd_keys(args: argparse.Namespace, settings: AgentmortemSettings) -> int:
+    store = open_current_store(settings.store, "keys")
     if args.keys_command == "create":
         key, secret = create_key(store, args.tenant, args.name or "")
         print(f"key id:  {key.key_id}\ntenant:  {key.tenant}\nsecret:  {secret}")

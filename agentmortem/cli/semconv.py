@@ -5,18 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 
-from agentmortem.cli.common import add_store_args, settings_from
-from agentmortem.collector.migrations import migrate_collector
-from agentmortem.platform.store import Store
+from agentmortem.cli.common import add_store_args
+from agentmortem.cli.schema import open_current_store
+from agentmortem.settings import AgentmortemSettings
 
 
-def cmd_semconv_report(args: argparse.Namespace) -> int:
+def cmd_semconv_report(args: argparse.Namespace, settings: AgentmortemSettings) -> int:
     from agentmortem.semconv.report import coverage_report, render_report
 
-    settings = settings_from(args)
-    store = Store(settings.clickhouse_url)
-    migrate_collector(store, settings.ttl_days)
-    report = coverage_report(store)
+    store = open_current_store(settings.store, "semconv report")
+    report = coverage_report(store, overrides=settings.pricing.overrides)
     if args.json:
         print(json.dumps(report, indent=2))
     else:

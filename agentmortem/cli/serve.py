@@ -1,26 +1,29 @@
-"""`agentmortem serve`: every component in one process (the embedded engine allows one per process), optionally sending itself the demo runs."""
+"""`agentmortem serve`: every component in one process (the embedded engine allows one per process), optionally sending itself the demo runs.
+
+The one long-running command that creates and upgrades the tables at start (unless
+`AGENTMORTEM_CREATE_SCHEMA=false`, when it verifies them like the others).
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from agentmortem.analyzer.api.service import ApiService
-from agentmortem.analyzer.engine.config import AnalyzerSettings
 from agentmortem.analyzer.engine.service import AnalyzerService
 from agentmortem.cli.common import add_listen_args, local_host, log, serve_until_stopped
 from agentmortem.collector.service import CollectorService
-from agentmortem.platform.settings import Settings
 from agentmortem.platform.store import Store
+from agentmortem.settings import AgentmortemSettings
 
 
-def _send_demo_to_self(settings: Settings, ports: dict[str, int]) -> None:
+def _send_demo_to_self(settings: AgentmortemSettings, ports: dict[str, int]) -> None:
     """`serve --demo`: play the demo scenarios into this process's own OTLP/HTTP receiver."""
     from agentmortem.demo.send import send_demo
 
-    if settings.require_auth:
+    if settings.auth.require_auth:
         log.warning("--demo skipped: AGENTMORTEM_REQUIRE_AUTH is on (use `agentmortem demo --api-key …`)")
         return
-    host = local_host(settings)
+    host = local_host(settings.server)
     try:
         sent = send_demo(f"http://{host}:{ports['http_port']}")
     except Exception:  # the demo must never take the server down
@@ -30,15 +33,18 @@ def _send_demo_to_self(settings: Settings, ports: dict[str, int]) -> None:
              len(sent), host, ports.get("api_port"))
 
 
-def _all_services(settings: Settings, store: Store) -> list:
-    collector = CollectorService(settings, store)
-    analyzer = AnalyzerService(store, AnalyzerSettings(), registry=collector.metrics.registry,
-                               ttl_days=settings.ttl_days)
-    return [collector, analyzer, ApiService(settings, store, ingest=collector.ingest)]
+def _all_services(settings: AgentmortemSettings, store: Store) -> list:
+    collector = CollectorService(store, store_settings=settings.store, server=settings.server,
+                                 limits=settings.ingest, auth=settings.auth)
+    analyzer = AnalyzerService(store, settings.analyzer, settings.rules, registry=collector.metrics.registry)
+    api = ApiService(store, server=settings.server, auth=settings.auth, api=settings.api, limits=settings.ingest,
+                     retention_days=settings.store.ttl_days, ingest=collector.ingest)
+    return [collector, analyzer, api]
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    return serve_until_stopped(args, _all_services, after_start=_send_demo_to_self if args.demo else None)
+def cmd_serve(args: argparse.Namespace, settings: AgentmortemSettings) -> int:
+    return serve_until_stopped(args, settings, _all_services, after_start=_send_demo_to_self if args.demo else None,
+                               migrate=settings.store.create_schema)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

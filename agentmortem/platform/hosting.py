@@ -16,7 +16,7 @@ import socket
 import uvicorn
 
 from agentmortem.platform.http_guard import ConnectionLimits, GuardedHttpProtocol
-from agentmortem.platform.settings import Settings
+from agentmortem.platform.settings import ServerSettings
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class QuietServer(uvicorn.Server):
         return None
 
 
-def raise_open_files_limit(settings: Settings, listeners: int) -> None:
+def raise_open_files_limit(settings: ServerSettings, listeners: int) -> None:
     """Lift the soft open-files limit (towards the hard one, as Go programs do) so that
     `listeners` full connection caps plus the database's own files fit; warn when even the
     hard limit is short. The embedded engine lifts it to the hard limit itself when it
@@ -64,26 +64,27 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def connection_limits(settings: Settings) -> ConnectionLimits:
+def connection_limits(settings: ServerSettings, retry_after_seconds: int) -> ConnectionLimits:
     return ConnectionLimits(
         header_timeout=settings.header_timeout_seconds,
         body_timeout=settings.body_timeout_seconds,
         body_min_rate=settings.body_min_rate_bytes,
         max_connections=settings.max_connections,
-        retry_after_seconds=settings.retry_after_seconds,
+        retry_after_seconds=retry_after_seconds,
     )
 
 
-async def serve_asgi(app, sock: socket.socket, settings: Settings) -> QuietServer:
+async def serve_asgi(app, sock: socket.socket, settings: ServerSettings, retry_after_seconds: int) -> QuietServer:
     """Start uvicorn on an already bound socket; returns the server (its task runs on).
 
     Connections are `GuardedHttpProtocol`s: uvicorn's own, plus header/body deadlines and
-    the connection cap (see `agentmortem.platform.http_guard`). No WebSocket upgrades: nothing of ours
-    speaks them.
+    the connection cap (see `agentmortem.platform.http_guard`), whose 503 says to retry after
+    `retry_after_seconds`. No WebSocket upgrades: nothing of ours speaks them. uvicorn's
+    loggers take the process's level (`AGENTMORTEM_LOG_LEVEL`, set by `configure_logging`).
     """
     config = uvicorn.Config(
-        app, lifespan="off", access_log=False, log_level=settings.log_level.lower(), ws="none",
-        http=functools.partial(GuardedHttpProtocol, limits=connection_limits(settings)),  # type: ignore[arg-type]
+        app, lifespan="off", access_log=False, log_level=logging.getLogger().getEffectiveLevel(), ws="none",
+        http=functools.partial(GuardedHttpProtocol, limits=connection_limits(settings, retry_after_seconds)),  # type: ignore[arg-type]
         timeout_keep_alive=settings.http_keep_alive_seconds,  # type: ignore[arg-type]
         timeout_graceful_shutdown=30,
     )

@@ -1,4 +1,4 @@
-"""The tiny runner that applies numbered `.sql` migrations at start-up.
+"""The tiny runner that applies numbered `.sql` migrations (`agentmortem migrate`, `serve`) and says what is pending.
 
 Files are named `NNNN_name.sql`; statements end with `;` at the end of a line. Each
 file runs once per database and is recorded in `agentmortem_migrations`; every
@@ -6,7 +6,8 @@ statement is idempotent (`IF NOT EXISTS`), so two processes starting together on
 server are harmless. Each package (the collector, the analyzer) passes its own folder in,
 and may name a step in Python to run after a migration's statements (`apply(…, steps=…)`)
 for what SQL cannot say idempotently (`reorder.reorder_table`). Template values come
-from the package (the collector's TTL clauses, built from a validated integer).
+from the package (the collector's TTL clauses, built from a validated integer). `pending`
+lists what has not run, changing nothing: the commands that may not migrate verify with it.
 """
 
 from __future__ import annotations
@@ -34,12 +35,21 @@ ORDER BY (Package, Version)
 """
 
 
+class SchemaNotReady(StoreError):
+    """The store lacks tables or migrations this release needs, or holds a table it may not change:
+    the message says what is missing and what to run."""
+
+
 @dataclass(frozen=True)
 class Migration:
     package: str
     version: int
     name: str
     statements: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.package}/{self.version:04d}_{self.name}"
 
 
 def load(folder: Path, package: str, template: dict[str, str]) -> list[Migration]:
@@ -67,14 +77,23 @@ def _has_sql(chunk: str) -> bool:
 Step = Callable[[Store], None]  # a migration's part in Python: must be safe to run again
 
 
+def _applied(store: Store) -> set[tuple[str, int]]:
+    return {(pkg, ver) for pkg, ver in store.query("SELECT Package, Version FROM agentmortem_migrations FINAL")}
+
+
+def pending(store: Store, migrations: list[Migration]) -> list[Migration]:
+    """The migrations not recorded as applied, without changing anything (no ledger: all of them)."""
+    exists = store.query("SELECT count() FROM system.tables WHERE database = currentDatabase() "
+                         "AND name = 'agentmortem_migrations'")
+    done = _applied(store) if exists[0][0] else set()
+    return [m for m in migrations if (m.package, m.version) not in done]
+
+
 def apply(store: Store, migrations: list[Migration], steps: Mapping[int, Step] | None = None) -> list[Migration]:
     """Apply what has not run yet (each migration's statements, then its step in `steps`, if any);
     return the migrations applied now."""
     store.command(LEDGER_DDL)
-    done = {
-        (pkg, ver)
-        for pkg, ver in store.query("SELECT Package, Version FROM agentmortem_migrations FINAL")
-    }
+    done = _applied(store)
     applied = []
     for migration in migrations:
         if (migration.package, migration.version) in done:
@@ -86,14 +105,12 @@ def apply(store: Store, migrations: list[Migration], steps: Mapping[int, Step] |
             if step is not None:
                 step(store)
         except StoreError as exc:
-            raise StoreError(
-                f"migration {migration.package}/{migration.version:04d}_{migration.name} failed: {exc}"
-            ) from exc
+            raise StoreError(f"migration {migration.label} failed: {exc}") from exc
         store.command(
             "INSERT INTO agentmortem_migrations (Package, Version, Name) "
             "VALUES ({p:String}, {v:UInt32}, {n:String})",
             {"p": migration.package, "v": migration.version, "n": migration.name},
         )
-        log.info("applied migration %s/%04d_%s", migration.package, migration.version, migration.name)
+        log.info("applied migration %s", migration.label)
         applied.append(migration)
     return applied

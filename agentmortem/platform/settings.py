@@ -1,41 +1,65 @@
-"""Typed settings for the store and the collector, read from `AGENTMORTEM_*` env vars.
+"""The platform's settings sections: the store, the listeners, API keys, logging.
 
-One pydantic-settings model, validated at start-up; `get_settings()` caches it and
-tests build their own `Settings(...)` instead of touching the environment.
+Each section is a pydantic-settings model read from flat `AGENTMORTEM_<FIELD>` env vars (no
+section prefix: `AGENTMORTEM_HOST`, not `AGENTMORTEM_SERVER__HOST`). Sections are declared by
+the layer they configure — these here, the ingest limits in `collector.config`, the analyzer's
+in `analyzer.engine.config`, the rules' in `analyzer.core.rule_context`, the API's in
+`analyzer.api.settings`, prices in `semconv.cost` — and composed into the one root,
+`agentmortem.settings.AgentmortemSettings`, which the command line validates once at start and
+hands out section by section. Tests build the sections they need.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+import logging
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+ENV_PREFIX = "AGENTMORTEM_"
 DEFAULT_CLICKHOUSE_URL = "chdb:///./agentmortem-data"
 
 
-class Settings(BaseSettings):
-    """Everything the collector (and the shared store) can be told."""
+class StoreSettings(BaseSettings):
+    """Where the spans and the analysis live, and what agentmortem may do to the tables."""
 
-    model_config = SettingsConfigDict(env_prefix="AGENTMORTEM_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
-    # -- store -------------------------------------------------------------
     clickhouse_url: str = Field(
         DEFAULT_CLICKHOUSE_URL,
-        description="chdb:///path (embedded engine) or http(s)://user:pass@host:8123/db",
+        description="chdb:///path (embedded engine in that directory; /./ = relative) or "
+                    "http(s)://user:pass@host:8123/db (a ClickHouse server)",
     )
-    ttl_days: int = Field(0, ge=0, description="Drop spans older than this many days (0 = keep)")
+    ttl_days: int = Field(0, ge=0, description="Drop spans older than this many days (0 = keep); "
+                                               "applies when the tables are created")
     fsync_after_insert: bool = Field(
-        False, description="fsync every insert before acknowledging (survives power loss, slower)"
+        False, description="fsync every insert before acknowledging (survives power loss, slower); "
+                           "a setting of the otel_traces table"
+    )
+    create_schema: bool = Field(
+        True, description="`serve` creates and upgrades the tables at start and sets otel_traces' fsync settings; "
+                          "false: nothing is created or altered at start, the schema is only verified "
+                          "(run `agentmortem migrate` to create agentmortem's tables)"
     )
 
-    # -- network -----------------------------------------------------------
-    host: str = Field("127.0.0.1", description="Bind address for every listener")
-    otlp_grpc_port: int = Field(4317, ge=0, le=65535)
-    otlp_http_port: int = Field(4318, ge=0, le=65535)
-    api_port: int = Field(8000, ge=0, le=65535)
+    @field_validator("clickhouse_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("chdb:", "http://", "https://")):
+            raise ValueError("must start with chdb:, http:// or https://")
+        return value
 
-    # -- slow and excess clients (every listener) ------------------------------
+
+class ServerSettings(BaseSettings):
+    """The listeners (OTLP gRPC and HTTP, the API): addresses, and limits on slow and excess clients."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Bind address of every listener")
+    otlp_grpc_port: int = Field(4317, ge=0, le=65535, description="OTLP/gRPC port (0 = any free)")
+    otlp_http_port: int = Field(4318, ge=0, le=65535, description="OTLP/HTTP port, also /metrics and /health "
+                                                                  "(0 = any free)")
+    api_port: int = Field(8000, ge=0, le=65535, description="Query API and pages port (0 = any free)")
     max_connections: int = Field(
         2048, ge=1, description="Open connections per listener; past it HTTP answers 503 + Retry-After, gRPC refuses"
     )
@@ -71,51 +95,30 @@ class Settings(BaseSettings):
         30.0, ge=0, description="gRPC: calls still running at max age get this long before the connection closes"
     )
 
-    # -- ingestion limits ----------------------------------------------------
-    max_request_bytes: int = Field(
-        8 * 1024 * 1024, gt=0,
-        description="Largest accepted request body, as sent (compressed); also the largest gRPC message",
-    )
-    max_decompressed_bytes: int = Field(
-        64 * 1024 * 1024, gt=0, description="Largest accepted OTLP/HTTP request body after gzip"
-    )
-    max_inflight_spans: int = Field(
-        200_000, gt=0, description="Spans accepted but not yet durable; past it → 429/RESOURCE_EXHAUSTED"
-    )
-    max_inflight_bytes: int = Field(
-        256 * 1024 * 1024, gt=0,
-        description="Bytes held by requests in flight, from the first byte read until durable (bodies "
-        "being read, then each request's protobuf encoding); past it → 429/RESOURCE_EXHAUSTED",
-    )
-    batch_max_spans: int = Field(20_000, gt=0, description="Group commit: flush at this many spans")
-    batch_max_bytes: int = Field(
-        32 * 1024 * 1024, gt=0,
-        description="Group commit: at most this many request bytes per insert (bounds an insert's working memory)",
-    )
-    batch_max_delay_ms: float = Field(
-        5.0, ge=0, description="Group commit: wait at most this long for more requests"
-    )
-    retry_after_seconds: int = Field(1, ge=1, description="Retry-After hint under overload")
-    writer_threads: int = Field(1, ge=1, le=16, description="Concurrent group inserts")
-    native_min_spans: int = Field(
-        5000, ge=1, description="Groups at least this large are decoded by ClickHouse itself (no Python per span)"
-    )
 
-    # -- auth ----------------------------------------------------------------
+class AuthSettings(BaseSettings):
+    """API keys: whether every request needs one, and how long look-ups are cached."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
     require_auth: bool = Field(False, description="Refuse requests without a valid API key")
-    key_cache_seconds: float = Field(5.0, ge=0, description="How long key look-ups are cached")
+    key_cache_seconds: float = Field(5.0, ge=0, description="How long key look-ups are cached (revocations "
+                                                            "reach running servers within this)")
 
-    # -- links / misc ----------------------------------------------------------
-    grafana_url: str | None = None
-    public_url: str | None = None
-    log_level: str = "INFO"
-    log_format: str = Field("text", description="text or json")
 
-    @field_validator("clickhouse_url")
+class LogSettings(BaseSettings):
+    """The process's logs (stderr)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    log_format: str = Field("text", description="text, or json (one object per line)")
+
+    @field_validator("log_level")
     @classmethod
-    def _known_scheme(cls, value: str) -> str:
-        if not value.startswith(("chdb:", "http://", "https://")):
-            raise ValueError("must start with chdb:, http:// or https://")
+    def _known_level(cls, value: str) -> str:
+        if not isinstance(logging.getLevelName(value.upper()), int):
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value
 
     @field_validator("log_format")
@@ -124,14 +127,3 @@ class Settings(BaseSettings):
         if value not in ("text", "json"):
             raise ValueError("must be 'text' or 'json'")
         return value
-
-    @property
-    def embedded(self) -> bool:
-        """True when the store is the in-process chDB engine."""
-        return self.clickhouse_url.startswith("chdb:")
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read once from the environment."""
-    return Settings()

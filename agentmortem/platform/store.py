@@ -136,7 +136,9 @@ def parse_url(url: str) -> Location:
 class Store:
     """A thread-safe handle on the database named by one URL."""
 
-    def __init__(self, url: str, *, database: str | None = None) -> None:
+    def __init__(self, url: str, *, database: str | None = None, create_database: bool = True) -> None:
+        """`create_database=False`: a missing database is the caller's to report, not ours to create
+        (the commands that may not change the schema)."""
         self.location = parse_url(url)
         # Tests isolate themselves in one chDB path by database; servers name it in the URL.
         self.database = database or self.location.database
@@ -145,7 +147,8 @@ class Store:
         self._clients: list[Client] = []
         if self.location.embedded:
             os.makedirs(self.location.path or ".", exist_ok=True)
-        self._ensure_database()
+        if create_database:
+            self._ensure_database()
 
     # -- connection ------------------------------------------------------------
     def _connect(self, database: str | None) -> Client:

@@ -1,6 +1,6 @@
 """The FastAPI application factory: context, middleware, error handlers, routers.
 
-`build_app(ctx)` wires one `ApiContext` (store, settings, key ring, rate limiter, the
+`build_app(ctx)` wires one `ApiContext` (store, settings sections, key ring, rate limiter, the
 collector's ingest path) into a FastAPI app. Errors are JSON `{"detail": ...}`
 everywhere; database failures become 503 with `Retry-After`; anything unexpected is a
 500 whose log line carries the request id.

@@ -18,7 +18,7 @@ from agentmortem.analyzer.api.ratelimit import RateLimiter
 from agentmortem.analyzer.api.settings import ApiSettings
 from agentmortem.collector.ingest import Ingest
 from agentmortem.platform.auth import KeyRing, hash_key, presented_key
-from agentmortem.platform.settings import Settings
+from agentmortem.platform.settings import AuthSettings
 from agentmortem.platform.store import Store, StoreError
 
 
@@ -27,12 +27,13 @@ class ApiContext:
     """Everything the routes share, built once by `build_app`."""
 
     store: Store
-    settings: Settings
     api: ApiSettings
+    auth: AuthSettings
     keys: KeyRing
     limiter: RateLimiter
     ingest: Ingest | None = None  # the collector's durable write path (None: ingest answers 503)
     started_at: float = 0.0
+    retention_days: int = 0  # the store's TTL (AGENTMORTEM_TTL_DAYS), told to clients; 0 = kept
     extra: dict = field(default_factory=dict)
 
 
@@ -60,7 +61,7 @@ def tenant_scope(
     """The caller's scope, or 401 / 429 / 503."""
     secret = presented_key(authorization, x_api_key) or (api_key.strip() if api_key else None)
     if secret is None:
-        if ctx.settings.require_auth:
+        if ctx.auth.require_auth:
             raise HTTPException(401, "an API key is required (Authorization: Bearer <key>, X-API-Key or ?api_key=)",
                                 headers={"WWW-Authenticate": "Bearer"})
         client = request.client.host if request.client else "anonymous"

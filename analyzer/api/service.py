@@ -2,7 +2,8 @@
 
 In `serve` it shares the collector's ingest path (one writer for every input); alone
 (`agentmortem api`) it builds its own group-commit writer over the same store, so
-`POST /v1/runs` still lands in `otel_traces` durably. Migrations run at start.
+`POST /v1/runs` still lands in `otel_traces` durably. The tables must exist already: the
+command line creates or verifies them before any service starts (`agentmortem.cli.schema`).
 """
 
 from __future__ import annotations
@@ -15,59 +16,53 @@ from agentmortem.analyzer.api.app import build_app
 from agentmortem.analyzer.api.deps import ApiContext
 from agentmortem.analyzer.api.ratelimit import RateLimiter
 from agentmortem.analyzer.api.settings import ApiSettings
-from agentmortem.analyzer.engine.migrations import migrate_analyzer
+from agentmortem.collector.config import IngestSettings
 from agentmortem.collector.ingest import Ingest
 from agentmortem.collector.metrics import CollectorMetrics
-from agentmortem.collector.migrations import migrate_collector
 from agentmortem.collector.service import writer_limits
 from agentmortem.collector.writer import GroupCommitWriter
 from agentmortem.platform.auth import KeyRing
 from agentmortem.platform.hosting import QuietServer, bind_socket, serve_asgi
-from agentmortem.platform.settings import Settings
+from agentmortem.platform.settings import AuthSettings, ServerSettings
 from agentmortem.platform.store import Store
 
 log = logging.getLogger(__name__)
 
 
-def make_context(store: Store, settings: Settings, api: ApiSettings, ingest: Ingest | None) -> ApiContext:
+def make_context(store: Store, api: ApiSettings, auth: AuthSettings, ingest: Ingest | None,
+                 retention_days: int = 0) -> ApiContext:
     """The shared state of the API's routes."""
-    return ApiContext(store=store, settings=settings, api=api, keys=KeyRing(store, settings.key_cache_seconds),
-                      limiter=RateLimiter(api.rate_limit_per_hour), ingest=ingest, started_at=time.time())
+    return ApiContext(store=store, api=api, auth=auth, keys=KeyRing(store, auth.key_cache_seconds),
+                      limiter=RateLimiter(api.rate_limit_per_hour), ingest=ingest, started_at=time.time(),
+                      retention_days=retention_days)
 
 
 class ApiService:
-    """HTTP query API + run pages on `settings.api_port`."""
+    """HTTP query API + run pages on `server.api_port`."""
 
     listeners = 1
 
-    def __init__(self, settings: Settings, store: Store, api: ApiSettings | None = None,
-                 ingest: Ingest | None = None) -> None:
-        self.settings, self.store = settings, store
-        self.api = api or ApiSettings()
+    def __init__(self, store: Store, *, server: ServerSettings, auth: AuthSettings, api: ApiSettings,
+                 limits: IngestSettings, retention_days: int = 0, ingest: Ingest | None = None) -> None:
+        self.server, self.store, self.limits = server, store, limits
         self._own_writer: GroupCommitWriter | None = None
         if ingest is None:
             metrics = CollectorMetrics()
-            self._own_writer = GroupCommitWriter(store, writer_limits(settings), metrics)
-            ingest = Ingest(settings, self._own_writer, KeyRing(store, settings.key_cache_seconds), metrics)
-        self.context = make_context(store, settings, self.api, ingest)
+            self._own_writer = GroupCommitWriter(store, writer_limits(limits), metrics)
+            ingest = Ingest(limits, auth, self._own_writer, KeyRing(store, auth.key_cache_seconds), metrics)
+        self.context = make_context(store, api, auth, ingest, retention_days)
         self.app = build_app(self.context)
         self.api_port: int | None = None
         self._server: QuietServer | None = None
 
-    def prepare(self) -> None:
-        """Create or verify every table the API reads (idempotent)."""
-        migrate_collector(self.store, self.settings.ttl_days)
-        migrate_analyzer(self.store)
-
     async def start(self) -> None:
-        await asyncio.to_thread(self.prepare)
         if self._own_writer is not None:
             self._own_writer.start()
-        sock = bind_socket(self.settings.host, self.settings.api_port)
+        sock = bind_socket(self.server.host, self.server.api_port)
         self.api_port = sock.getsockname()[1]
         self.context.started_at = time.time()
-        self._server = await serve_asgi(self.app, sock, self.settings)
-        log.info("API listening on http://%s:%d (docs at /docs)", self.settings.host, self.api_port)
+        self._server = await serve_asgi(self.app, sock, self.server, self.limits.retry_after_seconds)
+        log.info("API listening on http://%s:%d (docs at /docs)", self.server.host, self.api_port)
 
     async def stop(self) -> None:
         """Stop accepting, let in-flight requests finish, then flush the API's own writer."""

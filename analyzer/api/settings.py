@@ -1,24 +1,24 @@
-"""Typed settings of the query API and run pages, read from `AGENTMORTEM_*` env vars.
+"""The API's settings section (query API and run pages), read from flat `AGENTMORTEM_*` env vars.
 
-Shared settings (bind address, `api_port`, `require_auth`, key cache, Grafana and
-public URLs, logging) live in the collector's `Settings`; this model holds only what
-the API adds: CORS, rate limit, body limit, page sizes, how much of a run's tree a
-response shows. Tests build their own.
+The bind address and `api_port` are the listeners' (`platform.settings.ServerSettings`), keys
+are `AuthSettings`; this section holds what the API adds: CORS, rate limit, body limit, page
+sizes, how much of a run's tree a response shows, links out. Tests build their own.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from agentmortem.platform.settings import ENV_PREFIX
+
 
 class ApiSettings(BaseSettings):
-    """What the HTTP API can be told (env prefix `AGENTMORTEM_`)."""
+    """What the HTTP API can be told."""
 
-    model_config = SettingsConfigDict(env_prefix="AGENTMORTEM_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Origins allowed by CORS, comma-separated ('*' for any); empty = CORS off"
@@ -35,6 +35,9 @@ class ApiSettings(BaseSettings):
         "Levels of a run's span tree that /v1/runs/{id}/tree nests and the run page draws; deeper spans are "
         "counted (hidden_descendants, the page's note), and ?span_id= starts the tree lower"))
     api_page_max_rows: int = Field(5000, ge=1, description="Waterfall rows a run page draws unless ?max_rows= asks")
+    grafana_url: str | None = Field(None, description="Grafana base URL: run pages link spans to its trace view")
+    public_url: str | None = Field(None, description="This service's public URL, for links (read by nothing yet: "
+                                                     "the dashboards' links use their own public_url variable)")
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -42,9 +45,3 @@ class ApiSettings(BaseSettings):
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
-
-
-@lru_cache(maxsize=1)
-def get_api_settings() -> ApiSettings:
-    """The process's API settings, read from the environment once."""
-    return ApiSettings()

@@ -1,8 +1,8 @@
-"""Thresholds of the signal rules, read from `AGENTMORTEM_*` env vars, and the rules' context.
+"""Thresholds of the signal rules (a settings section, from `AGENTMORTEM_*` env vars), and the rules' context.
 
-`RuleSettings` is one pydantic-settings model with defaults that suit most agents;
-every threshold can be overridden, e.g. `AGENTMORTEM_LOOP_MIN_REPEATS=4` or
-`AGENTMORTEM_AGENT_BUDGETS_USD='{"support-agent": 0.50}'`. `RuleContext` is what
+`RuleSettings` is the rules' section of the settings root (`agentmortem.settings`), with
+defaults that suit most agents; every threshold can be overridden, e.g.
+`AGENTMORTEM_LOOP_MIN_REPEATS=4` or `AGENTMORTEM_AGENT_BUDGETS_USD='{"support-agent": 0.50}'`. `RuleContext` is what
 every rule receives next to the run: the settings, the agent's baseline, and a
 `RunView` of facts derived once per run.
 """
@@ -59,7 +59,7 @@ DEFAULT_CONTEXT_WINDOWS: dict[str, int] = {
 
 
 class RuleSettings(BaseSettings):
-    """Every threshold the rules use (env prefix `AGENTMORTEM_`)."""
+    """Every threshold the rules use."""
 
     model_config = SettingsConfigDict(env_prefix="AGENTMORTEM_", extra="ignore")
 
@@ -95,12 +95,6 @@ def _context_window(model: str, overrides: tuple[tuple[str, int], ...]) -> int |
     windows = {**DEFAULT_CONTEXT_WINDOWS, **{k.lower(): v for k, v in overrides}}
     best = max((prefix for prefix in windows if name.startswith(prefix)), key=len, default=None)
     return windows[best] if best else None
-
-
-@lru_cache
-def get_rule_settings() -> RuleSettings:
-    """The process's rule settings, read from the environment once."""
-    return RuleSettings()
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,19 @@
-"""Typed settings of the analyzer's scheduling, read from `AGENTMORTEM_*` env vars.
+"""The analyzer's settings section (scheduling), read from flat `AGENTMORTEM_*` env vars.
 
-The rules' thresholds live in `analyzer.core.rule_context.RuleSettings`; this model only
-says *when* and *how much* to analyze. `Shard` parses `--shard i/n`.
+The rules' thresholds are their own section (`analyzer.core.rule_context.RuleSettings`); this
+one only says *when* and *how much* to analyze. `Shard` parses `--shard i/n`. The root that
+composes every section is `agentmortem.settings`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agentmortem.analyzer.engine.workers import default_worker_count
+from agentmortem.platform.settings import ENV_PREFIX
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,9 @@ class Shard:
 
 
 class AnalyzerSettings(BaseSettings):
-    """When the analyzer runs and how much it takes per round (env prefix `AGENTMORTEM_`)."""
+    """When the analyzer runs and how much it takes per round."""
 
-    model_config = SettingsConfigDict(env_prefix="AGENTMORTEM_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     analyzer_interval_seconds: float = Field(2.0, gt=0, description="Pause between analysis rounds")
     settle_seconds: float = Field(
@@ -74,12 +75,12 @@ class AnalyzerSettings(BaseSettings):
     baseline_window_days: int = Field(14, gt=0, description="Runs this recent make an agent's baseline")
     analyzer_shard: str = Field("0/1", description="This analyzer's share of traces, i/n (also --shard)")
 
+    @field_validator("analyzer_shard")
+    @classmethod
+    def _valid_shard(cls, value: str) -> str:
+        Shard.parse(value)
+        return value
+
     @property
     def shard(self) -> Shard:
         return Shard.parse(self.analyzer_shard)
-
-
-@lru_cache(maxsize=1)
-def get_analyzer_settings() -> AnalyzerSettings:
-    """The process's analyzer settings, read from the environment once."""
-    return AnalyzerSettings()

@@ -232,8 +232,8 @@ def _written(entry: tuple[Future, BatchResult]) -> BatchResult:
     return entry[1]
 
 
-def load_runs(store: Store, traces: Sequence[TraceKey] | None = None, rules: RuleSettings | None = None) -> list[Run]:
-    """The runs of these traces (default: all) with sub-run outcomes filled, nothing written."""
+def load_runs(store: Store, traces: Sequence[TraceKey] | None, rules: RuleSettings) -> list[Run]:
+    """The runs of these traces (None: all) with sub-run outcomes filled, nothing written."""
     keys = trace_keys(store) if traces is None else traces
-    analyzed = analyze_spans(load_spans(store, keys), {}, rules or RuleSettings())
+    analyzed = analyze_spans(load_spans(store, keys), {}, rules)
     return [a.run for a in analyzed]

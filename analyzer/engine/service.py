@@ -1,8 +1,9 @@
-"""The analyzer as a service: migrations at start, then a round every few seconds.
+"""The analyzer as a service: a round every few seconds over a ready store.
 
-`AnalyzerService.start()` creates the tables and starts a background task that runs
-`Scheduler.run_once` in a worker thread every `analyzer_interval_seconds`; `stop()`
-lets the current round finish. A failing round is logged and retried next time.
+`AnalyzerService.start()` starts a background task that runs `Scheduler.run_once` in a
+worker thread every `analyzer_interval_seconds`; `stop()` lets the current round finish.
+The tables must exist already: the command line creates or verifies them before any
+service starts (`agentmortem.cli.schema`). A failing round is logged and retried next time.
 Counters join the given Prometheus registry (in `serve`, the collector's `/metrics`).
 """
 
@@ -16,9 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.config import AnalyzerSettings, Shard
-from agentmortem.analyzer.engine.migrations import migrate_analyzer
 from agentmortem.analyzer.engine.scheduler import RoundResult, Scheduler
-from agentmortem.collector.migrations import migrate_collector
 from agentmortem.platform.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -48,23 +47,15 @@ class AnalyzerMetrics:
 class AnalyzerService:
     """Periodic, incremental analysis of settled traces into the analysis tables."""
 
-    def __init__(self, store: Store, settings: AnalyzerSettings, rules: RuleSettings | None = None,
-                 shard: Shard | None = None, registry: CollectorRegistry | None = None,
-                 ttl_days: int = 0) -> None:
+    def __init__(self, store: Store, settings: AnalyzerSettings, rules: RuleSettings,
+                 shard: Shard | None = None, registry: CollectorRegistry | None = None) -> None:
         self.store, self.settings = store, settings
         self.metrics = AnalyzerMetrics(registry)
-        self.scheduler = Scheduler(store, settings, rules or RuleSettings(), shard, on_round=self.metrics.observe)
-        self.ttl_days = ttl_days
+        self.scheduler = Scheduler(store, settings, rules, shard, on_round=self.metrics.observe)
         self._stop = asyncio.Event()
         self._task: asyncio.Task | None = None
 
-    def prepare(self) -> None:
-        """Create or verify every table the analyzer reads and writes (idempotent)."""
-        migrate_collector(self.store, self.ttl_days)
-        migrate_analyzer(self.store)
-
     async def start(self) -> None:
-        await asyncio.to_thread(self.prepare)
         self._stop.clear()
         self._task = asyncio.create_task(self._loop(), name="analyzer")
         log.info("analyzer started (%s, every %.1fs)", self.scheduler.name, self.settings.analyzer_interval_seconds)

@@ -13,6 +13,7 @@ from agentmortem.platform.schema import verify_otel_traces
 from agentmortem.platform.store import Store
 
 HERE = Path(__file__).parent
+PACKAGE = "collector"
 
 
 def ttl_template(ttl_days: int) -> dict[str, str]:
@@ -26,8 +27,13 @@ def ttl_template(ttl_days: int) -> dict[str, str]:
     }
 
 
+def collector_migrations(ttl_days: int = 0) -> list[Migration]:
+    """The collector's migrations, in order."""
+    return load(HERE, PACKAGE, ttl_template(ttl_days))
+
+
 def migrate_collector(store: Store, ttl_days: int = 0) -> list[Migration]:
     """Create or verify the collector's tables."""
-    applied = apply(store, load(HERE, "collector", ttl_template(ttl_days)))
+    applied = apply(store, collector_migrations(ttl_days))
     verify_otel_traces(store)
     return applied

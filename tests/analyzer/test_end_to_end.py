@@ -60,6 +60,7 @@ def test_demo_runs_are_explained_within_seconds(server_factory):
 
 
 def test_explain_unknown_id_and_bad_shard(tmp_path):
+    assert cli(tmp_path, "migrate").returncode == 0
     out = cli(tmp_path, "explain", "deadbeef")
     assert out.returncode == 1 and "No run or trace" in out.stdout
     out = cli(tmp_path, "analyzer", "--shard", "3/2")

@@ -66,7 +66,7 @@ def stored_runs(store, scenario: Scenario, flavour: str) -> tuple[list[Run], dic
     batch = request_to_batch(encode_spans(exporter.get_finished_spans()))
     assert batch.check.rejected == 0
     store.insert_columns(TRACES_TABLE, batch.columns, INSERT_COLUMNS)
-    return load_runs(store), marks
+    return load_runs(store, None, RuleSettings()), marks
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)

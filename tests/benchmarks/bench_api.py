@@ -44,7 +44,7 @@ from agentmortem.collector.migrations import migrate_collector  # noqa: E402
 from agentmortem.demo.emit import Emitter  # noqa: E402
 from agentmortem.demo.scenarios import AGENT, TOOLS  # noqa: E402
 from agentmortem.platform.hosting import bind_socket  # noqa: E402
-from agentmortem.platform.settings import Settings  # noqa: E402
+from agentmortem.platform.settings import AuthSettings  # noqa: E402
 from agentmortem.platform.store import Store  # noqa: E402
 from tests.analyzer.emit import store_spans  # noqa: E402
 from tests.benchmarks.bench_analyzer import DAY_NS, generate, make_templates  # noqa: E402
@@ -69,7 +69,7 @@ def big_run(store: Store, pairs: int) -> str:
 
 
 def serve(store: Store) -> tuple[str, uvicorn.Server, threading.Thread]:
-    app = build_app(make_context(store, Settings(), ApiSettings(rate_limit_per_hour=0), None))
+    app = build_app(make_context(store, ApiSettings(rate_limit_per_hour=0), AuthSettings(), None))
     sock = bind_socket("127.0.0.1", 0)
     sock.setblocking(True)
     server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False))

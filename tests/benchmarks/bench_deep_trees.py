@@ -88,7 +88,7 @@ def run(args: argparse.Namespace, store: Store) -> None:
         label = "GET " + path.replace(deep, "{id}")
         print(f"{label:<52} median {statistics.median(times):6.2f} s   ({size / 1e6:.2f} MB, {d:,}-deep chain)")
     t = time.perf_counter()
-    explain_command(store, deep, Console(file=io.StringIO(), width=160))
+    explain_command(store, deep, RuleSettings(), Console(file=io.StringIO(), width=160))
     print(f"{'agentmortem explain':<52} {time.perf_counter() - t:13.2f} s   ({d:,}-deep chain, already analyzed)")
 
 

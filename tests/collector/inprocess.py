@@ -12,19 +12,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from agentmortem.collector.config import IngestSettings
 from agentmortem.collector.service import CollectorService
-from agentmortem.platform.settings import Settings
+from agentmortem.platform.settings import AuthSettings, ServerSettings, StoreSettings
 from agentmortem.platform.store import Store
 
 
 @contextmanager
-def running_collector(store: Store, **settings: Any) -> Iterator[CollectorService]:
-    """Start the collector on `store` with `settings` overrides; stop it (flushing) on exit."""
-    config = Settings(host="127.0.0.1", otlp_grpc_port=0, otlp_http_port=0, batch_max_delay_ms=1.0, **settings)
+def running_collector(store: Store, **limits: Any) -> Iterator[CollectorService]:
+    """Start the collector on `store` with `limits` (ingest settings) overrides; stop it (flushing) on exit."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="collector-loop", daemon=True)
     thread.start()
-    service = CollectorService(config, store)
+    service = CollectorService(store, store_settings=StoreSettings(),
+                               server=ServerSettings(host="127.0.0.1", otlp_grpc_port=0, otlp_http_port=0),
+                               limits=IngestSettings(**{"batch_max_delay_ms": 1.0, **limits}), auth=AuthSettings())
     try:
         asyncio.run_coroutine_threadsafe(service.start(), loop).result(60)
         yield service

@@ -16,9 +16,9 @@ from tests.collector.clients import EXPORT_METHOD, make_request
 from tests.conftest import query_data_dir, start_server
 
 
-def _cli(data_dir, *args: str) -> str:
+def _cli(data_dir, *args: str, command: str = "keys") -> str:
     out = subprocess.run(
-        [sys.executable, "-m", "agentmortem", "keys", "--clickhouse-url", f"chdb://{data_dir / 'db'}", *args],
+        [sys.executable, "-m", "agentmortem", command, "--clickhouse-url", f"chdb://{data_dir / 'db'}", *args],
         capture_output=True, text=True, timeout=120, check=True,
     )
     return out.stdout
@@ -33,6 +33,7 @@ def _secret(output: str) -> tuple[str, str]:
 def auth_server(tmp_path):
     data_dir = tmp_path / "auth"
     data_dir.mkdir()
+    _cli(data_dir, command="migrate")  # `keys` manages keys in a store, it does not create one
     acme_id, acme = _secret(_cli(data_dir, "create", "--tenant", "acme", "--name", "ci"))
     old_id, old = _secret(_cli(data_dir, "create", "--tenant", "globex"))
     assert "revoked" in _cli(data_dir, "revoke", old_id)

@@ -197,11 +197,11 @@ def test_the_open_files_limit_is_lifted_to_hold_every_connection_cap(hard):
         hard = current_hard
     code = (
         "import logging, resource\n"
-        "from agentmortem.platform.settings import Settings\n"
+        "from agentmortem.platform.settings import ServerSettings\n"
         "from agentmortem.platform.hosting import raise_open_files_limit\n"
         f"resource.setrlimit(resource.RLIMIT_NOFILE, (1024, {hard}))\n"
         "logging.basicConfig()\n"
-        "raise_open_files_limit(Settings(max_connections=1000), 3)\n"
+        "raise_open_files_limit(ServerSettings(max_connections=1000), 3)\n"
         "print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

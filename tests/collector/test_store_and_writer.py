@@ -183,10 +183,12 @@ def test_the_bytes_bound_refuses_too(store):
 
 @pytest.mark.parametrize("enabled", [True, False])
 def test_fsync_setting_is_applied_to_otel_traces(store, enabled):
-    from agentmortem.collector.service import apply_durability
-    from agentmortem.platform.settings import Settings
+    from agentmortem.collector.durability import apply_durability
+    from agentmortem.platform.settings import StoreSettings
 
-    apply_durability(store, Settings(fsync_after_insert=enabled))
+    # the table is altered only when it differs from the configuration: start it the other way
+    apply_durability(store, StoreSettings(fsync_after_insert=not enabled))
+    apply_durability(store, StoreSettings(fsync_after_insert=enabled))
     (engine,) = store.query(
         "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'otel_traces'"
     )[0]

@@ -29,7 +29,7 @@ from agentmortem.analyzer.api.settings import ApiSettings
 from agentmortem.analyzer.engine.migrations import migrate_analyzer
 from agentmortem.collector.migrations import migrate_collector
 from agentmortem.demo.scenarios import AGENT
-from agentmortem.platform.settings import Settings
+from agentmortem.platform.settings import AuthSettings
 from agentmortem.platform.store import Store
 from tests.conftest import engine_url
 from tests.dashboards import grafana
@@ -269,7 +269,7 @@ def test_run_links_open_the_post_mortem_page(corpus):
     assert failed_runs_links("Headline") == [link]
     sel = {**SELECTIONS["acme-production-two-agents"], "public_url": PUBLIC_URL}
     rows = run_panel(corpus.store, OVERVIEW, overview_panel("Recent failed runs"), sel)
-    app = build_app(make_context(corpus.store, Settings(), ApiSettings(rate_limit_per_hour=0), None))
+    app = build_app(make_context(corpus.store, ApiSettings(rate_limit_per_hour=0), AuthSettings(), None))
     with TestClient(app, raise_server_exceptions=False) as client:
         for row in rows[:3]:
             url = grafana.interpolate_variables(link["url"], grafana.variables(OVERVIEW), sel, row)

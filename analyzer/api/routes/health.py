@@ -67,7 +67,7 @@ def capabilities(ctx: ContextDep) -> schemas.Capabilities:
     return schemas.Capabilities(
         version=VERSION, api_version="v1",
         features={"streaming_events": True, "batch_ingest": False, "compression": [],
-                  "authentication": ctx.settings.require_auth, "trace_queries": True, "explanations": True},
+                  "authentication": ctx.auth.require_auth, "trace_queries": True, "explanations": True},
         limits={"max_events_per_run": 10_000, "max_payload_bytes": ctx.api.api_max_body_bytes,
-                "retention_days": ctx.settings.ttl_days or None},
+                "retention_days": ctx.retention_days or None},
     )

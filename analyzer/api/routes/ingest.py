@@ -37,7 +37,7 @@ async def _write(ctx: ApiContext, scope: Scope, request: ExportTraceServiceReque
     except Overloaded as exc:
         raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from exc
     except Unavailable as exc:
-        raise HTTPException(503, str(exc), headers={"Retry-After": str(ctx.settings.retry_after_seconds)}) from exc
+        raise HTTPException(503, str(exc), headers={"Retry-After": str(ctx.ingest.retry_after_seconds)}) from exc
     return result.accepted
 
 

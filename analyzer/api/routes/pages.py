@@ -117,6 +117,6 @@ def run_page(request: Request, ctx: ContextDep, scope: ScopeDep, run_id: str,
         "deeper_qs": urlencode({**request.query_params, "max_depth": min(shown.max_depth + shown.hidden_levels, MAX_DEPTH)}),
         "more_qs": urlencode({**request.query_params, "max_rows": min(len(nodes), MAX_ROWS)}),
         "label_width": waterfall.LABEL_WIDTH, "row_height": waterfall.ROW_HEIGHT,
-        "grafana": waterfall.grafana_trace_url(ctx.settings.grafana_url, row["trace_id"]),
+        "grafana": waterfall.grafana_trace_url(ctx.api.grafana_url, row["trace_id"]),
         "key_qs": urlencode(_key_params(request)),
     })

@@ -24,6 +24,11 @@ def rekey_by_tenant(store: Store) -> None:
     reorder_table(store, "agent_explanations", _RESULTS_ENGINE.format(key="Tenant, RunId"))
 
 
+def analyzer_migrations() -> list[Migration]:
+    """The analyzer's migrations, in order."""
+    return load(HERE, PACKAGE, {})
+
+
 def migrate_analyzer(store: Store) -> list[Migration]:
     """Create or upgrade the analyzer's tables (idempotent); `otel_traces` must exist."""
-    return apply(store, load(HERE, PACKAGE, {}), steps={4: rekey_by_tenant})
+    return apply(store, analyzer_migrations(), steps={4: rekey_by_tenant})

@@ -23,6 +23,7 @@ from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.migrations import migrate_analyzer
 from agentmortem.analyzer.engine.pipeline import analyze_traces
+from agentmortem.collector.config import IngestSettings
 from agentmortem.collector.convert import request_to_batch
 from agentmortem.collector.ingest import Ingest
 from agentmortem.collector.metrics import CollectorMetrics
@@ -32,7 +33,7 @@ from agentmortem.collector.writer import GroupCommitWriter
 from agentmortem.demo.scenarios import SCENARIOS
 from agentmortem.platform.auth import create_key
 from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
-from agentmortem.platform.settings import Settings
+from agentmortem.platform.settings import AuthSettings
 from agentmortem.platform.store import Store
 from tests.analyzer.emit import START_NS, scenario_spans
 from tests.conftest import engine_url
@@ -95,13 +96,14 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
     store.close()
 
 
-def make_client(store: Store, settings: Settings | None = None, api: ApiSettings | None = None,
+def make_client(store: Store, auth: AuthSettings | None = None, api: ApiSettings | None = None,
                 writer: GroupCommitWriter | None = None) -> TestClient:
-    settings = settings or Settings()
+    auth = auth or AuthSettings()
     ingest = None
     if writer is not None:
-        ingest = Ingest(settings, writer, make_context(store, settings, ApiSettings(), None).keys, CollectorMetrics())
-    app = build_app(make_context(store, settings, api or ApiSettings(rate_limit_per_hour=0), ingest))
+        ingest = Ingest(IngestSettings(), auth, writer, make_context(store, ApiSettings(), auth, None).keys,
+                        CollectorMetrics())
+    app = build_app(make_context(store, api or ApiSettings(rate_limit_per_hour=0), auth, ingest))
     client = TestClient(app, raise_server_exceptions=False)
     client.fastapi = app  # type: ignore[attr-defined]
     return client
@@ -116,12 +118,12 @@ def client(corpus: Corpus) -> TestClient:
 @pytest.fixture(scope="session")
 def auth_client(corpus: Corpus) -> TestClient:
     """`require_auth` on."""
-    return make_client(corpus.store, Settings(require_auth=True, key_cache_seconds=60))
+    return make_client(corpus.store, AuthSettings(require_auth=True, key_cache_seconds=60))
 
 
 @pytest.fixture
 def writer(store: Store) -> Iterator[GroupCommitWriter]:
-    w = GroupCommitWriter(store, writer_limits(Settings()), CollectorMetrics())
+    w = GroupCommitWriter(store, writer_limits(IngestSettings()), CollectorMetrics())
     w.start()
     yield w
     w.stop()

@@ -220,7 +220,7 @@ def test_explain_in_the_terminal(trees: Trees) -> None:
     depth = DEPTHS[-1]
     trace_id, ids = trees.chains[depth]
     out = io.StringIO()
-    assert explain_command(trees.store, trace_id, Console(file=out, width=400, color_system=None)) == 0
+    assert explain_command(trees.store, trace_id, RuleSettings(), Console(file=out, width=400, color_system=None)) == 0
     text = out.getvalue()
     assert f"… {depth - 8:,} more ›" in text
     assert all(span_id in text for span_id in ids[:MAX_TREE_DEPTH]) and ids[MAX_TREE_DEPTH] not in text

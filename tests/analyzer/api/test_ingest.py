@@ -9,7 +9,7 @@ from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.migrations import migrate_analyzer
 from agentmortem.analyzer.engine.pipeline import analyze_traces
 from agentmortem.platform.auth import create_key
-from agentmortem.platform.settings import Settings
+from agentmortem.platform.settings import AuthSettings
 from tests.analyzer.api.conftest import bearer, make_client
 
 T0 = "2025-01-15T10:30:00Z"
@@ -42,7 +42,7 @@ def failing_run(run_id: str) -> dict:
 def test_posted_run_is_stored_as_spans_and_explained(store, writer):
     migrate_analyzer(store)
     _, secret = create_key(store, "acme")
-    client = make_client(store, Settings(require_auth=True), writer=writer)
+    client = make_client(store, AuthSettings(require_auth=True), writer=writer)
     run_id = str(uuid.uuid4())
     r = client.post("/v1/runs", json=failing_run(run_id), headers=bearer(secret))
     assert r.status_code == 202, r.text

@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 
 from agentmortem.analyzer.api.app import ROUTERS
 from agentmortem.analyzer.api.settings import ApiSettings
-from agentmortem.platform.settings import Settings
+from agentmortem.platform.settings import AuthSettings
 from tests.analyzer.api.conftest import Corpus, bearer, make_client
 
 A, B = "acme", "globex"
@@ -121,7 +121,7 @@ def test_health_needs_no_key(auth_client):
 
 
 def test_rate_limit_per_key_gives_429_with_retry_after(corpus):
-    c = make_client(corpus.store, Settings(require_auth=True), ApiSettings(rate_limit_per_hour=3))
+    c = make_client(corpus.store, AuthSettings(require_auth=True), ApiSettings(rate_limit_per_hour=3))
     a, b = bearer(corpus.keys[A]), bearer(corpus.keys[B])
     assert [c.get("/v1/stats", headers=a).status_code for _ in range(3)] == [200] * 3
     limited = c.get("/v1/stats", headers=a)

@@ -17,11 +17,12 @@ from agentmortem.analyzer.api.settings import ApiSettings
 from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.pipeline import analyze_traces
+from agentmortem.collector.config import IngestSettings
 from agentmortem.collector.ingest import Ingest
 from agentmortem.collector.metrics import CollectorMetrics
 from agentmortem.collector.service import writer_limits
 from agentmortem.collector.writer import GroupCommitWriter
-from agentmortem.platform.settings import Settings
+from agentmortem.platform.settings import AuthSettings
 from tests.analyzer.api.conftest import _store_as, fresh_store
 from tests.analyzer.emit import START_NS
 
@@ -32,11 +33,11 @@ def api_schema(tmp_path_factory):
     traces = [TraceKey("", _store_as(store, None, name, "genai", START_NS + i * 10**9).trace_id)
               for i, name in enumerate(("tool_error", "healthy_two_cities", "delegation_failure"))]
     analyze_traces(store, traces, RuleSettings())
-    writer = GroupCommitWriter(store, writer_limits(Settings()), CollectorMetrics())
+    writer = GroupCommitWriter(store, writer_limits(IngestSettings()), CollectorMetrics())
     writer.start()
-    settings = Settings()
-    ctx = make_context(store, settings, ApiSettings(rate_limit_per_hour=0), None)
-    ctx.ingest = Ingest(settings, writer, ctx.keys, CollectorMetrics())
+    auth = AuthSettings()
+    ctx = make_context(store, ApiSettings(rate_limit_per_hour=0), auth, None)
+    ctx.ingest = Ingest(IngestSettings(), auth, writer, ctx.keys, CollectorMetrics())
     yield schemathesis.openapi.from_asgi("/openapi.json", build_app(ctx))
     writer.stop()
     store.command(f"DROP DATABASE IF EXISTS {store.database}")

@@ -15,7 +15,7 @@ from agentmortem.analyzer.api.app import build_app
 from agentmortem.analyzer.api.service import make_context
 from agentmortem.analyzer.api.settings import ApiSettings
 from agentmortem.platform.hosting import bind_socket
-from agentmortem.platform.settings import Settings
+from agentmortem.platform.settings import AuthSettings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -27,8 +27,8 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chro
 @pytest.fixture(scope="module")
 def live_url(corpus) -> Iterator[str]:
     """The API + pages served over HTTP by uvicorn in a thread (same process, same engine)."""
-    settings = Settings(grafana_url="http://grafana.example:3000")
-    app = build_app(make_context(corpus.store, settings, ApiSettings(rate_limit_per_hour=0), None))
+    api = ApiSettings(rate_limit_per_hour=0, grafana_url="http://grafana.example:3000")
+    app = build_app(make_context(corpus.store, api, AuthSettings(), None))
     sock = bind_socket("127.0.0.1", 0)
     sock.setblocking(True)
     server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))

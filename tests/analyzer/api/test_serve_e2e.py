@@ -14,11 +14,13 @@ import httpx
 
 from agentmortem.demo.send import send_demo
 from tests.analyzer.api.test_ingest import failing_run
+from tests.conftest import migrate
 
 
 def create_key_cli(data: Path, tenant: str) -> str:
     """`agentmortem keys create` in a subprocess (this process's engine holds another data directory)."""
     env = {**os.environ, "AGENTMORTEM_CLICKHOUSE_URL": f"chdb://{data / 'db'}"}
+    migrate(env)  # `keys` manages keys in a store, it does not create one
     out = subprocess.run([sys.executable, "-m", "agentmortem", "keys", "create", "--tenant", tenant], env=env,
                          capture_output=True, text=True, timeout=120, check=True)
     return re.search(r"^secret:\s+(\S+)$", out.stdout, re.M).group(1)
@@ -62,4 +64,14 @@ def test_serve_exposes_the_api_over_the_pipeline(server_factory, tmp_path):
         assert page.headers["x-request-id"]
         stats = http.get("/v1/stats").json()
         assert stats["total_runs"] >= 2 and stats["by_failure_class"]["tool_error"] >= 2
+
+    # `explain` while serve holds the data dir asks its API, with AGENTMORTEM_API_KEY when keys are required
+    env = {**os.environ, "AGENTMORTEM_CLICKHOUSE_URL": f"chdb://{data / 'db'}", "AGENTMORTEM_HOST": "127.0.0.1",
+           "AGENTMORTEM_API_PORT": str(srv.ports["api_port"])}
+    explain = [sys.executable, "-m", "agentmortem", "explain", run["run_id"]]
+    out = subprocess.run(explain, env={**env, "AGENTMORTEM_API_KEY": secret}, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0 and "from the running server's API" in out.stdout, out.stderr
+    out = subprocess.run(explain, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "answered 401" in out.stderr
     assert srv.stop() == 0

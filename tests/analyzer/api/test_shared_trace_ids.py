@@ -31,7 +31,7 @@ from agentmortem.demo.emit import Emitter
 from agentmortem.demo.scenarios import Scenario
 from agentmortem.platform.auth import create_key
 from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
-from agentmortem.platform.settings import Settings
+from agentmortem.platform.settings import AuthSettings
 from agentmortem.platform.store import Store
 from tests.analyzer.api.conftest import bearer, fresh_store, make_client
 from tests.analyzer.emit import START_NS, SharedIds, store_scenario
@@ -125,7 +125,7 @@ def shared(tmp_path_factory) -> Shared:
 
 @pytest.fixture(scope="module")
 def api(shared):
-    return make_client(shared.store, Settings(require_auth=True, key_cache_seconds=60))
+    return make_client(shared.store, AuthSettings(require_auth=True, key_cache_seconds=60))
 
 
 def _get(api, shared: Shared, tenant: str, path: str):
