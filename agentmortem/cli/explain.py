@@ -25,7 +25,7 @@ from rich.tree import Tree
 from agentmortem.analyzer.core.model import Run, RunSpan, TraceKey
 from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.core.walk import depth_first
-from agentmortem.analyzer.engine.find import find_runs, find_stored_trace, sender_tenants
+from agentmortem.analyzer.engine.find import find_runs, find_stored_traces, sender_tenants
 from agentmortem.analyzer.engine.load import trace_keys
 from agentmortem.analyzer.engine.migrations import migrate_analyzer
 from agentmortem.analyzer.engine.pipeline import analyze_traces, load_runs
@@ -63,11 +63,11 @@ def lookup(store: Store, ident: str, rules: RuleSettings) -> list[dict]:
     rows = _runs(store, ident, tenants)
     if rows:
         return rows
-    trace_id = find_stored_trace(store, ident, tenants)
-    if trace_id is None:
+    trace_ids = find_stored_traces(store, ident, tenants)
+    if not trace_ids:
         return []
-    analyze_traces(store, trace_keys(store, [trace_id]), rules)
-    return _runs(store, ident, tenants) or _runs(store, trace_id, tenants)
+    analyze_traces(store, trace_keys(store, trace_ids), rules)
+    return _runs(store, ident, tenants) or [row for t in trace_ids for row in _runs(store, t, tenants)]
 
 
 def _label(rs: RunSpan, root_cause: str, flagged: set[str]) -> Text:

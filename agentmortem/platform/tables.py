@@ -11,6 +11,7 @@ to be; the declaration is what it is now.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -18,6 +19,8 @@ from typing import Any
 
 from agentmortem.platform.schema import SchemaMismatch
 from agentmortem.platform.store import Store, quote_identifier
+
+_ENGINE = re.compile(r"\w+(\([^)]*\))?")  # the engine and its parameters, at the start of `engine_full`
 
 
 @dataclass(frozen=True)
@@ -130,9 +133,10 @@ def table_problems(store: Store, table: Table) -> list[str]:
         problems.append(f"sorted by ({sorting_key}), declared ({', '.join(table.order_by)})")
     if partition_key != table.partition_by:
         problems.append(f"partitioned by {partition_key or 'nothing'}, declared {table.partition_by or 'nothing'}")
-    clause = table.engine_clause()
-    if engine_full != clause and not engine_full.startswith(clause + " "):
-        problems.append(f"engine is {engine_full}, declared {clause}")
+    engine = _ENGINE.match(engine_full)
+    stored_engine = engine.group(0) if engine else engine_full
+    if stored_engine != table.engine_clause():
+        problems.append(f"engine is {stored_engine}, declared {table.engine_clause()}")
     return problems
 
 

@@ -70,12 +70,12 @@ def sender_tenants(store: Store) -> list[str]:
     return [row[0] for row in store.query(f"SELECT DISTINCT Tenant FROM {AGENT_ACTIVITY.name} ORDER BY 1")]
 
 
-def find_stored_trace(store: Store, ident: str, id_tenants: Sequence[str] = ("",)) -> str | None:
-    """The stored trace (analyzed or not) an id names: its trace id, any of its span ids, or an
-    AgentMetrics run id of one of `id_tenants`."""
+def find_stored_traces(store: Store, ident: str, id_tenants: Sequence[str] = ("",)) -> list[str]:
+    """The stored traces (analyzed or not) an id names: its trace id, any of its span ids, or an
+    AgentMetrics run id of one of `id_tenants` (several tenants may have sent runs of one id)."""
     rows = store.query(
-        f"SELECT TraceId FROM {TRACES_TABLE} WHERE TraceId IN {{ids:Array(String)}} OR SpanId IN {{ids:Array(String)}}"
-        " LIMIT 1",
+        f"SELECT DISTINCT TraceId FROM {TRACES_TABLE}"
+        " WHERE TraceId IN {ids:Array(String)} OR SpanId IN {ids:Array(String)} ORDER BY TraceId",
         {"ids": id_candidates(ident, id_tenants)},
     )
-    return rows[0][0] if rows else None
+    return [trace_id for (trace_id,) in rows]
