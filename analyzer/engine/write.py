@@ -83,7 +83,7 @@ def run_row(a: Analyzed, version: int, analyzed_at_ms: int) -> dict[str, Any]:
         R.HallucinationScore: verdict.hallucination_score, R.Headline: a.explanation.headline,
         R.Models: models, R.SignalTypes: sorted({s.type for s in verdict.signals}),
         R.ErrorType: err.error_type if err else "", R.ErrorMessage: err.error_message if err else "",
-        R.AnalyzedAt: analyzed_at_ms * 1_000_000, R.Version: version,
+        R.AnalyzedAt: analyzed_at_ms, R.Version: version,  # DateTime64(3): milliseconds
     }
 
 
