@@ -1,9 +1,9 @@
 """`agentmortem explain`: a run's post-mortem and a compact tree of its spans, in the terminal.
 
-Looks the id up as a run id or a trace id in `agent_runs`; when the trace has not been
-analyzed yet (or the id is a span id of a stored trace), it is analyzed on the spot. An
-operator's tool: it shows the runs of every tenant that sent spans under the id, each
-titled with its tenant.
+Looks the id up as a run id, a trace id or an AgentMetrics run id in `agent_runs` (the API's
+look-up, `engine.find`); when the trace has not been analyzed yet (or the id is a span id of a
+stored trace), it is analyzed on the spot. An operator's tool: it shows the runs of every
+tenant that sent spans under the id, each titled with its tenant.
 The tree marks the root-cause span (red) and spans with signals (yellow).
 """
 
@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from itertools import islice
 
 from rich.console import Console, Group
 from rich.markdown import Markdown
@@ -22,8 +23,11 @@ from rich.tree import Tree
 
 from agentmortem.analyzer.core.model import Run, RunSpan, TraceKey
 from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.core.walk import depth_first
+from agentmortem.analyzer.engine.find import find_runs, find_stored_traces, sender_tenants
 from agentmortem.analyzer.engine.load import trace_keys
 from agentmortem.analyzer.engine.pipeline import analyze_traces, load_runs
+from agentmortem.analyzer.engine.tables import AGENT_EXPLANATIONS, AGENT_RUNS
 from agentmortem.cli.common import add_store_args, local_host
 from agentmortem.cli.schema import open_current_store
 from agentmortem.platform.store import Store, StoreInUse
@@ -32,34 +36,36 @@ from agentmortem.settings import AgentmortemSettings
 MAX_TREE_NODES = 60
 MAX_PANELS = 20  # runs printed for one id (a trace of nested agents holds one run per agent)
 MAX_TREE_DEPTH = 12  # rich indents each level by 4 columns: deeper, the labels are squeezed to nothing
-_RUNS = """
-SELECT r.RunId, r.TraceId, r.Tenant, r.ParentRunId, r.AgentName, r.Outcome, r.Status, e.Markdown, e.Structured
-FROM (SELECT * FROM agent_runs FINAL WHERE RunId = {id:String} OR TraceId = {id:String}) AS r
-LEFT JOIN (SELECT Tenant, RunId, Markdown, Structured FROM agent_explanations FINAL
-           WHERE RunId = {id:String} OR TraceId = {id:String}) AS e ON r.Tenant = e.Tenant AND r.RunId = e.RunId
-ORDER BY r.Start, r.Tenant, r.RunId
-"""
+_r, _e = AGENT_RUNS.c, AGENT_EXPLANATIONS.c
+_RUN_COLUMNS = ", ".join((_r.RunId, _r.TraceId, _r.Tenant, _r.ParentRunId, _r.AgentName, _r.Outcome, _r.Status))
+_EXPLANATIONS = (f"SELECT {_e.Tenant}, {_e.RunId}, {_e.Markdown}, {_e.Structured} FROM {AGENT_EXPLANATIONS.final}"
+                 " WHERE (Tenant, RunId) IN {keys:Array(Tuple(String, String))}")
 
 
-def find_trace(store: Store, ident: str) -> str | None:
-    """The stored trace an id names: a trace id, or any of its span ids."""
-    rows = store.query(
-        "SELECT TraceId FROM otel_traces WHERE TraceId = {id:String} OR SpanId = {id:String} LIMIT 1", {"id": ident}
-    )
-    return rows[0][0] if rows else None
+def _runs(store: Store, ident: str, tenants: Sequence[str]) -> list[dict]:
+    """Every tenant's analyzed runs the id names, in time order, each with its post-mortem
+    (`Markdown`, `Structured`; empty when none is stored)."""
+    rows = find_runs(store, ident, _RUN_COLUMNS, id_tenants=tenants)
+    if rows:
+        keys = [(row["Tenant"], row["RunId"]) for row in rows]
+        stored = {(t, rid): (md, st) for t, rid, md, st in store.query(_EXPLANATIONS, {"keys": keys})}
+        for row, key in zip(rows, keys, strict=True):
+            row["Markdown"], row["Structured"] = stored.get(key, ("", ""))
+    return rows
 
 
 def lookup(store: Store, ident: str, rules: RuleSettings) -> list[dict]:
-    """Analyzed runs for a run or trace id, analyzing the trace now if it was not yet."""
-    rows = store.query_dicts(_RUNS, {"id": ident})
+    """Analyzed runs for a run, trace or AgentMetrics run id (of any tenant), analyzing the trace now
+    if it was not yet (the id may then also be any span id of the trace)."""
+    tenants = sender_tenants(store)
+    rows = _runs(store, ident, tenants)
     if rows:
         return rows
-    trace_id = find_trace(store, ident)
-    if trace_id is None:
+    trace_ids = find_stored_traces(store, ident, tenants)
+    if not trace_ids:
         return []
-    analyze_traces(store, trace_keys(store, [trace_id]), rules)
-    rows = store.query_dicts(_RUNS, {"id": ident})
-    return rows or store.query_dicts(_RUNS, {"id": trace_id})
+    analyze_traces(store, trace_keys(store, trace_ids), rules)
+    return _runs(store, ident, tenants) or [row for t in trace_ids for row in _runs(store, t, tenants)]
 
 
 def _label(rs: RunSpan, root_cause: str, flagged: set[str]) -> Text:
@@ -76,34 +82,31 @@ def _label(rs: RunSpan, root_cause: str, flagged: set[str]) -> Text:
     return text
 
 
-def _kids(rs: RunSpan, by_id: dict[str, RunSpan]) -> list[RunSpan]:
-    return [by_id[c] for c in rs.children if c in by_id and not by_id[c].orphan]
-
-
-def _count_below(rs: RunSpan, by_id: dict[str, RunSpan]) -> int:
-    count, stack = 0, _kids(rs, by_id)
-    while stack:
-        count += 1
-        stack.extend(_kids(stack.pop(), by_id))
-    return count
+def _kids(rs: RunSpan, by_id: dict[str, RunSpan]) -> list[str]:
+    return [c for c in rs.children if c in by_id and not by_id[c].orphan]
 
 
 def span_tree(run: Run, root_cause: str, flagged: set[str]) -> Tree:
     """The run's spans as a rich tree (at most `MAX_TREE_NODES` nodes, `MAX_TREE_DEPTH` levels)."""
     by_id = run.by_id()
     tree = Tree(Text(f"run {run.run_id}" + ("" if run.ended else "  (root never arrived)"), style="bold"))
-    tops = [rs for rs in run.spans if rs.span_id == run.root_span_id or rs.span.parent_span_id not in by_id
+    tops = [rs.span_id for rs in run.spans if rs.span_id == run.root_span_id or rs.span.parent_span_id not in by_id
             or rs.orphan]
+
+    def kids(span_id: str) -> list[str]:
+        return _kids(by_id[span_id], by_id)
+
+    branch: list[Tree] = [tree]  # branch[d]: where a node of depth d is drawn (the last node above it)
     shown = 0
-    stack = [(tree, rs, 1) for rs in reversed(tops)]
-    while stack and shown < MAX_TREE_NODES:
-        parent, rs, level = stack.pop()
-        node = parent.add(_label(rs, root_cause, flagged))
+    for sid, depth in islice(depth_first(tops, kids, max_depth=MAX_TREE_DEPTH), MAX_TREE_NODES):
+        rs = by_id[sid]
+        node = branch[depth].add(_label(rs, root_cause, flagged))
+        del branch[depth + 1:]
+        branch.append(node)
         shown += 1
-        if level < MAX_TREE_DEPTH:
-            stack.extend((node, c, level + 1) for c in reversed(_kids(rs, by_id)))
-        elif rs.children:  # the levels below are counted, not drawn
-            node.add(Text(f"… {_count_below(rs, by_id)} spans below", style="dim"))
+        if depth + 1 == MAX_TREE_DEPTH and rs.children:  # the levels below are counted, not drawn
+            below = sum(1 for _ in depth_first(kids(sid), kids))
+            node.add(Text(f"… {below} spans below", style="dim"))
     if shown < len(run.spans):
         tree.add(Text(f"… {len(run.spans) - shown} more spans", style="dim"))
     return tree

@@ -26,6 +26,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from agentmortem.analyzer.api.timefmt import to_ns
+from agentmortem.analyzer.engine.find import trace_id_for
 from agentmortem.semconv import keys as k
 
 EventType = Literal[
@@ -115,18 +116,7 @@ class AgentRunIn(BaseModel):
     prompt: str | None = None
 
 
-# -- ids -------------------------------------------------------------------------------------------
-
-
-def trace_id_for(run_id: str, tenant: str = "") -> str:
-    """The trace id of tenant `tenant`'s AgentMetrics run: the run id itself when it is a UUID (or 32
-    hex digits), else a hash of the tenant and the run id (of the run id alone without a tenant, as
-    before tenants were part of it)."""
-    plain = run_id.replace("-", "").lower()
-    if len(plain) == 32 and all(c in "0123456789abcdef" for c in plain) and plain != "0" * 32:
-        return plain
-    named = f"{tenant}\x00{run_id}" if tenant else run_id
-    return hashlib.sha256(named.encode()).hexdigest()[:32]
+# -- ids (a run's trace id: `engine.find.trace_id_for`, which look-ups derive too) ----------------
 
 
 def span_id_for(run_id: str, part: str) -> str:

@@ -1,8 +1,8 @@
 """A run's spans as one ordered tree (its own steps plus its sub-runs), with the critical path.
 
 Pure functions over the analyzer's `Run`s: `run_nodes` flattens a run and its sub-runs
-depth-first (children by start time), which is the order of the waterfall rows and of
-the JSON tree; `critical_path` follows, from the top, the child that finished last —
+depth-first (children by start time, with the core's `walk.depth_first`), which is the order
+of the waterfall rows and of the JSON tree; `critical_path` follows, from the top, the child that finished last —
 the chain of spans that determined the run's duration; `cap` keeps what a response may
 show (a depth and a size limit) and counts the rest. Iterative throughout, so deep or
 wide trees (tens of thousands of spans) cost no recursion.
@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agentmortem.analyzer.core.model import Run, RunSpan
+from agentmortem.analyzer.core.walk import depth_first
 from agentmortem.semconv.model import CanonicalSpan
 
 
@@ -78,17 +79,10 @@ def run_nodes(runs: list[Run], run_id: str) -> list[Node]:
         ids.sort(key=lambda i: (info[i][1].span.start_ns, i))
     tops = sorted((i for i in present if i not in parent), key=lambda i: (info[i][1].span.start_ns, i))
     nodes: list[Node] = []
-    stack = [(i, 0) for i in reversed(tops)]
-    seen: set[str] = set()
-    while stack:
-        sid, depth = stack.pop()
-        if sid in seen:
-            continue
-        seen.add(sid)
+    for sid, depth in depth_first(tops, lambda sid: kids.get(sid, ())):
         run, rs = info[sid]
-        children = tuple(kids.get(sid, ()))
-        nodes.append(Node(rs.span, run.run_id, depth, rs.step, parent.get(sid, ""), rs.orphan, rs.cost_usd, children))
-        stack.extend((c, depth + 1) for c in reversed(children))
+        nodes.append(Node(rs.span, run.run_id, depth, rs.step, parent.get(sid, ""), rs.orphan, rs.cost_usd,
+                          tuple(kids.get(sid, ()))))
     return nodes
 
 

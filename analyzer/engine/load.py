@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from agentmortem.analyzer.core.model import Baseline, BaselineKey, TraceKey
+from agentmortem.analyzer.engine.tables import AGENT_BASELINES
 from agentmortem.platform.schema import RAW_TENANT, TRACES_TABLE
 from agentmortem.platform.store import Store
 from agentmortem.semconv.compile import canonical_select, span_attributes_key
@@ -196,10 +197,10 @@ def trace_keys(store: Store, trace_ids: Sequence[str] | None = None, source: str
 
 def load_baselines(store: Store) -> dict[BaselineKey, Baseline]:
     """The latest baseline of every agent."""
-    rows = store.query(
-        "SELECT Tenant, AgentName, Runs, DurationMsP50, DurationMsP95, DurationMsMad, TokensP50, TokensP95,"
-        " CostUsdP50, CostUsdP95, CostUsdMad FROM agent_baselines FINAL"
-    )
+    b = AGENT_BASELINES.c
+    cols = (b.Tenant, b.AgentName, b.Runs, b.DurationMsP50, b.DurationMsP95, b.DurationMsMad, b.TokensP50,
+            b.TokensP95, b.CostUsdP50, b.CostUsdP95, b.CostUsdMad)
+    rows = store.query(f"SELECT {', '.join(cols)} FROM {AGENT_BASELINES.final}")
     return {
         (tenant, agent): Baseline(agent, int(runs), d50, d95, dmad, t50, t95, c50, c95, cmad)
         for tenant, agent, runs, d50, d95, dmad, t50, t95, c50, c95, cmad in rows

@@ -36,6 +36,7 @@ from agentmortem.analyzer.engine.config import AnalyzerSettings, Shard
 from agentmortem.analyzer.engine.load import load_baselines, oversized
 from agentmortem.analyzer.engine.pipeline import analyze_batches, ready
 from agentmortem.analyzer.engine.stage import RoundStage, stage_prefix, staged_batches
+from agentmortem.analyzer.engine.tables import AGENT_ANALYSIS_STATE, AGENT_WATERMARKS
 from agentmortem.analyzer.engine.workers import AnalysisWorkers
 from agentmortem.platform.store import Store
 
@@ -150,8 +151,8 @@ class Scheduler:
 
     def _save_watermark(self, value: int) -> None:
         if value != self._watermark:
-            self.store.insert_columns("agent_watermarks", [[self.name], [value], [time.time_ns()]],
-                                      ["Name", "WatermarkMs", "Version"])
+            w = AGENT_WATERMARKS.c
+            AGENT_WATERMARKS.insert(self.store, {w.Name: [self.name], w.WatermarkMs: [value], w.Version: [time.time_ns()]})
             self._watermark = value
 
     # -- a round -------------------------------------------------------------------------
@@ -211,13 +212,12 @@ class Scheduler:
         keys = [*written, *pending]
         if not keys:
             return
-        version = time.time_ns()
-        self.store.insert_columns(
-            "agent_analysis_state",
-            [[k.tenant for k in keys], [k.trace_id for k in keys], [by_key[k].last_seen_ms for k in keys],
-             [0] * len(written) + [1] * len(pending), [version] * len(keys)],
-            ["Tenant", "TraceId", "LastSeenMs", "Pending", "Version"],
-        )
+        st = AGENT_ANALYSIS_STATE.c
+        AGENT_ANALYSIS_STATE.insert(self.store, {
+            st.Tenant: [k.tenant for k in keys], st.TraceId: [k.trace_id for k in keys],
+            st.LastSeenMs: [by_key[k].last_seen_ms for k in keys], st.Pending: [0] * len(written) + [1] * len(pending),
+            st.Version: [time.time_ns()] * len(keys),
+        })
 
     def _maybe_recompute_baselines(self) -> None:
         if self.shard.index != 0 or time.monotonic() - self._baselines_at < self.settings.baseline_interval_seconds:

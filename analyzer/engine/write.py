@@ -20,18 +20,16 @@ from typing import Any
 from agentmortem.analyzer.core.analysis import Analyzed
 from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.analyzer.engine.load import keys_parameters, keys_where
+from agentmortem.analyzer.engine.tables import AGENT_EXPLANATIONS, AGENT_RUNS, AGENT_SIGNALS, RESULT_TABLES
 from agentmortem.platform.store import Store
+from agentmortem.platform.tables import Table
 
-RUNS_TABLE = "agent_runs"
-SIGNALS_TABLE = "agent_signals"
-EXPLANATIONS_TABLE = "agent_explanations"
-# The columns that identify a row (ORDER BY, plus the partition source) of each table.
-KEYS: dict[str, tuple[str, ...]] = {
-    RUNS_TABLE: ("RunId", "TraceId", "Tenant", "Start"),
-    SIGNALS_TABLE: ("RunId", "Seq", "TraceId", "Tenant"),
-    EXPLANATIONS_TABLE: ("RunId", "TraceId", "Tenant"),
-}
-_RESULTS_OF = keys_where("Tenant")  # the rows of some traces in a result table
+RUNS_TABLE, SIGNALS_TABLE, EXPLANATIONS_TABLE = AGENT_RUNS.name, AGENT_SIGNALS.name, AGENT_EXPLANATIONS.name
+# What a tombstone carries: the columns that identify a row (its sorting key, which holds the partition
+# source), and the trace id the stored rows of a trace are found by.
+KEYS: dict[str, tuple[str, ...]] = {t.name: (*t.order_by, t.c.TraceId) for t in RESULT_TABLES}
+_RESULTS_OF = keys_where(AGENT_RUNS.c.Tenant)  # the rows of some traces in a result table
+R, S, E = AGENT_RUNS.c, AGENT_SIGNALS.c, AGENT_EXPLANATIONS.c
 
 
 # = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str), without building an
@@ -63,29 +61,29 @@ def run_row(a: Analyzed, version: int, analyzed_at_ms: int) -> dict[str, Any]:
     spans = [rs.span for rs in ((root,) if root else ()) + run.spans]
     steps = spans[1:] if root else spans
     return {
-        "RunId": run.run_id, "TraceId": run.trace_id, "ParentRunId": run.parent_run_id,
-        "RootSpanId": run.root_span_id,
-        "Kind": "incomplete" if root is None else ("agent" if root.span.category == "agent" else "trace"),
-        "Tenant": run.tenant, "ServiceName": run.service_name, "AgentName": run.agent_name,
-        "Environment": run.environment,
-        "SessionId": next(filter(None, map(_conversation_id, spans)), ""),
-        "Start": run.start_ns,
-        "End": run.end_ns if run.ended else run.start_ns + int(duration_ms * 1e6),
-        "DurationMs": duration_ms, "Status": "ended" if run.ended else "abandoned",
-        "Outcome": verdict.outcome, "FailureClass": verdict.failure_class,
-        "RootCauseSpanId": rc.span_id if rc else "", "Steps": len(run.spans), "LlmCalls": len(leaves),
-        "ToolCalls": list(map(_category, steps)).count("tool"),
-        "ErrorSpans": list(map(_status_code, steps)).count("Error"),
-        "SubRuns": len(run.sub_run_ids),
-        "InputTokens": sum(rs.span.input_tokens or 0 for rs in leaves),
-        "OutputTokens": sum(rs.span.output_tokens or 0 for rs in leaves),
-        "TotalTokens": int(facts["tokens"] if "tokens" in facts else view.total_tokens), "CostUsd": facts.get("cost_usd"),
-        "WastedTokens": ci.wasted_tokens if ci else 0, "WastedCostUsd": ci.wasted_cost_usd if ci else None,
-        "WastedShare": (ci.share_cost if ci.share_cost is not None else ci.share_tokens) if ci else None,
-        "HallucinationScore": verdict.hallucination_score, "Headline": a.explanation.headline,
-        "Models": models, "SignalTypes": sorted({s.type for s in verdict.signals}),
-        "ErrorType": err.error_type if err else "", "ErrorMessage": err.error_message if err else "",
-        "AnalyzedAt": analyzed_at_ms * 1_000_000, "Version": version,
+        R.RunId: run.run_id, R.TraceId: run.trace_id, R.ParentRunId: run.parent_run_id,
+        R.RootSpanId: run.root_span_id,
+        R.Kind: "incomplete" if root is None else ("agent" if root.span.category == "agent" else "trace"),
+        R.Tenant: run.tenant, R.ServiceName: run.service_name, R.AgentName: run.agent_name,
+        R.Environment: run.environment,
+        R.SessionId: next(filter(None, map(_conversation_id, spans)), ""),
+        R.Start: run.start_ns,
+        R.End: run.end_ns if run.ended else run.start_ns + int(duration_ms * 1e6),
+        R.DurationMs: duration_ms, R.Status: "ended" if run.ended else "abandoned",
+        R.Outcome: verdict.outcome, R.FailureClass: verdict.failure_class,
+        R.RootCauseSpanId: rc.span_id if rc else "", R.Steps: len(run.spans), R.LlmCalls: len(leaves),
+        R.ToolCalls: list(map(_category, steps)).count("tool"),
+        R.ErrorSpans: list(map(_status_code, steps)).count("Error"),
+        R.SubRuns: len(run.sub_run_ids),
+        R.InputTokens: sum(rs.span.input_tokens or 0 for rs in leaves),
+        R.OutputTokens: sum(rs.span.output_tokens or 0 for rs in leaves),
+        R.TotalTokens: int(facts["tokens"] if "tokens" in facts else view.total_tokens), R.CostUsd: facts.get("cost_usd"),
+        R.WastedTokens: ci.wasted_tokens if ci else 0, R.WastedCostUsd: ci.wasted_cost_usd if ci else None,
+        R.WastedShare: (ci.share_cost if ci.share_cost is not None else ci.share_tokens) if ci else None,
+        R.HallucinationScore: verdict.hallucination_score, R.Headline: a.explanation.headline,
+        R.Models: models, R.SignalTypes: sorted({s.type for s in verdict.signals}),
+        R.ErrorType: err.error_type if err else "", R.ErrorMessage: err.error_message if err else "",
+        R.AnalyzedAt: analyzed_at_ms, R.Version: version,  # DateTime64(3): milliseconds
     }
 
 
@@ -93,10 +91,10 @@ def signal_rows(a: Analyzed, version: int) -> list[dict[str, Any]]:
     """The `agent_signals` rows of one analyzed run, in verdict order."""
     rc = a.verdict.root_cause
     return [
-        {"RunId": a.run.run_id, "Seq": i, "TraceId": a.run.trace_id, "SpanId": s.span_id, "Tenant": a.run.tenant,
-         "AgentName": a.run.agent_name, "Start": a.run.start_ns, "Type": s.type, "Severity": s.severity,
-         "Decisive": int(s.decisive), "IsRootCause": int(s is rc), "Evidence": _json(s.evidence),
-         "Version": version}
+        {S.RunId: a.run.run_id, S.Seq: i, S.TraceId: a.run.trace_id, S.SpanId: s.span_id, S.Tenant: a.run.tenant,
+         S.AgentName: a.run.agent_name, S.Start: a.run.start_ns, S.Type: s.type, S.Severity: s.severity,
+         S.Decisive: int(s.decisive), S.IsRootCause: int(s is rc), S.Evidence: _json(s.evidence),
+         S.Version: version}
         for i, s in enumerate(a.verdict.signals)
     ]
 
@@ -104,33 +102,31 @@ def signal_rows(a: Analyzed, version: int) -> list[dict[str, Any]]:
 def explanation_row(a: Analyzed, version: int) -> dict[str, Any]:
     """The `agent_explanations` row of one analyzed run."""
     e = a.explanation
-    return {"RunId": a.run.run_id, "TraceId": a.run.trace_id, "Tenant": a.run.tenant, "Headline": e.headline,
-            "Markdown": e.markdown, "Structured": _json(e.structured), "Version": version}
+    return {E.RunId: a.run.run_id, E.TraceId: a.run.trace_id, E.Tenant: a.run.tenant, E.Headline: e.headline,
+            E.Markdown: e.markdown, E.Structured: _json(e.structured), E.Version: version}
 
 
-def _existing_keys(store: Store, table: str, traces: Sequence[TraceKey]) -> list[dict[str, Any]]:
-    cols = ", ".join(
-        "toUnixTimestamp64Nano(Start) AS Start" if c == "Start" else c for c in KEYS[table]
-    )
-    return store.query_dicts(f"SELECT {cols} FROM {table} FINAL WHERE {_RESULTS_OF}", keys_parameters(traces))
+def _existing_keys(store: Store, table: Table, traces: Sequence[TraceKey]) -> list[dict[str, Any]]:
+    # Times come back as nanoseconds, as the rows carry them.
+    cols = ", ".join(f"toUnixTimestamp64Nano({c}) AS {c}" if table.type_of(c) == "DateTime64(9)" else c
+                     for c in KEYS[table.name])
+    return store.query_dicts(f"SELECT {cols} FROM {table.final} WHERE {_RESULTS_OF}", keys_parameters(traces))
 
 
-def _tombstones(store: Store, table: str, rows: list[dict], traces: Sequence[TraceKey], version: int) -> list[dict]:
-    keys = KEYS[table]
+def _tombstones(store: Store, table: Table, rows: list[dict], traces: Sequence[TraceKey], version: int) -> list[dict]:
+    keys = KEYS[table.name]
     fresh = {tuple(r[k] for k in keys) for r in rows}
     return [
-        {**old, "Version": version, "Deleted": 1}
+        {**old, table.version: version, table.deleted: 1}
         for old in _existing_keys(store, table, traces)
         if tuple(old[k] for k in keys) not in fresh
     ]
 
 
-def _insert(store: Store, table: str, rows: list[dict]) -> None:
-    if not rows:
-        return
+def _insert(store: Store, table: Table, rows: list[dict]) -> None:
+    """Rows of one shape (fresh rows, tombstones) in one insert each; every column must be declared."""
     for group in _by_columns(rows):
-        names = list(group[0])
-        store.insert_columns(table, [[r[n] for r in group] for n in names], names)
+        table.insert(store, {n: [r[n] for r in group] for n in group[0]})
 
 
 def _by_columns(rows: list[dict]) -> list[list[dict]]:
@@ -159,7 +155,7 @@ def replace_results(store: Store, tables: Tables, traces: Sequence[TraceKey], ve
         return
     # Children before parents would not matter to FINAL readers; explanations last so that
     # an explanation never exists without its run row.
-    for table in (SIGNALS_TABLE, RUNS_TABLE, EXPLANATIONS_TABLE):
-        rows = tables[table]
+    for table in (AGENT_SIGNALS, AGENT_RUNS, AGENT_EXPLANATIONS):
+        rows = tables[table.name]
         _insert(store, table, rows + _tombstones(store, table, rows, traces, version))
 

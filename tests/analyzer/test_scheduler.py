@@ -12,6 +12,7 @@ from agentmortem.analyzer.engine.config import AnalyzerSettings, Shard
 from agentmortem.analyzer.engine.migrations import migrate_analyzer
 from agentmortem.analyzer.engine.pipeline import analyze_traces
 from agentmortem.analyzer.engine.scheduler import Candidate, Scheduler, next_watermark, plan_round
+from agentmortem.analyzer.engine.tables import AGENT_RUNS
 from tests.analyzer.emit import START_NS, scenario_spans, store_scenario, store_spans
 
 RULES = RuleSettings()
@@ -29,9 +30,11 @@ def scheduler(store, shard: Shard | None = None, **overrides) -> Scheduler:
     return Scheduler(store, settings, RULES, shard)
 
 
-RUN_COLUMNS = ("RunId, TraceId, ParentRunId, Kind, AgentName, Status, Outcome, FailureClass, RootCauseSpanId, Steps, "
-               "LlmCalls, ToolCalls, InputTokens, OutputTokens, TotalTokens, CostUsd, WastedTokens, Headline, Models, "
-               "SignalTypes")
+_r = AGENT_RUNS.c
+RUN_COLUMNS = ", ".join((_r.RunId, _r.TraceId, _r.ParentRunId, _r.Kind, _r.AgentName, _r.Status, _r.Outcome,
+                         _r.FailureClass, _r.RootCauseSpanId, _r.Steps, _r.LlmCalls, _r.ToolCalls, _r.InputTokens,
+                         _r.OutputTokens, _r.TotalTokens, _r.CostUsd, _r.WastedTokens, _r.Headline, _r.Models,
+                         _r.SignalTypes))
 
 
 def runs_of(store, trace_id: str | None = None) -> list[tuple]:

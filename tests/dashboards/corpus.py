@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.pipeline import analyze_traces
+from agentmortem.analyzer.engine.tables import RESULT_TABLES
 from agentmortem.collector.convert import request_to_batch
 from agentmortem.demo.emit import Emitter
 from agentmortem.demo.scenarios import AGENT, SCENARIOS, TOOLS, WEATHER_PARIS
@@ -128,8 +129,8 @@ def build(store: Store) -> list[Planned]:
     The second analysis writes newer versions of the same rows (merges are stopped, so
     both versions stay on disk): only queries that read with FINAL count each run once.
     """
-    for table in ("agent_runs", "agent_signals", "agent_explanations"):
-        store.command(f"SYSTEM STOP MERGES {table}")
+    for table in RESULT_TABLES:
+        store.command(f"SYSTEM STOP MERGES {table.name}")
     planned = plan()
     stored: list[tuple[str, str]] = []
     for p in planned:

@@ -9,25 +9,26 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from agentmortem.platform.tables import Table
 from tests.dashboards.corpus import START
 from tests.dashboards.grafana import ALL, QueryWindow
 
 WINDOW = QueryWindow(START - timedelta(minutes=10), START + timedelta(hours=3), interval_s=900)
 
 
-def latest(rows: list[dict], key: Callable[[dict], tuple]) -> list[dict]:
-    """ReplacingMergeTree(Version, Deleted) by hand: the highest version per key, tombstones dropped."""
+def latest(rows: list[dict], table: Table) -> list[dict]:
+    """ReplacingMergeTree(Version, Deleted) by hand, as `table` declares it: the highest version per
+    sorting key, tombstones dropped."""
     best: dict[tuple, dict] = {}
     for r in rows:
-        k = key(r)
-        if k not in best or r["Version"] > best[k]["Version"]:
+        k = tuple(r[c] for c in table.order_by)
+        if k not in best or r[table.version] > best[k][table.version]:
             best[k] = r
-    return [r for r in best.values() if not r["Deleted"]]
+    return [r for r in best.values() if not r[table.deleted]]
 
 
 def naive_utc(t: datetime) -> datetime:

@@ -27,6 +27,7 @@ from agentmortem.analyzer.api.app import build_app
 from agentmortem.analyzer.api.service import make_context
 from agentmortem.analyzer.api.settings import ApiSettings
 from agentmortem.analyzer.engine.migrations import migrate_analyzer
+from agentmortem.analyzer.engine.tables import AGENT_RUNS, AGENT_SIGNALS
 from agentmortem.collector.migrations import migrate_collector
 from agentmortem.demo.scenarios import AGENT
 from agentmortem.platform.settings import AuthSettings
@@ -178,12 +179,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
     migrate_collector(store)
     migrate_analyzer(store)
     planned = build(store)
-    runs = latest(store.query_dicts(
-        "SELECT RunId, TraceId, Tenant, AgentName, Environment, Start, Outcome, FailureClass, CostUsd, WastedCostUsd,"
-        " DurationMs, Models, InputTokens, OutputTokens, TotalTokens, Headline, Version, Deleted FROM agent_runs"),
-        lambda r: (r["Tenant"], r["Start"], r["RunId"]))
-    signals = latest(store.query_dicts("SELECT Tenant, RunId, Seq, Type, Severity, Version, Deleted FROM agent_signals"),
-                     lambda r: (r["Tenant"], r["RunId"], r["Seq"]))
+    runs, signals = (latest(store.query_dicts(f"SELECT {', '.join(t.names)} FROM {t.name}"), t)
+                     for t in (AGENT_RUNS, AGENT_SIGNALS))  # every version of every row: no FINAL
     yield Corpus(store, planned, runs, signals)
     store.command(f"DROP DATABASE IF EXISTS {store.database}")
     store.close()

@@ -17,15 +17,22 @@ from agentmortem.analyzer.api.queries.scope import Scope, Where
 from agentmortem.analyzer.core.model import Run
 from agentmortem.analyzer.core.runs import trace_runs
 from agentmortem.analyzer.engine.load import to_span
+from agentmortem.analyzer.engine.tables import AGENT_EXPLANATIONS, AGENT_SIGNALS
 from agentmortem.platform.schema import RAW_TENANT, TRACES_TABLE
 from agentmortem.platform.store import Store
+from agentmortem.platform.tables import select_list
 from agentmortem.semconv.compile import canonical_select
 from agentmortem.semconv.model import CANONICAL_COLUMNS
 
-SIGNALS = "agent_signals FINAL"
-SIGNAL_COLUMNS = """RunId AS run_id, Seq AS seq, TraceId AS trace_id, SpanId AS span_id, AgentName AS agent_id,
-    toUnixTimestamp64Nano(Start) AS started_ns, Type AS type, Severity AS severity,
-    toBool(Decisive) AS decisive, toBool(IsRootCause) AS is_root_cause, Evidence AS evidence"""
+SIGNALS = AGENT_SIGNALS.final
+_s, _e = AGENT_SIGNALS.c, AGENT_EXPLANATIONS.c
+# API field -> SQL over `agent_signals`.
+SIGNAL_COLUMNS = select_list({
+    "run_id": _s.RunId, "seq": _s.Seq, "trace_id": _s.TraceId, "span_id": _s.SpanId, "agent_id": _s.AgentName,
+    "started_ns": f"toUnixTimestamp64Nano({_s.Start})", "type": _s.Type, "severity": _s.Severity,
+    "decisive": f"toBool({_s.Decisive})", "is_root_cause": f"toBool({_s.IsRootCause})", "evidence": _s.Evidence,
+})
+_EXPLANATION_COLUMNS = ", ".join((_e.RunId, _e.TraceId, _e.Headline, _e.Markdown, _e.Structured))
 
 
 def get_explanation(store: Store, scope: Scope, run_id: str) -> dict | None:
@@ -33,7 +40,7 @@ def get_explanation(store: Store, scope: Scope, run_id: str) -> dict | None:
     `scope`: the run's own tenant (`Scope.of`), as two tenants' runs may share a run id."""
     w = Where(scope).add("RunId = {run_id:String}", run_id=run_id)
     rows = store.query(
-        f"SELECT RunId, TraceId, Headline, Markdown, Structured FROM agent_explanations FINAL {w.sql()} LIMIT 1",
+        f"SELECT {_EXPLANATION_COLUMNS} FROM {AGENT_EXPLANATIONS.final} {w.sql()} LIMIT 1",
         w.params,
     )
     if not rows:

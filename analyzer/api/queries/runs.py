@@ -15,27 +15,35 @@ from typing import Any, Literal
 
 import orjson
 
-from agentmortem.analyzer.api.agentmetrics import trace_id_for
 from agentmortem.analyzer.api.queries.scope import Scope, Where
+from agentmortem.analyzer.engine.find import find_runs
+from agentmortem.analyzer.engine.tables import AGENT_RUNS
 from agentmortem.platform.store import Store
+from agentmortem.platform.tables import select_list
 
-RUNS = "agent_runs FINAL"
+RUNS = AGENT_RUNS.final
 # AgentMetrics' run status from our outcome: timeouts, failures, everything else completed.
 STATUS_SQL = "multiIf(FailureClass = 'timeout', 'timeout', Outcome = 'failed', 'failed', 'completed')"
 RunStatus = Literal["running", "completed", "failed", "timeout"]
 
-RUN_COLUMNS = f"""
-    RunId AS run_id, AgentName AS agent_id, SessionId AS session_id, {STATUS_SQL} AS status,
-    toUnixTimestamp64Nano(Start) AS started_ns, toUnixTimestamp64Nano(End) AS finished_ns,
-    DurationMs AS duration_ms, InputTokens AS tokens_input, OutputTokens AS tokens_output,
-    CostUsd AS estimated_cost_usd, Models[1] AS model, ErrorType AS error_type, ErrorMessage AS error_message,
-    TraceId AS trace_id, ParentRunId AS parent_run_id, Outcome AS outcome, FailureClass AS failure_class,
-    RootCauseSpanId AS root_cause_span_id, WastedCostUsd AS wasted_cost_usd,
-    HallucinationScore AS hallucination_score, Headline AS headline,
-    ServiceName AS service, Environment AS environment, Kind AS kind, RootSpanId AS root_span_id,
-    Steps AS step_count, LlmCalls AS llm_call_count, ToolCalls AS tool_call_count, ErrorSpans AS error_span_count,
-    SubRuns AS sub_run_count, TotalTokens AS tokens_total, WastedTokens AS wasted_tokens,
-    WastedShare AS wasted_share, Models AS models, SignalTypes AS signal_types, Tenant AS tenant"""
+_r = AGENT_RUNS.c
+# API field -> SQL over `agent_runs` (AgentMetrics' names first, then ours).
+RUN_FIELDS: dict[str, str] = {
+    "run_id": _r.RunId, "agent_id": _r.AgentName, "session_id": _r.SessionId, "status": STATUS_SQL,
+    "started_ns": f"toUnixTimestamp64Nano({_r.Start})", "finished_ns": f"toUnixTimestamp64Nano({_r.End})",
+    "duration_ms": _r.DurationMs, "tokens_input": _r.InputTokens, "tokens_output": _r.OutputTokens,
+    "estimated_cost_usd": _r.CostUsd, "model": f"{_r.Models}[1]", "error_type": _r.ErrorType,
+    "error_message": _r.ErrorMessage,
+    "trace_id": _r.TraceId, "parent_run_id": _r.ParentRunId, "outcome": _r.Outcome, "failure_class": _r.FailureClass,
+    "root_cause_span_id": _r.RootCauseSpanId, "wasted_cost_usd": _r.WastedCostUsd,
+    "hallucination_score": _r.HallucinationScore, "headline": _r.Headline,
+    "service": _r.ServiceName, "environment": _r.Environment, "kind": _r.Kind, "root_span_id": _r.RootSpanId,
+    "step_count": _r.Steps, "llm_call_count": _r.LlmCalls, "tool_call_count": _r.ToolCalls,
+    "error_span_count": _r.ErrorSpans, "sub_run_count": _r.SubRuns, "tokens_total": _r.TotalTokens,
+    "wasted_tokens": _r.WastedTokens, "wasted_share": _r.WastedShare, "models": _r.Models,
+    "signal_types": _r.SignalTypes, "tenant": _r.Tenant,
+}
+RUN_COLUMNS = select_list(RUN_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -176,25 +184,12 @@ def export_runs(store: Store, scope: Scope, f: RunFilter, *, limit: int, sort: s
     return rows
 
 
-def id_candidates(ident: str, tenant: str = "") -> list[str]:
-    """The ids a path segment may name: a run (span) id, a trace id, or an AgentMetrics run id of
-    `tenant` (also as trace ids were derived before they depended on the tenant)."""
-    text = ident.strip()
-    plain = text.replace("-", "").lower()
-    return sorted({text, text.lower(), plain, trace_id_for(text, tenant), trace_id_for(text)})
-
-
 def get_run(store: Store, scope: Scope, ident: str) -> dict | None:
-    """The run named by a run id, or the root run of a trace id (None when absent or another tenant's).
+    """The run named by a run id, a trace id (its root run) or an AgentMetrics run id of the caller's
+    tenant (None when absent or another tenant's).
 
     A scope that sees every tenant (auth off, no key) may find runs of several tenants under one
     id: the caller's own tenant's ("" without a key) come first."""
-    ids = id_candidates(ident, scope.own_tenant)
-    w = Where(scope).add("RunId IN {ids:Array(String)} OR TraceId IN {ids:Array(String)}", ids=ids)
-    rows = store.query_dicts(
-        f"SELECT {RUN_COLUMNS} FROM {RUNS} {w.sql()}"
-        " ORDER BY Tenant = {own:String} DESC, has({ids:Array(String)}, RunId) DESC, ParentRunId = '' DESC,"
-        " Start ASC, Tenant LIMIT 1",
-        {**w.params, "own": scope.own_tenant},
-    )
+    rows = find_runs(store, ident, RUN_COLUMNS, tenant=scope.tenant, id_tenants=(scope.own_tenant,),
+                     best_for=scope.own_tenant, limit=1)
     return rows[0] if rows else None

@@ -19,11 +19,11 @@ from agentmortem.analyzer.api.agentmetrics import (
     event_request,
     run_end_request,
     run_request,
-    trace_id_for,
 )
 from agentmortem.analyzer.api.deps import ApiContext, ContextDep, ScopeDep
 from agentmortem.analyzer.api.queries.details import trace_start_ns
 from agentmortem.analyzer.api.queries.scope import Scope
+from agentmortem.analyzer.engine.find import trace_id_for
 from agentmortem.collector.ingest import Overloaded, Unavailable
 
 router = APIRouter(prefix="/v1/runs", tags=["ingest"])

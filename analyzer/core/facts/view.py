@@ -28,6 +28,7 @@ from agentmortem.analyzer.core.facts.content import (
 )
 from agentmortem.analyzer.core.facts.failures import failure_kind, failure_text, span_end
 from agentmortem.analyzer.core.model import Run, RunSpan
+from agentmortem.analyzer.core.walk import depth_first
 
 
 @dataclass(frozen=True)
@@ -103,35 +104,21 @@ class RunView:
     def root(self) -> RunSpan | None:
         return self.by_id.get(self.run.root_span_id)
 
+    def _kids(self, span_id: str) -> list[str]:
+        by_id = self.by_id
+        return [c for c in by_id[span_id].children if c in by_id]
+
     def descendants(self, span_id: str) -> Iterator[RunSpan]:
-        stack = list(self.by_id[span_id].children) if span_id in self.by_id else []
-        seen: set[str] = set()
-        while stack:
-            sid = stack.pop()
-            if sid in seen or sid not in self.by_id:
-                continue
-            seen.add(sid)
-            rs = self.by_id[sid]
-            yield rs
-            stack.extend(rs.children)
+        """The spans under `span_id` in its run, each before its own descendants."""
+        tops = self._kids(span_id) if span_id in self.by_id else []
+        return (self.by_id[sid] for sid, _ in depth_first(tops, self._kids))
 
     @cached_property
     def preorder(self) -> list[RunSpan]:
-        """The run's spans from its top spans down, each before its descendants (iterative)."""
-        by_id = self.by_id
+        """The run's spans from its top spans down, each before its descendants."""
         under = {c for rs in self.run.spans for c in rs.children}
-        stack = [rs.span_id for rs in reversed(self.run.spans) if rs.span_id not in under]
-        seen: set[str] = set()
-        out: list[RunSpan] = []
-        while stack:
-            sid = stack.pop()
-            if sid in seen or sid not in by_id:
-                continue
-            seen.add(sid)
-            rs = by_id[sid]
-            out.append(rs)
-            stack.extend(reversed(rs.children))
-        return out
+        tops = [rs.span_id for rs in self.run.spans if rs.span_id not in under]
+        return [self.by_id[sid] for sid, _ in depth_first(tops, self._kids)]
 
     def path(self, span_id: str) -> list[RunSpan]:
         """Spans from the run's root down to `span_id`."""
