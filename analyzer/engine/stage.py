@@ -36,10 +36,10 @@ from types import TracebackType
 from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.analyzer.engine.config import Shard
 from agentmortem.analyzer.engine.load import analysis_select, key_column, keyed_payload, query_payload, traces_where
-from agentmortem.platform.schema import RAW_TENANT, TRACES_TABLE
+from agentmortem.platform.schema import TRACES_TABLE
 from agentmortem.platform.store import Store
-from agentmortem.semconv.compile import field_by_key_select, lit
 from agentmortem.semconv.model import CANONICAL_COLUMNS
+from agentmortem.semconv.sql import RAW_TENANT, field_by_key_select, lit
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 # results come once all of it is staged (~10 s per 1M spans here).
 STAGE_CHUNKS = 1
 STALE_STAGE_SECONDS = 6 * 3600  # far beyond any round (a round takes at most a few minutes), and clock skew
-# Fields mapped once per distinct input (`semconv.compile.field_by_key_select`) into the stage's
+# Fields mapped once per distinct input (`semconv.sql.field_by_key_select`) into the stage's
 # `_values` table; the stage rows hold their keys. Tool definitions repeat on every model call of an
 # agent: on the 1M-span benchmark they are 314 MB of the 1.1 GB of canonical spans, from 2 distinct inputs.
 BY_KEY = ("tool_definitions",)
