@@ -19,7 +19,10 @@ COLUMNS_READ = (TRACE_ID, SPAN_ID, PARENT_SPAN_ID, SPAN_NAME, SPAN_KIND, SERVICE
                 EVENT_ATTRIBUTES)
 
 # -- resource ----------------------------------------------------------------------
+# agentmortem's own: the tenant a span was received for, stamped on its resource by the collector
+# (the only definition; the collector, the raw-table SQL and the mapping all take it from here).
 TENANT = "agentmortem.tenant"
+RESOURCE_SERVICE_NAME = "service.name"  # the source of the `ServiceName` column (the collector's conversion)
 DEPLOYMENT_ENVIRONMENT_NAME = "deployment.environment.name"
 DEPLOYMENT_ENVIRONMENT = "deployment.environment"
 

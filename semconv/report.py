@@ -17,7 +17,6 @@ from rich.console import Console
 from rich.table import Table
 
 from agentmortem.semconv import keys as k
-from agentmortem.semconv.compile import canonical_select
 from agentmortem.semconv.cost import ModelPrice, is_priced
 from agentmortem.semconv.spec import (
     Attr,
@@ -29,13 +28,14 @@ from agentmortem.semconv.spec import (
     Source,
     TextItem,
 )
+from agentmortem.semconv.sql import canonical_select
 from agentmortem.semconv.table import CATEGORY_RULES, FIELDS
 
 PRICED_CATEGORIES = ("llm", "embedding")
 
 
 class Queryable(Protocol):
-    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple]: ...
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
 
 
 def _walk(src: Source) -> Iterator[Source]:
@@ -69,17 +69,17 @@ def is_mapped(key: str) -> bool:
     return key in exact or any(re.search(p, key) for p in patterns)
 
 
-def _unmapped_keys(store: Queryable, source: str) -> list[dict]:
+def _unmapped_keys(store: Queryable, source: str) -> list[dict[str, Any]]:
     prefixes = list(k.GENAI_PREFIXES)
     rows = store.query(
-        f"SELECT key, count() AS spans FROM {source} ARRAY JOIN mapKeys(SpanAttributes) AS key "
+        f"SELECT key, count() AS spans FROM {source} ARRAY JOIN mapKeys({k.SPAN_ATTRIBUTES}) AS key "
         "WHERE arrayExists(p -> startsWith(key, p), {prefixes:Array(String)}) GROUP BY key ORDER BY key",
         {"prefixes": prefixes},
     )
     return [{"key": key, "spans": n} for key, n in rows if not is_mapped(key)]
 
 
-def _unpriced_models(store: Queryable, source: str, overrides: Mapping[str, ModelPrice] | None) -> tuple[list[dict], int]:
+def _unpriced_models(store: Queryable, source: str, overrides: Mapping[str, ModelPrice] | None) -> tuple[list[dict[str, Any]], int]:
     rows = store.query(
         f"SELECT provider, if(response_model != '', response_model, request_model) AS model, count() AS spans "
         f"FROM ({canonical_select(source)}) "
@@ -93,7 +93,7 @@ def _unpriced_models(store: Queryable, source: str, overrides: Mapping[str, Mode
 
 def coverage_report(
     store: Queryable, source: str = "otel_traces", overrides: Mapping[str, ModelPrice] | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Spans per category and convention, unmapped GenAI-looking keys, models without prices."""
     counts = store.query(
         f"SELECT category, convention, count() FROM ({canonical_select(source)}) "
@@ -118,7 +118,7 @@ def coverage_report(
     }
 
 
-def _table(title: str, columns: tuple[str, ...], rows: list[tuple]) -> Table:
+def _table(title: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> Table:
     table = Table(title=title, title_justify="left")
     for i, column in enumerate(columns):
         table.add_column(column, justify="right" if i == len(columns) - 1 else "left")
@@ -127,7 +127,7 @@ def _table(title: str, columns: tuple[str, ...], rows: list[tuple]) -> Table:
     return table
 
 
-def render_report(report: dict, width: int = 100) -> str:
+def render_report(report: dict[str, Any], width: int = 100) -> str:
     """The report as plain text tables."""
     out = io.StringIO()
     console = Console(file=out, width=width, color_system=None, force_terminal=False)

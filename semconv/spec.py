@@ -1,8 +1,8 @@
 """The vocabulary of the mapping table: where a value comes from and what shape it takes.
 
 These classes are plain data. `semconv.table` uses them to say, per canonical field,
-which keys to read in which order; `semconv.compile` turns the same objects into
-ClickHouse SQL and `semconv.extract` evaluates them in Python. A source "is present"
+which keys to read in which order; `semconv.sql` turns the same objects into
+ClickHouse SQL and the tests' reference interpreter evaluates them in Python. A source "is present"
 when its value is non-empty (and not one of the field's placeholder values); the first
 present source of a field wins. `when` limits a source to spans of given categories.
 """

@@ -3,8 +3,8 @@
 This is the only place that knows which attribute of which convention means what.
 Order inside a field: OTel GenAI current → GenAI ≤1.36 → OpenInference →
 OpenLLMetry/Traceloop → Vercel AI SDK → Logfire/pydantic-ai → LangSmith → MLflow →
-structural fallbacks (span name). `semconv.compile` (SQL) and `semconv.extract`
-(Python) both read it. Categories are decided first; sources with `when` use them.
+structural fallbacks (span name). `semconv.sql` (SQL) and the tests' reference
+interpreter (Python) both read it. Categories are decided first; sources with `when` use them.
 """
 
 from __future__ import annotations

@@ -171,8 +171,8 @@ def _span(run: RunKey, part: str, name: str, start: int, end: int, attrs: dict[s
     if error is not None:
         span.status.CopyFrom(Status(code=Status.STATUS_CODE_ERROR, message=f"{error.type}: {error.message}"))
         span.attributes.append(KeyValue(key=k.ERROR_TYPE, value=_value(error.type)))
-        event = span.events.add(time_unix_nano=max(end, start), name="exception")
-        event.attributes.extend(_attrs({"exception.type": error.type, "exception.message": error.message,
+        event = span.events.add(time_unix_nano=max(end, start), name=k.EVENT_EXCEPTION)
+        event.attributes.extend(_attrs({k.EXCEPTION_TYPE: error.type, k.EXCEPTION_MESSAGE: error.message,
                                         "exception.stacktrace": error.stack}))
     return span
 
@@ -204,7 +204,7 @@ def event_span(run: RunKey, event: RunEventIn, model: str | None = None) -> Span
         duration = int((event.tool_duration_ms or 0) * 1e6)
         part = f"tool:{event.tool_id}" if event.tool_id else event.event_id
         attrs = {**base, k.GEN_AI_OPERATION_NAME: "execute_tool", k.GEN_AI_TOOL_NAME: event.tool_name or "",
-                 "gen_ai.tool.call.id": event.tool_id,
+                 k.GEN_AI_TOOL_CALL_ID: event.tool_id,
                  k.GEN_AI_TOOL_CALL_ARGUMENTS: json.dumps(event.tool_input) if event.tool_input is not None else None,
                  k.GEN_AI_TOOL_CALL_RESULT: event.tool_output}
         error = event.error
@@ -316,7 +316,7 @@ def spans_request(spans: list[Span], agent_id: str | None, metadata: dict[str, A
     request = ExportTraceServiceRequest()
     resource_spans = request.resource_spans.add()
     service = metadata.get("service") if isinstance(metadata.get("service"), str) else None
-    resource_spans.resource.attributes.extend(_attrs({"service.name": service or agent_id or "agentmetrics",
+    resource_spans.resource.attributes.extend(_attrs({k.RESOURCE_SERVICE_NAME: service or agent_id or "agentmetrics",
                                                       "telemetry.sdk.name": "agentmetrics"}))
     scope_spans = resource_spans.scope_spans.add()
     scope_spans.scope.name = SCOPE_NAME

@@ -1,6 +1,6 @@
 """Reading what the analysis needs: canonical spans of given traces, and agent baselines.
 
-The canonical mapping runs inside ClickHouse (`semconv.compile.canonical_select`), so
+The canonical mapping runs inside ClickHouse (`semconv.sql.canonical_select`), so
 Python receives typed columns ready to become `CanonicalSpan`s. They travel as one
 `JSONCompactColumns` document (`spans_payload`), decoded by orjson (`spans_from_payload`):
 as fast as the driver's own decoding, and the bytes can be handed to an analysis worker
@@ -17,15 +17,15 @@ import orjson
 
 from agentmortem.analyzer.core.model import Baseline, BaselineKey, TraceKey
 from agentmortem.analyzer.engine.tables import AGENT_BASELINES
-from agentmortem.platform.schema import RAW_TENANT, TRACES_TABLE
+from agentmortem.platform.schema import TRACES_TABLE
 from agentmortem.platform.store import Store
-from agentmortem.semconv.compile import canonical_select, span_attributes_key
 from agentmortem.semconv.model import CANONICAL_COLUMNS, CanonicalSpan
+from agentmortem.semconv.sql import RAW_TENANT, canonical_select, span_attributes_key
 
-# Canonical fields the analysis never reads. Its SELECT gives them as constants (their defaults),
-# and ClickHouse then skips their mapping: the engine prunes unused columns of the inner SELECT.
-_UNREAD_BY_ANALYSIS = {"convention": "''", "operation": "''", "agent_id": "''", "user_id": "''",
-                       "reasoning_tokens": "CAST(NULL, 'Nullable(Int64)')"}
+# The canonical columns the analysis reads: all but these few. Its SELECT gives the others as their
+# defaults (typed constants), so ClickHouse never maps them.
+ANALYSIS_COLUMNS = tuple(c for c in CANONICAL_COLUMNS
+                         if c not in {"convention", "operation", "agent_id", "user_id", "reasoning_tokens"})
 _new_span = tuple.__new__  # a CanonicalSpan straight from a tuple of its values, in one step
 _COLUMN_INDEX = {name: i for i, name in enumerate(CANONICAL_COLUMNS)}
 _FINISH = _COLUMN_INDEX["finish_reasons"]  # an array, so a list in the payload: a tuple in the span
@@ -37,16 +37,14 @@ def key_column(name: str) -> str:
 
 
 def analysis_select(source: str, where: str, gather_by: str = "", by_key: Sequence[str] = ()) -> str:
-    """The canonical SELECT the analysis reads (`canonical_select` with the fields it never
-    reads given as constants), in `CANONICAL_COLUMNS` order.
+    """The canonical SELECT the analysis reads: `canonical_select` of `ANALYSIS_COLUMNS`, in
+    `CANONICAL_COLUMNS` order.
 
-    Fields in `by_key` come out empty, each followed (after the canonical columns) by its
-    `key_column`: `semconv.compile.span_attributes_key`, for mapping it once per distinct key."""
+    Fields in `by_key` are not read (they come out empty); after the canonical columns, each has
+    its `key_column`: `semconv.sql.span_attributes_key`, for mapping it once per distinct key."""
     keys = {key_column(name): span_attributes_key(name) for name in by_key}
-    sql = canonical_select(source, where=where, gather_by=gather_by, extra=keys)
-    constant = {**_UNREAD_BY_ANALYSIS, **{name: "''" for name in by_key}}
-    cols = ", ".join(f"{constant[c]} AS {c}" if c in constant else c for c in [*CANONICAL_COLUMNS, *keys])
-    return f"SELECT {cols} FROM ({sql})"
+    return canonical_select(source, where=where, gather_by=gather_by, extra=keys,
+                            columns=[c for c in ANALYSIS_COLUMNS if c not in by_key])
 
 
 def keys_where(tenant: str) -> str:

@@ -36,10 +36,10 @@ from types import TracebackType
 from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.analyzer.engine.config import Shard
 from agentmortem.analyzer.engine.load import analysis_select, key_column, keyed_payload, query_payload, traces_where
-from agentmortem.platform.schema import RAW_TENANT, TRACES_TABLE
+from agentmortem.platform.schema import TRACES_TABLE
 from agentmortem.platform.store import Store
-from agentmortem.semconv.compile import field_by_key_select, lit
 from agentmortem.semconv.model import CANONICAL_COLUMNS
+from agentmortem.semconv.sql import RAW_TENANT, field_by_key_select, lit
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 # "Round staging"). The price of one chunk: a round's first results come once all of it is staged.
 STAGE_CHUNKS = 1
 STALE_STAGE_SECONDS = 6 * 3600  # far beyond any round (a round takes at most a few minutes), and clock skew
-# Fields mapped once per distinct input (`semconv.compile.field_by_key_select`) into the stage's
+# Fields mapped once per distinct input (`semconv.sql.field_by_key_select`) into the stage's
 # `_values` table; the stage rows hold their keys. Tool definitions repeat on every model call of an
 # agent: they can be a large share of a round's canonical spans, from a handful of distinct inputs.
 BY_KEY = ("tool_definitions",)

@@ -20,10 +20,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from agentmortem.collector.convert import request_to_batch
 from agentmortem.platform.schema import INSERT_COLUMNS
 from agentmortem.platform.store import Store
-from agentmortem.semconv.compile import canonical_select
-from agentmortem.semconv.extract import canonical_from_row
 from agentmortem.semconv.model import CanonicalSpan
+from agentmortem.semconv.sql import canonical_select
 from tests.semconv import openai_stub, scenario
+from tests.semconv.reference import canonical_from_row
 
 ROOT = Path(__file__).resolve().parents[2]
 VERCEL_DIR = Path(__file__).parent / "producers" / "vercel"

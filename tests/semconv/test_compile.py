@@ -10,18 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentmortem.platform.store import Store
-from agentmortem.semconv.compile import (
-    _fast_shape_keys,
-    _objects,
-    _required_literal,
-    _typed_objects,
-    _typed_unsafe,
-    canonical_select,
-    field_by_key_select,
-    span_attributes_key,
-)
-from agentmortem.semconv.model import CANONICAL_COLUMNS
+from agentmortem.semconv.model import CANONICAL_COLUMNS, CanonicalSpan
 from agentmortem.semconv.spec import Concat, JsonItems, Out, Shape
+from agentmortem.semconv.sql import canonical_select, field_by_key_select, span_attributes_key
+from agentmortem.semconv.sql.row import required_literal
+from agentmortem.semconv.sql.shapes import objects
+from agentmortem.semconv.sql.typed import fast_shape_keys, typed_objects, typed_unsafe
 from agentmortem.semconv.table import FIELDS
 from tests.conftest import engine_url
 from tests.semconv.conftest import load
@@ -70,6 +64,35 @@ def test_gather_column_must_be_a_plain_identifier(bad):
         canonical_select(gather_by=bad)
 
 
+# Every column a caller may leave unread: those with a default, but the category (other fields read it).
+_UNREAD = [c for c in CanonicalSpan._field_defaults if c != "category"]
+
+
+def test_columns_left_unread_are_their_defaults_typed_as_mapped_and_never_mapped(store, produce):
+    load(store, produce("openai_v2"))
+    load(store, produce("openinference_langchain"))
+    read = [c for c in CANONICAL_COLUMNS if c not in _UNREAD]
+    full, partial = canonical_select(), canonical_select(columns=read)
+    assert store.query(f"DESCRIBE ({partial})") == store.query(f"DESCRIBE ({full})")
+    order = "ORDER BY span_id"
+    everything = store.query_dicts(f"SELECT * FROM ({full}) {order}")
+    some = store.query_dicts(f"SELECT * FROM ({partial}) {order}")
+    defaults = {c: list(v) if isinstance(v, tuple) else v for c, v in CanonicalSpan._field_defaults.items()}
+    assert [{c: r[c] for c in read} for r in some] == [{c: r[c] for c in read} for r in everything]
+    assert all(r[c] == defaults[c] for r in some for c in _UNREAD)
+    mapped = {c for r in everything for c in _UNREAD if r[c] != defaults[c]}
+    assert {"input_messages", "input_tokens", "finish_reasons", "convention"} <= mapped  # really left out
+    assert "_a_input_messages" in full and "_a_input_messages" not in partial  # not even planned
+    assert "category" in canonical_select(columns=["trace_id", "span_id", "parent_span_id", "span_name", "span_kind",
+                                                   "service_name", "start_ns", "duration_ns", "status_code"])
+
+
+@pytest.mark.parametrize("columns", [["span_id"], [*CANONICAL_COLUMNS, "no_such_column"]])
+def test_columns_without_a_default_cannot_be_left_unread_nor_unknown_ones_asked_for(columns):
+    with pytest.raises(ValueError):
+        canonical_select(columns=columns)
+
+
 @pytest.mark.parametrize(("pattern", "literal"), [
     (r"^(llm\.input_messages\.\d+\.message\.)", "llm.input_messages."),
     (r"contents\.\d+\.message_content\.text", "contents."),
@@ -82,7 +105,7 @@ def test_gather_column_must_be_a_plain_identifier(bad):
 ])
 def test_required_literal(pattern, literal):
     """The prefix every match must carry; the SQL skips spans without it, so too long a one loses items."""
-    assert _required_literal(pattern) == literal
+    assert required_literal(pattern) == literal
 
 
 # -- typed fast path ------------------------------------------------------------------------------
@@ -92,7 +115,7 @@ def _json_items(sources) -> list[JsonItems]:
 
 
 FAST_SHAPES = list({src.shape: None for f in FIELDS for src in _json_items(f.sources)
-                    if _fast_shape_keys(src.shape) is not None
+                    if fast_shape_keys(src.shape) is not None
                     and not (src.path or src.parse_strings or src.flatten or src.only_types)})
 PART_WORDS = ["type", "content", "text", "response", "result", "output", "value", "parts", "id", "x"]
 TRICKY = ['"', "\\", "/", "é", "\n", "null", '""', ':', ",", "[", "]", "{", "}", '"role": 5', "[1]", "a"]
@@ -133,11 +156,11 @@ def engine(tmp_path_factory) -> Store:
 
 
 def _compare(engine: Store, shape, docs: list[str]) -> list[tuple]:
-    text_keys, nested = _fast_shape_keys(shape)
-    typed, fast = _typed_objects(shape, "d", text_keys)
+    text_keys, nested = fast_shape_keys(shape)
+    typed, fast = typed_objects(shape, "d", text_keys)
     rows = engine.query(
-        f"SELECT d, {_typed_unsafe('d', text_keys, nested)} OR empty({typed}), {fast}, "
-        f"{_objects(shape, 'JSONExtractArrayRaw(d)')} FROM (SELECT arrayJoin({{docs:Array(String)}}) AS d)",
+        f"SELECT d, {typed_unsafe('d', text_keys, nested)} OR empty({typed}), {fast}, "
+        f"{objects(shape, 'JSONExtractArrayRaw(d)')} FROM (SELECT arrayJoin({{docs:Array(String)}}) AS d)",
         {"docs": docs})
     return [(doc, bool(unsafe), fast, slow) for doc, unsafe, fast, slow in rows]
 
@@ -164,7 +187,7 @@ def test_the_typed_path_reads_every_document_it_takes_as_the_raw_walk_does(engin
 def test_every_shape_s_plain_documents_take_the_typed_path(engine, shape):
     """The property test above compares only documents the guard lets through: each shape's plain
     items (every text key a non-empty string, a text part) must be among them, or it compares nothing."""
-    text_keys, _ = _fast_shape_keys(shape)
+    text_keys, _ = fast_shape_keys(shape)
     item = {key: f"{key} of the item / é" for key in text_keys}  # (a value ending in \" would read as "")
     if any(p == ("parts",) for o in shape.outs for p in o.paths):
         item["parts"] = [{"type": "text", "content": "a part"}, {"type": "tool_call", "id": "c1"}]
@@ -175,10 +198,10 @@ def test_every_shape_s_plain_documents_take_the_typed_path(engine, shape):
 
 
 def test_only_text_shapes_with_parts_last_take_the_typed_path():
-    assert _fast_shape_keys(Shape((Out("a", "str", (("x",), ("m", "y"))),))) == (["x"], ["m"])
-    assert _fast_shape_keys(Shape((Out("a", "num", (("x",),)),))) is None
-    assert _fast_shape_keys(Shape((Out("a", "content", (("parts",), ("x",))),))) is None  # parts must come last
-    assert _fast_shape_keys(Shape((Out("a", "str", (("parts",),)),))) is None
+    assert fast_shape_keys(Shape((Out("a", "str", (("x",), ("m", "y"))),))) == (["x"], ["m"])
+    assert fast_shape_keys(Shape((Out("a", "num", (("x",),)),))) is None
+    assert fast_shape_keys(Shape((Out("a", "content", (("parts",), ("x",))),))) is None  # parts must come last
+    assert fast_shape_keys(Shape((Out("a", "str", (("parts",),)),))) is None
 
 
 def test_the_typed_path_takes_genai_messages_and_leaves_what_it_cannot_read(engine):

@@ -13,9 +13,9 @@ from typing import Any
 
 from agentmortem.analyzer.api.queries.runs import RUNS, STATUS_SQL, RunFilter, run_where
 from agentmortem.analyzer.api.queries.scope import Scope, Where
-from agentmortem.platform.schema import RAW_TENANT, TRACES_TABLE
+from agentmortem.platform.schema import TRACES_TABLE
 from agentmortem.platform.store import Store
-from agentmortem.semconv.compile import canonical_select
+from agentmortem.semconv.sql import RAW_TENANT, canonical_select
 
 
 def finite(value: Any) -> Any:

@@ -18,11 +18,11 @@ from agentmortem.analyzer.core.model import Run
 from agentmortem.analyzer.core.runs import trace_runs
 from agentmortem.analyzer.engine.load import to_span
 from agentmortem.analyzer.engine.tables import AGENT_EXPLANATIONS, AGENT_SIGNALS
-from agentmortem.platform.schema import RAW_TENANT, TRACES_TABLE
+from agentmortem.platform.schema import TRACES_TABLE
 from agentmortem.platform.store import Store
 from agentmortem.platform.tables import select_list
-from agentmortem.semconv.compile import canonical_select
 from agentmortem.semconv.model import CANONICAL_COLUMNS
+from agentmortem.semconv.sql import RAW_TENANT, canonical_select
 
 SIGNALS = AGENT_SIGNALS.final
 _s, _e = AGENT_SIGNALS.c, AGENT_EXPLANATIONS.c
@@ -93,18 +93,16 @@ def list_signals(store: Store, scope: Scope, f: SignalFilter, *, limit: int, off
 
 
 # Content fields a tree or waterfall never shows. Spans that carry whole conversations make them
-# the bulk of a trace (quadratic in the number of model calls); the light load leaves them out.
+# the bulk of a trace (quadratic in the number of model calls); the light load reads every other column.
 HEAVY_FIELDS = frozenset({"input_messages", "output_messages", "tool_definitions", "retrieved_documents",
                           "evaluations", "tool_arguments", "tool_result", "tool_calls"})
+LIGHT_COLUMNS = tuple(c for c in CANONICAL_COLUMNS if c not in HEAVY_FIELDS)
 
 
 @lru_cache(maxsize=4)
 def _spans_sql(tenant_filtered: bool, light: bool) -> str:
     where = "TraceId = {trace_id:String}" + (f" AND {RAW_TENANT} = {{scope_tenant:String}}" if tenant_filtered else "")
-    sql = canonical_select(TRACES_TABLE, where=where)
-    if light:  # ClickHouse prunes the unused columns of the inner SELECT, so their JSON work is skipped
-        cols = ", ".join(f"'' AS {c}" if c in HEAVY_FIELDS else c for c in CANONICAL_COLUMNS)
-        sql = f"SELECT {cols} FROM ({sql})"
+    sql = canonical_select(TRACES_TABLE, where=where, columns=LIGHT_COLUMNS if light else None)
     return sql + "\nORDER BY start_ns, span_id LIMIT {max_spans:UInt32}"  # past the limit: the earliest (parents first)
 
 

@@ -1,8 +1,12 @@
-"""The mapping table evaluated in Python, for single spans and tests.
+"""The reference interpreter: the mapping table evaluated in Python, the tests' oracle for the SQL.
 
 `canonical_from_row(row)` takes one `otel_traces` row (column names as keys) and gives
-the `CanonicalSpan` that `semconv.compile.canonical_select` computes for it in
-ClickHouse. Each function here is the twin of the SQL builder of the same name there.
+the `CanonicalSpan` that `agentmortem.semconv.sql.canonical_select` computes for it in
+ClickHouse. Each function here is the twin of the SQL builder of the same name in
+`agentmortem.semconv.sql`: `scalar` and `scalar_field` (`scalars`), `shape_of` (`shapes`), `items`
+and `json_field` (`items`); `category_of`, `convention_of` and `column_value` are the twins of
+`scalars.category_expr`, `scalars.convention_expr` and `select.column_expr`.
+The same table drives both; only tests use this one, so it lives with them, not in the package.
 """
 
 from __future__ import annotations
@@ -83,10 +87,6 @@ def _str_or_raw(value: Any) -> str:
     return value if isinstance(value, str) else compact(value)
 
 
-def _type_of(value: Any) -> str:
-    return "String" if isinstance(value, str) else "Array" if isinstance(value, list) else "Other"
-
-
 # -- scalars ---------------------------------------------------------------------------------
 
 
@@ -139,7 +139,7 @@ def _applies(src: Source, category: str) -> bool:
     return not src.when or category in src.when
 
 
-def _scalar_field(f: Field, row: dict, category: str) -> str:
+def scalar_field(f: Field, row: dict, category: str) -> str:
     absent = ("",) + f.placeholders
     for src in f.sources:
         value = scalar(src, row)
@@ -186,7 +186,7 @@ class _Raw(str):
 _OUT_DEFAULTS: dict[str, Any] = {"str": "", "content": "", "num": None, "json": None}
 
 
-def _shape(shape: Shape, item: Any) -> dict:
+def shape_of(shape: Shape, item: Any) -> dict:
     obj: dict[str, Any] = {}
     for out in shape.outs:
         if out.const is not None:
@@ -236,19 +236,19 @@ def items(src: Source, row: dict, category: str) -> list[dict] | None:
                         for p in e[src.flatten]]
         if src.only_types:
             elements = [e for e in elements if isinstance(e, dict) and e.get("type") in src.only_types]
-        return [_shape(src.shape, e) for e in elements]
+        return [shape_of(src.shape, e) for e in elements]
     if isinstance(src, IndexedItems):
         stems = sorted({m.group(1) for key in attrs if (m := re.search(src.stem, key))}, key=_index_order)
         if not stems:
             return None
         joined = dict(src.joined)
-        return [_shape(src.shape, {key: _indexed_value(attrs, stem, suffix, joined.get(key))
+        return [shape_of(src.shape, {key: _indexed_value(attrs, stem, suffix, joined.get(key))
                                    for key, suffix in src.fields}) for stem in stems]
     if isinstance(src, IndexedValues):
         matched = sorted((key for key in attrs if re.search(src.pattern, key)), key=_index_order)
         if not matched:
             return None
-        return [_shape(src.shape, strict_json_or_missing(attrs[key])) for key in matched]
+        return [shape_of(src.shape, strict_json_or_missing(attrs[key])) for key in matched]
     if isinstance(src, EventItems):
         names = dict(src.names)
         events = zip(row.get(k.EVENT_NAMES) or [], row.get(k.EVENT_ATTRIBUTES) or [])
@@ -259,7 +259,7 @@ def items(src: Source, row: dict, category: str) -> list[dict] | None:
         for name, attributes in picked:
             item = {src.name_as: names[name]} if src.name_as else {}
             item.update({key: attributes.get(attr, "") for key, attr in src.fields})
-            built.append(_shape(src.shape, item))
+            built.append(shape_of(src.shape, item))
         return built
     if isinstance(src, TextItem):
         text = scalar(src.source, row)
@@ -283,7 +283,7 @@ def _dump(objects: list[dict]) -> str:
                           for o in objects) + "]"
 
 
-def _json_field(f: Field, row: dict, category: str) -> str:
+def json_field(f: Field, row: dict, category: str) -> str:
     for src in f.sources:
         found = items(src, row, category)
         if found is not None:
@@ -324,10 +324,10 @@ def column_value(name: str, row: dict, category: str) -> Any:
         return convention_of(row)
     f = FIELD_BY_NAME[name]
     if f.kind == "json":
-        return _json_field(f, row, category)
+        return json_field(f, row, category)
     if f.kind == "int" and isinstance(f.sources[0], Col):
         return int(_column(row, f.sources[0].name, as_text=False))
-    text = _scalar_field(f, row, category)
+    text = scalar_field(f, row, category)
     if f.kind == "int":
         return int(text) if re.match(INT_RE, text) else None
     if f.kind == "float":
