@@ -21,8 +21,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from agentmortem.collector.rules import span_problem
 from agentmortem.platform.schema import INSERT_COLUMNS, SPAN_KINDS, STATUS_CODES
+from agentmortem.semconv.keys import TENANT
 
-TENANT_ATTRIBUTE = "agentmortem.tenant"
 SERVICE_NAME = "service.name"
 _MAX_REASONS = 5
 
@@ -196,9 +196,9 @@ def request_to_batch(request: ExportTraceServiceRequest, tenant: str | None = No
     for resource_spans in request.resource_spans:
         res_attrs = attributes_map(resource_spans.resource.attributes)
         if tenant is not None:
-            res_attrs[TENANT_ATTRIBUTE] = tenant
+            res_attrs[TENANT] = tenant
         else:
-            res_attrs.pop(TENANT_ATTRIBUTE, None)
+            res_attrs.pop(TENANT, None)
         service = ""
         for kv in resource_spans.resource.attributes:
             if kv.key == SERVICE_NAME:  # pdata's Map.Get: the first of duplicate keys

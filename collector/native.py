@@ -23,11 +23,11 @@ from agentmortem.collector.rules import sql_filter
 from agentmortem.collector.rules import tuple_element as _el
 from agentmortem.platform.schema import INSERT_COLUMNS, SPAN_KINDS, STATUS_CODES, TRACES_TABLE
 from agentmortem.platform.store import Store
+from agentmortem.semconv.keys import TENANT
 
 SCHEMA_FILE = Path(__file__).parent / "otlp_native.proto"
 SCHEMA_TEXT = SCHEMA_FILE.read_text()
 TENANT_FIELD_TAG = (15 << 3) | 2  # field 15, length-delimited
-TENANT_ATTRIBUTE = "agentmortem.tenant"
 
 
 def envelope(request_bytes: bytes, tenant: str | None) -> bytes:
@@ -184,8 +184,8 @@ _RES_ATTRS = _el(_el("rs", "resource"), "attributes")
 
 def _resource_map() -> str:
     return (
-        f"mapUpdate(mapFilter((k, v) -> k != '{TENANT_ATTRIBUTE}', {_map_of(_RESOURCE)}), "
-        f"if(tenant != '', map('{TENANT_ATTRIBUTE}', tenant), map()))"
+        f"mapUpdate(mapFilter((k, v) -> k != '{TENANT}', {_map_of(_RESOURCE)}), "
+        f"if(tenant != '', map('{TENANT}', tenant), map()))"
     )
 
 

@@ -93,5 +93,36 @@ class CollectorService:
         log.info("collector stopped; all admitted spans written")
 
 
+class CollectorTables:
+    """A start step for a process without the collector (`agentmortem analyzer`, `agentmortem api`):
+    the collector's tables, which the analyzer and the API read, created or verified first."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings, self.store = settings, store
+
+    async def start(self) -> None:
+        await asyncio.to_thread(migrate_collector, self.store, self.settings.ttl_days)
+
+    async def stop(self) -> None:
+        pass
+
+
+class IngestWriter:
+    """The collector's durable write path without its receivers: a group-commit writer and the
+    `Ingest` over it, for `agentmortem api` alone, whose AgentMetrics endpoints write spans (in `serve`
+    they share `CollectorService.ingest`). `stop()` flushes every admitted span."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        metrics = CollectorMetrics()
+        self.writer = GroupCommitWriter(store, writer_limits(settings), metrics)
+        self.ingest = Ingest(settings, self.writer, KeyRing(store, settings.key_cache_seconds), metrics)
+
+    async def start(self) -> None:
+        self.writer.start()
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self.writer.stop)
+
+
 def _grpc_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host

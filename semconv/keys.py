@@ -20,6 +20,9 @@ COLUMNS_READ = (TRACE_ID, SPAN_ID, PARENT_SPAN_ID, SPAN_NAME, SPAN_KIND, SERVICE
 
 # -- resource ----------------------------------------------------------------------
 TENANT = "agentmortem.tenant"
+# The tenant a span was received for, read from a raw `otel_traces` row (the collector stamps it on the
+# resource; "" without a key). With the trace id it identifies a trace: tenants never share one.
+RAW_TENANT = f"{RESOURCE_ATTRIBUTES}['{TENANT}']"
 DEPLOYMENT_ENVIRONMENT_NAME = "deployment.environment.name"
 DEPLOYMENT_ENVIRONMENT = "deployment.environment"
 

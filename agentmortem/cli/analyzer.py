@@ -8,6 +8,7 @@ import sys
 from agentmortem.analyzer.engine.config import AnalyzerSettings, Shard
 from agentmortem.analyzer.engine.service import AnalyzerService
 from agentmortem.cli.common import add_store_args, serve_until_stopped
+from agentmortem.collector.service import CollectorTables
 
 
 def cmd_analyzer(args: argparse.Namespace) -> int:
@@ -18,7 +19,7 @@ def cmd_analyzer(args: argparse.Namespace) -> int:
         print(f"invalid --shard: {exc}", file=sys.stderr)
         return 2
     return serve_until_stopped(args, lambda settings, store: [
-        AnalyzerService(store, analyzer_settings, shard=shard, ttl_days=settings.ttl_days)])
+        CollectorTables(settings, store), AnalyzerService(store, analyzer_settings, shard=shard)])
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -6,10 +6,19 @@ import argparse
 
 from agentmortem.analyzer.api.service import ApiService
 from agentmortem.cli.common import add_store_args, serve_until_stopped
+from agentmortem.collector.service import CollectorTables, IngestWriter
+from agentmortem.platform.settings import Settings
+from agentmortem.platform.store import Store
+
+
+def _api_services(settings: Settings, store: Store) -> list:
+    """The API with a writer of its own for its AgentMetrics ingest (started before it, stopped after)."""
+    ingest = IngestWriter(settings, store)
+    return [CollectorTables(settings, store), ingest, ApiService(settings, store, ingest=ingest.ingest)]
 
 
 def cmd_api(args: argparse.Namespace) -> int:
-    return serve_until_stopped(args, lambda settings, store: [ApiService(settings, store)])
+    return serve_until_stopped(args, _api_services)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -32,8 +32,7 @@ def _send_demo_to_self(settings: Settings, ports: dict[str, int]) -> None:
 
 def _all_services(settings: Settings, store: Store) -> list:
     collector = CollectorService(settings, store)
-    analyzer = AnalyzerService(store, AnalyzerSettings(), registry=collector.metrics.registry,
-                               ttl_days=settings.ttl_days)
+    analyzer = AnalyzerService(store, AnalyzerSettings(), registry=collector.metrics.registry)
     return [collector, analyzer, ApiService(settings, store, ingest=collector.ingest)]
 
 

@@ -7,12 +7,8 @@ older exporter releases wrote `Duration Int64`, which we accept too.
 from __future__ import annotations
 
 from agentmortem.platform.store import Store, StoreError
-from agentmortem.semconv.keys import TENANT
 
 TRACES_TABLE = "otel_traces"
-# The tenant a span was received for (stamped by the collector on its resource; "" without a key).
-# With the trace id it identifies a trace: tenants never share one, whatever ids they send.
-RAW_TENANT = f"ResourceAttributes['{TENANT}']"
 
 # Insert order; nested columns use their flattened names.
 INSERT_COLUMNS: tuple[str, ...] = (

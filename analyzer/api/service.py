@@ -1,8 +1,10 @@
 """The API as a service: `ApiService.start()` binds `api_port` and serves the app; `stop()` drains.
 
-In `serve` it shares the collector's ingest path (one writer for every input); alone
-(`agentmortem api`) it builds its own group-commit writer over the same store, so
-`POST /v1/runs` still lands in `otel_traces` durably. Migrations run at start.
+The AgentMetrics ingest endpoints write through the collector's `Ingest`, given by whoever
+composes the process: in `serve` the collector's own (one writer for every input); alone
+(`agentmortem api`) a writer of its own (`collector.service.IngestWriter`), so `POST /v1/runs`
+still lands in `otel_traces` durably. Without one they answer 503. The analysis tables are
+migrated at start.
 """
 
 from __future__ import annotations
@@ -17,10 +19,6 @@ from agentmortem.analyzer.api.ratelimit import RateLimiter
 from agentmortem.analyzer.api.settings import ApiSettings
 from agentmortem.analyzer.engine.migrations import migrate_analyzer
 from agentmortem.collector.ingest import Ingest
-from agentmortem.collector.metrics import CollectorMetrics
-from agentmortem.collector.migrations import migrate_collector
-from agentmortem.collector.service import writer_limits
-from agentmortem.collector.writer import GroupCommitWriter
 from agentmortem.platform.auth import KeyRing
 from agentmortem.platform.hosting import QuietServer, bind_socket, serve_asgi
 from agentmortem.platform.settings import Settings
@@ -44,25 +42,18 @@ class ApiService:
                  ingest: Ingest | None = None) -> None:
         self.settings, self.store = settings, store
         self.api = api or ApiSettings()
-        self._own_writer: GroupCommitWriter | None = None
-        if ingest is None:
-            metrics = CollectorMetrics()
-            self._own_writer = GroupCommitWriter(store, writer_limits(settings), metrics)
-            ingest = Ingest(settings, self._own_writer, KeyRing(store, settings.key_cache_seconds), metrics)
         self.context = make_context(store, settings, self.api, ingest)
         self.app = build_app(self.context)
         self.api_port: int | None = None
         self._server: QuietServer | None = None
 
     def prepare(self) -> None:
-        """Create or verify every table the API reads (idempotent)."""
-        migrate_collector(self.store, self.settings.ttl_days)
+        """Create or verify the analysis tables the API reads (idempotent); the collector's tables are
+        prepared by the collector's own start step."""
         migrate_analyzer(self.store)
 
     async def start(self) -> None:
         await asyncio.to_thread(self.prepare)
-        if self._own_writer is not None:
-            self._own_writer.start()
         sock = bind_socket(self.settings.host, self.settings.api_port)
         self.api_port = sock.getsockname()[1]
         self.context.started_at = time.time()
@@ -70,10 +61,8 @@ class ApiService:
         log.info("API listening on http://%s:%d (docs at /docs)", self.settings.host, self.api_port)
 
     async def stop(self) -> None:
-        """Stop accepting, let in-flight requests finish, then flush the API's own writer."""
+        """Stop accepting and let in-flight requests finish (the ingest's writer flushes after)."""
         if self._server is not None:
             self._server.should_exit = True
             await self._server.task  # type: ignore[attr-defined]
-        if self._own_writer is not None:
-            await asyncio.to_thread(self._own_writer.stop)
         log.info("API stopped")

@@ -16,9 +16,10 @@ from typing import Any
 import orjson
 
 from agentmortem.analyzer.core.model import Baseline, BaselineKey, TraceKey
-from agentmortem.platform.schema import RAW_TENANT, TRACES_TABLE
+from agentmortem.platform.schema import TRACES_TABLE
 from agentmortem.platform.store import Store
 from agentmortem.semconv.compile import canonical_select, span_attributes_key
+from agentmortem.semconv.keys import RAW_TENANT
 from agentmortem.semconv.model import CANONICAL_COLUMNS, CanonicalSpan
 
 # Canonical fields the analysis never reads. Its SELECT gives them as constants (their defaults),

@@ -18,7 +18,6 @@ from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.config import AnalyzerSettings, Shard
 from agentmortem.analyzer.engine.migrations import migrate_analyzer
 from agentmortem.analyzer.engine.scheduler import RoundResult, Scheduler
-from agentmortem.collector.migrations import migrate_collector
 from agentmortem.platform.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -49,18 +48,16 @@ class AnalyzerService:
     """Periodic, incremental analysis of settled traces into the analysis tables."""
 
     def __init__(self, store: Store, settings: AnalyzerSettings, rules: RuleSettings | None = None,
-                 shard: Shard | None = None, registry: CollectorRegistry | None = None,
-                 ttl_days: int = 0) -> None:
+                 shard: Shard | None = None, registry: CollectorRegistry | None = None) -> None:
         self.store, self.settings = store, settings
         self.metrics = AnalyzerMetrics(registry)
         self.scheduler = Scheduler(store, settings, rules or RuleSettings(), shard, on_round=self.metrics.observe)
-        self.ttl_days = ttl_days
         self._stop = asyncio.Event()
         self._task: asyncio.Task | None = None
 
     def prepare(self) -> None:
-        """Create or verify every table the analyzer reads and writes (idempotent)."""
-        migrate_collector(self.store, self.ttl_days)
+        """Create or verify the analysis tables (idempotent); `otel_traces`, which it reads, is prepared
+        by the collector's start step before it."""
         migrate_analyzer(self.store)
 
     async def start(self) -> None:

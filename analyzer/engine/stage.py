@@ -36,9 +36,10 @@ from types import TracebackType
 from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.analyzer.engine.config import Shard
 from agentmortem.analyzer.engine.load import analysis_select, key_column, keyed_payload, query_payload, traces_where
-from agentmortem.platform.schema import RAW_TENANT, TRACES_TABLE
+from agentmortem.platform.schema import TRACES_TABLE
 from agentmortem.platform.store import Store
 from agentmortem.semconv.compile import field_by_key_select, lit
+from agentmortem.semconv.keys import RAW_TENANT
 from agentmortem.semconv.model import CANONICAL_COLUMNS
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,10 @@ from typing import Any
 
 from agentmortem.analyzer.api.queries.runs import RUNS, STATUS_SQL, RunFilter, run_where
 from agentmortem.analyzer.api.queries.scope import Scope, Where
-from agentmortem.platform.schema import RAW_TENANT, TRACES_TABLE
+from agentmortem.platform.schema import TRACES_TABLE
 from agentmortem.platform.store import Store
 from agentmortem.semconv.compile import canonical_select
+from agentmortem.semconv.keys import RAW_TENANT
 
 
 def finite(value: Any) -> Any:

@@ -17,9 +17,10 @@ from agentmortem.analyzer.api.queries.scope import Scope, Where
 from agentmortem.analyzer.core.model import Run
 from agentmortem.analyzer.core.runs import trace_runs
 from agentmortem.analyzer.engine.load import to_span
-from agentmortem.platform.schema import RAW_TENANT, TRACES_TABLE
+from agentmortem.platform.schema import TRACES_TABLE
 from agentmortem.platform.store import Store
 from agentmortem.semconv.compile import canonical_select
+from agentmortem.semconv.keys import RAW_TENANT
 from agentmortem.semconv.model import CANONICAL_COLUMNS
 
 SIGNALS = "agent_signals FINAL"

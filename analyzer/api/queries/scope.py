@@ -47,7 +47,7 @@ class Scope:
 
 
 # Tenant column of each kind of source: analysis tables carry `Tenant`; raw spans the resource attribute
-# (`platform.schema.RAW_TENANT`).
+# (`semconv.keys.RAW_TENANT`).
 TENANT_COLUMN = "Tenant"
 
 
