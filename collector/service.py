@@ -87,5 +87,22 @@ class CollectorService:
         log.info("collector stopped; all admitted spans written")
 
 
+class IngestWriter:
+    """The collector's durable write path without its receivers: a group-commit writer and the
+    `Ingest` over it, for `agentmortem api` alone, whose AgentMetrics endpoints write spans (in `serve`
+    they share `CollectorService.ingest`). `stop()` flushes every admitted span."""
+
+    def __init__(self, store: Store, *, limits: IngestSettings, auth: AuthSettings) -> None:
+        metrics = CollectorMetrics()
+        self.writer = GroupCommitWriter(store, writer_limits(limits), metrics)
+        self.ingest = Ingest(limits, auth, self.writer, KeyRing(store, auth.key_cache_seconds), metrics)
+
+    async def start(self) -> None:
+        self.writer.start()
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self.writer.stop)
+
+
 def _grpc_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host

@@ -6,13 +6,17 @@ import argparse
 
 from agentmortem.analyzer.api.service import ApiService
 from agentmortem.cli.common import add_store_args, serve_until_stopped
+from agentmortem.collector.service import IngestWriter
 from agentmortem.platform.store import Store
 from agentmortem.settings import AgentmortemSettings
 
 
 def _api(settings: AgentmortemSettings, store: Store) -> list:
-    return [ApiService(store, server=settings.server, auth=settings.auth, api=settings.api, limits=settings.ingest,
-                       retention_days=settings.store.ttl_days)]
+    """The API with a writer of its own for its AgentMetrics ingest (started before it, stopped after)."""
+    ingest = IngestWriter(store, limits=settings.ingest, auth=settings.auth)
+    return [ingest, ApiService(store, server=settings.server, auth=settings.auth, api=settings.api,
+                               retry_after_seconds=settings.ingest.retry_after_seconds,
+                               retention_days=settings.store.ttl_days, ingest=ingest.ingest)]
 
 
 def cmd_api(args: argparse.Namespace, settings: AgentmortemSettings) -> int:

@@ -37,7 +37,8 @@ def _all_services(settings: AgentmortemSettings, store: Store) -> list:
     collector = CollectorService(store, store_settings=settings.store, server=settings.server,
                                  limits=settings.ingest, auth=settings.auth)
     analyzer = AnalyzerService(store, settings.analyzer, settings.rules, registry=collector.metrics.registry)
-    api = ApiService(store, server=settings.server, auth=settings.auth, api=settings.api, limits=settings.ingest,
+    api = ApiService(store, server=settings.server, auth=settings.auth, api=settings.api,
+                     retry_after_seconds=settings.ingest.retry_after_seconds,
                      retention_days=settings.store.ttl_days, ingest=collector.ingest)
     return [collector, analyzer, api]
 

@@ -1,14 +1,15 @@
 """The API as a service: `ApiService.start()` binds `api_port` and serves the app; `stop()` drains.
 
-In `serve` it shares the collector's ingest path (one writer for every input); alone
-(`agentmortem api`) it builds its own group-commit writer over the same store, so
-`POST /v1/runs` still lands in `otel_traces` durably. The tables must exist already: the
-command line creates or verifies them before any service starts (`agentmortem.cli.schema`).
+The AgentMetrics ingest endpoints write through the collector's `Ingest`, given by whoever
+composes the process: in `serve` the collector's own (one writer for every input); alone
+(`agentmortem api`) a writer of its own (`collector.service.IngestWriter`), so `POST /v1/runs`
+still lands in `otel_traces` durably. Without one they answer 503. The tables must exist
+already: the command line creates or verifies them before any service starts
+(`agentmortem.cli.schema`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -16,11 +17,7 @@ from agentmortem.analyzer.api.app import build_app
 from agentmortem.analyzer.api.deps import ApiContext
 from agentmortem.analyzer.api.ratelimit import RateLimiter
 from agentmortem.analyzer.api.settings import ApiSettings
-from agentmortem.collector.config import IngestSettings
 from agentmortem.collector.ingest import Ingest
-from agentmortem.collector.metrics import CollectorMetrics
-from agentmortem.collector.service import writer_limits
-from agentmortem.collector.writer import GroupCommitWriter
 from agentmortem.platform.auth import KeyRing
 from agentmortem.platform.hosting import QuietServer, bind_socket, serve_asgi
 from agentmortem.platform.settings import AuthSettings, ServerSettings
@@ -43,32 +40,23 @@ class ApiService:
     listeners = 1
 
     def __init__(self, store: Store, *, server: ServerSettings, auth: AuthSettings, api: ApiSettings,
-                 limits: IngestSettings, retention_days: int = 0, ingest: Ingest | None = None) -> None:
-        self.server, self.store, self.limits = server, store, limits
-        self._own_writer: GroupCommitWriter | None = None
-        if ingest is None:
-            metrics = CollectorMetrics()
-            self._own_writer = GroupCommitWriter(store, writer_limits(limits), metrics)
-            ingest = Ingest(limits, auth, self._own_writer, KeyRing(store, auth.key_cache_seconds), metrics)
+                 retry_after_seconds: int, retention_days: int = 0, ingest: Ingest | None = None) -> None:
+        self.server, self.store, self.retry_after_seconds = server, store, retry_after_seconds
         self.context = make_context(store, api, auth, ingest, retention_days)
         self.app = build_app(self.context)
         self.api_port: int | None = None
         self._server: QuietServer | None = None
 
     async def start(self) -> None:
-        if self._own_writer is not None:
-            self._own_writer.start()
         sock = bind_socket(self.server.host, self.server.api_port)
         self.api_port = sock.getsockname()[1]
         self.context.started_at = time.time()
-        self._server = await serve_asgi(self.app, sock, self.server, self.limits.retry_after_seconds)
+        self._server = await serve_asgi(self.app, sock, self.server, self.retry_after_seconds)
         log.info("API listening on http://%s:%d (docs at /docs)", self.server.host, self.api_port)
 
     async def stop(self) -> None:
-        """Stop accepting, let in-flight requests finish, then flush the API's own writer."""
+        """Stop accepting and let in-flight requests finish (the ingest's writer flushes after)."""
         if self._server is not None:
             self._server.should_exit = True
             await self._server.task  # type: ignore[attr-defined]
-        if self._own_writer is not None:
-            await asyncio.to_thread(self._own_writer.stop)
         log.info("API stopped")

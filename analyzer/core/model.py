@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from agentmortem.semconv.model import CanonicalSpan
 
@@ -43,8 +43,10 @@ class RunSpan(_RunSpanFields):
                 orphan: bool = False, cost_usd: float | None = None) -> RunSpan:
         return tuple.__new__(cls, (span, depth, step, children, orphan, cost_usd, span.span_id))
 
+    # What `_replace` builds with: `span_id` follows `span`. (mypy models a named tuple's `_make` as a
+    # plain function, so no classmethod can match its signature.)
     @classmethod
-    def _make(cls, iterable: Iterable) -> RunSpan:  # what `_replace` builds with: `span_id` follows `span`
+    def _make(cls, iterable: Iterable[Any]) -> RunSpan:  # type: ignore[override]
         values = tuple(iterable)
         return tuple.__new__(cls, (*values[:6], values[0].span_id))
 
@@ -115,7 +117,7 @@ class Signal:
     type: str  # e.g. "tool_error", "loop", "unknown_tool"
     severity: Severity
     span_id: str  # the span the finding is about (first of the evidence)
-    evidence: dict = field(default_factory=dict)  # span ids, counts, values — JSON-able
+    evidence: dict[str, Any] = field(default_factory=dict)  # span ids, counts, values — JSON-able
     decisive: bool = True  # can explain the run's outcome (vs. a mere warning)
 
 
@@ -166,4 +168,4 @@ class Explanation:
 
     headline: str
     markdown: str
-    structured: dict  # JSON-able; carries failure_class and root_cause_span_id
+    structured: dict[str, Any]  # JSON-able; carries failure_class and root_cause_span_id

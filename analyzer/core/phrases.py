@@ -8,6 +8,8 @@ empty, so every text is a deterministic function of the evidence.
 
 from __future__ import annotations
 
+from typing import Any
+
 from agentmortem.analyzer.core.model import Signal
 
 SHORT: dict[str, str] = {
@@ -122,7 +124,7 @@ NEXT: dict[str, str] = {
 }
 
 
-class _Evidence(dict):
+class _Evidence(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return ""
 

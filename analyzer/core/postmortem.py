@@ -8,6 +8,8 @@ carrying the same facts.
 
 from __future__ import annotations
 
+from typing import Any
+
 from agentmortem.analyzer.core.facts.view import RunView
 from agentmortem.analyzer.core.model import SEVERITY_RANK, Explanation, Run, Signal, Verdict
 from agentmortem.analyzer.core.phrases import NEXT, SHORT, WHAT, WHY, render
@@ -36,7 +38,7 @@ def _signal_ids(signal: Signal) -> list[str]:
     return [signal.span_id, *(i for i in ids if i != signal.span_id)]
 
 
-def where(view: RunView, signal: Signal) -> dict:
+def where(view: RunView, signal: Signal) -> dict[str, Any]:
     """Step k of n, the span, and the path from the run's root to it: a path longer than
     `_PATH_HEAD + _PATH_TAIL` keeps its two ends, and `path_omitted` says where and how many
     spans were left out (a post-mortem is read: a chain thousands of spans deep is no sentence)."""
@@ -57,7 +59,7 @@ def where(view: RunView, signal: Signal) -> dict:
     return out
 
 
-def _path_text(loc: dict) -> str:
+def _path_text(loc: dict[str, Any]) -> str:
     """The path as `a` › `b` › … 19,991 more › `z` (markdown)."""
     names = [f"`{p['span_name']}`" for p in loc["path"]]
     gap = loc.get("path_omitted")
@@ -84,7 +86,7 @@ def consequences(verdict: Verdict) -> list[Signal]:
     return out if len(out) <= _MAX_CONSEQUENCES else [out[0], out[-1]]
 
 
-def _run_facts(run: Run, view: RunView) -> dict:
+def _run_facts(run: Run, view: RunView) -> dict[str, Any]:
     llm_calls = len(view.llm_leaves)
     tools = sum(1 for rs in run.spans if rs.span.category == "tool")
     return {
@@ -94,7 +96,7 @@ def _run_facts(run: Run, view: RunView) -> dict:
     }
 
 
-def _headline(run: Run, verdict: Verdict, loc: dict, led_to: list[Signal]) -> str:
+def _headline(run: Run, verdict: Verdict, loc: dict[str, Any], led_to: list[Signal]) -> str:
     root = verdict.root_cause
     assert root is not None
     who = f"Agent `{run.agent_name}`" if run.agent_name else "Run"
@@ -103,7 +105,7 @@ def _headline(run: Run, verdict: Verdict, loc: dict, led_to: list[Signal]) -> st
     return f"{who} {verdict.outcome} at step {loc['step']} of {loc['of']} (`{loc['span_name']}`): {render(SHORT, root)}{tail}."
 
 
-def _impact_line(verdict: Verdict, loc: dict) -> str:
+def _impact_line(verdict: Verdict, loc: dict[str, Any]) -> str:
     ci = verdict.cost_impact
     if ci is None:
         return "none measured."
@@ -123,7 +125,7 @@ def _clause(text: str, max_words: int = _MAX_CLAUSE_WORDS) -> str:
     return text if len(words) <= max_words else " ".join(words[:max_words]) + " …"
 
 
-def _failure(run: Run, view: RunView, verdict: Verdict) -> tuple[str, str, dict]:
+def _failure(run: Run, view: RunView, verdict: Verdict) -> tuple[str, str, dict[str, Any]]:
     root = verdict.root_cause
     assert root is not None
     loc = where(view, root)
@@ -150,7 +152,7 @@ def _failure(run: Run, view: RunView, verdict: Verdict) -> tuple[str, str, dict]
     return headline, markdown, {**parts, "where": loc}
 
 
-def _health(run: Run, facts: dict, verdict: Verdict) -> tuple[str, str, dict]:
+def _health(run: Run, facts: dict[str, Any], verdict: Verdict) -> tuple[str, str, dict[str, Any]]:
     who = f"Agent `{run.agent_name}`" if run.agent_name else "Run"
     cost = f", {_money(facts['cost_usd'])}" if facts["cost_usd"] is not None else ""
     headline = (f"{who} ok: answered in {facts['steps']} steps ({facts['llm_calls']} model calls, "

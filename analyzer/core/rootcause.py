@@ -40,7 +40,7 @@ def moment(signal: Signal, view: RunView) -> int:
     return span_end(view.by_id[signal.span_id].span)
 
 
-def order_key(signal: Signal, view: RunView) -> tuple:
+def order_key(signal: Signal, view: RunView) -> tuple[int, int, int, int, str]:
     rs = view.by_id.get(signal.span_id)
     depth = rs.depth if rs else 0
     start = rs.span.start_ns if rs else 0

@@ -66,7 +66,7 @@ def dedupe(spans: Iterable[CanonicalSpan]) -> dict[str, CanonicalSpan]:
     return best
 
 
-def _rank(span: CanonicalSpan) -> tuple:
+def _rank(span: CanonicalSpan) -> tuple[int, int, tuple[str, ...]]:
     """Longest first, then any total order over the content (only ever computed for duplicates)."""
     return (span.duration_ns, span.start_ns, tuple(str(getattr(span, name)) for name in CANONICAL_COLUMNS))
 

@@ -7,7 +7,7 @@ import pytest
 from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.demo.emit import FLAVOURS
 from agentmortem.demo.scenarios import SCENARIOS
-from tests.analyzer.emit import START_NS, store_scenario
+from tests.support.demo_traces import START_NS, store_scenario
 
 
 @pytest.fixture()

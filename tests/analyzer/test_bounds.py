@@ -19,8 +19,8 @@ from agentmortem.analyzer.engine.pipeline import analyze_traces
 from agentmortem.analyzer.engine.scheduler import Scheduler
 from agentmortem.collector.convert import request_to_batch
 from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
-from tests.analyzer.emit import START_NS, store_scenario
-from tests.analyzer.test_workers import analysis_rows
+from tests.support.analysis_tables import analysis_rows
+from tests.support.demo_traces import START_NS, store_scenario
 
 RULES = RuleSettings()
 LIMIT = 40

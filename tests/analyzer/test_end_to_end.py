@@ -12,7 +12,7 @@ import urllib.request
 
 from agentmortem.demo.scenarios import SCENARIOS
 from agentmortem.demo.send import send_demo
-from tests.conftest import query_data_dir
+from tests.support.servers import query_data_dir
 
 
 def metric(url: str, name: str) -> float:

@@ -7,7 +7,7 @@ import json
 from agentmortem.analyzer.core.analysis import analyze_run
 from agentmortem.analyzer.core.model import Run
 from agentmortem.analyzer.core.rule_context import RuleSettings
-from tests.analyzer.run_builder import SECOND, WEATHER_TOOLS, RunBuilder, healthy_weather_run
+from tests.support.run_builder import SECOND, WEATHER_TOOLS, RunBuilder, healthy_weather_run
 
 
 def tool_error_loop_rate_limit() -> Run:

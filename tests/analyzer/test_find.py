@@ -21,7 +21,7 @@ from agentmortem.analyzer.engine.tables import AGENT_RUNS
 from agentmortem.cli.explain import explain_command, lookup
 from agentmortem.collector.convert import request_to_batch
 from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
-from tests.analyzer.emit import START_NS, SharedIds, store_scenario
+from tests.support.demo_traces import START_NS, SharedIds, store_scenario
 
 NAMED = "checkout-42"  # an AgentMetrics run id that is no UUID: its trace id is hashed with the tenant
 UUID = "3F2504E0-4F89-11D3-9A0C-0305E82C3301"

@@ -22,7 +22,7 @@ from agentmortem.demo.emit import FLAVOURS
 from agentmortem.demo.scenarios import SCENARIOS
 from agentmortem.platform.schema import TRACES_TABLE
 from agentmortem.semconv.model import CANONICAL_COLUMNS
-from tests.analyzer.emit import START_NS, store_scenario
+from tests.support.demo_traces import START_NS, store_scenario
 
 
 def _key(span) -> tuple:

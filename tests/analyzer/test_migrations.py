@@ -14,7 +14,7 @@ from agentmortem.analyzer.engine.migrations import HERE, PACKAGE, migrate_analyz
 from agentmortem.analyzer.engine.scheduler import Scheduler
 from agentmortem.collector.migrations import apply, load
 from agentmortem.platform.reorder import reorder_table, sorting_key
-from tests.analyzer.emit import START_NS, SharedIds, store_scenario
+from tests.support.demo_traces import START_NS, SharedIds, store_scenario
 
 SIGNALS = "RunId, Seq, TraceId, SpanId, Tenant, AgentName, Start, Type, Severity, Decisive, IsRootCause, Evidence, Version"
 

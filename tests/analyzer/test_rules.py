@@ -7,7 +7,7 @@ import pytest
 from agentmortem.analyzer.core.analysis import analyze_run
 from agentmortem.analyzer.core.model import Baseline, SubRunOutcome, Verdict
 from agentmortem.analyzer.core.rule_context import RuleSettings
-from tests.analyzer.run_builder import WEATHER_TOOLS, RunBuilder
+from tests.support.run_builder import WEATHER_TOOLS, RunBuilder
 
 
 def analyze(run, baseline: Baseline | None = None, **settings) -> Verdict:

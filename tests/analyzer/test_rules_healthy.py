@@ -7,7 +7,7 @@ import pytest
 from agentmortem.analyzer.core.analysis import analyze_run
 from agentmortem.analyzer.core.model import Run, SubRunOutcome
 from agentmortem.analyzer.core.rule_context import RuleSettings
-from tests.analyzer.run_builder import WEATHER_TOOLS, RunBuilder, healthy_weather_run
+from tests.support.run_builder import WEATHER_TOOLS, RunBuilder, healthy_weather_run
 
 
 def paginated_search() -> Run:

@@ -13,7 +13,7 @@ from agentmortem.analyzer.engine.migrations import migrate_analyzer
 from agentmortem.analyzer.engine.pipeline import analyze_traces
 from agentmortem.analyzer.engine.scheduler import Candidate, Scheduler, next_watermark, plan_round
 from agentmortem.analyzer.engine.tables import AGENT_RUNS
-from tests.analyzer.emit import START_NS, scenario_spans, store_scenario, store_spans
+from tests.support.demo_traces import START_NS, scenario_spans, store_scenario, store_spans
 
 RULES = RuleSettings()
 NOW = 1_000_000

@@ -21,7 +21,7 @@ from agentmortem.analyzer.engine.stage import (
     staged_batches,
 )
 from agentmortem.platform.store import StoreError
-from tests.analyzer.test_workers import analysis_rows
+from tests.support.analysis_tables import analysis_rows
 
 RULES = RuleSettings()
 PREFIX = "agent_round_stage_9_of_10_"

@@ -14,20 +14,10 @@ from agentmortem.analyzer.engine.migrations import migrate_analyzer
 from agentmortem.analyzer.engine.pipeline import analyze_traces, ready
 from agentmortem.analyzer.engine.scheduler import Scheduler
 from agentmortem.analyzer.engine.workers import AnalysisWorkers
-from tests.analyzer.emit import store_scenario
+from tests.support.analysis_tables import analysis_rows
+from tests.support.demo_traces import store_scenario
 
 RULES = RuleSettings()
-TABLES = {
-    "agent_runs": "* EXCEPT (AnalyzedAt, Version)",
-    "agent_signals": "* EXCEPT (Version)",
-    "agent_explanations": "* EXCEPT (Version)",
-}
-
-
-def analysis_rows(store) -> dict[str, list[tuple]]:
-    return {t: store.query(f"SELECT {cols} FROM {t} FINAL WHERE Deleted = 0 ORDER BY ALL") for t, cols in TABLES.items()}
-
-
 def test_worker_processes_write_exactly_what_in_process_analysis_writes(store, scenario_traces):
     migrate_analyzer(store)
     trace_ids = scenario_traces

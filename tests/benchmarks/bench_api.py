@@ -46,8 +46,8 @@ from agentmortem.demo.scenarios import AGENT, TOOLS  # noqa: E402
 from agentmortem.platform.hosting import bind_socket  # noqa: E402
 from agentmortem.platform.settings import AuthSettings  # noqa: E402
 from agentmortem.platform.store import Store  # noqa: E402
-from tests.analyzer.emit import store_spans  # noqa: E402
-from tests.benchmarks.bench_analyzer import DAY_NS, generate, make_templates  # noqa: E402
+from tests.support.bench_corpus import DAY_NS, generate, make_templates  # noqa: E402
+from tests.support.demo_traces import store_spans  # noqa: E402
 
 
 def big_run(store: Store, pairs: int) -> str:

@@ -3,7 +3,7 @@
     python tests/benchmarks/bench_deep_trees.py                 # 20,000 deep, 50,000 wide
     python tests/benchmarks/bench_deep_trees.py --depth 5000 --width 10000
 
-Shapes (tests/analyzer/trees.py, emitted through the OTel SDK and stored the collector's way):
+Shapes (tests/support/trace_shapes.py, emitted through the OTel SDK and stored the collector's way):
 a chain `--depth` levels deep failing at every level, a chain of `--depth` nested sub-agents,
 `--width` calls to as many tools all failing, and `--width` calls half of them sub-agents.
 Each is analyzed by the real pipeline (`analyze_traces`); then the API (TestClient, in process)
@@ -36,9 +36,9 @@ from agentmortem.analyzer.engine.pipeline import analyze_traces  # noqa: E402
 from agentmortem.cli.explain import explain_command  # noqa: E402
 from agentmortem.collector.migrations import migrate_collector  # noqa: E402
 from agentmortem.platform.store import Store  # noqa: E402
-from tests.analyzer.api.conftest import make_client  # noqa: E402
-from tests.analyzer.emit import START_NS  # noqa: E402
-from tests.analyzer.trees import chain, store_all, wide  # noqa: E402
+from tests.support.api_client import make_client  # noqa: E402
+from tests.support.demo_traces import START_NS  # noqa: E402
+from tests.support.trace_shapes import chain, store_all, wide  # noqa: E402
 
 HOUR = 3600 * 10**9
 

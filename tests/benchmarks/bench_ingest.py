@@ -22,8 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.collector.pressure import genai_request  # noqa: E402
-from tests.conftest import query_data_dir, start_server  # noqa: E402
+from tests.support.pressure import genai_request  # noqa: E402
+from tests.support.procfs import cpu_seconds  # noqa: E402
+from tests.support.servers import query_data_dir, start_server  # noqa: E402
 
 
 def _client(protocol: str, target: str, bodies: list[bytes], seconds: float, out: mp.Queue) -> None:
@@ -56,12 +57,6 @@ def _client(protocol: str, target: str, bodies: list[bytes], seconds: float, out
                     refused += 1
                 i += 1
     out.put((acked, refused))
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run(protocol: str, clients: int, spans: int, seconds: float, command: str) -> None:

@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.benchmarks.bench_ingest import cpu_seconds  # noqa: E402
-from tests.collector.pressure import Template, apply_pressure  # noqa: E402
-from tests.conftest import query_data_dir, start_server  # noqa: E402
+from tests.support.pressure import Template, apply_pressure  # noqa: E402
+from tests.support.procfs import cpu_seconds  # noqa: E402
+from tests.support.servers import query_data_dir, start_server  # noqa: E402
 
 
 def main() -> None:

@@ -34,9 +34,9 @@ from agentmortem.collector.nesting import renders_natively  # noqa: E402
 from agentmortem.collector.payload import parse_otlp_json, parse_protobuf  # noqa: E402
 from agentmortem.collector.writer import Admitted, GroupCommitWriter, WriterLimits  # noqa: E402
 from agentmortem.platform.store import Store  # noqa: E402
-from tests.collector.pressure import genai_request  # noqa: E402
-from tests.collector.spans import otlp_json  # noqa: E402
-from tests.collector.writing import submit  # noqa: E402
+from tests.support.pressure import genai_request  # noqa: E402
+from tests.support.sdk_spans import otlp_json  # noqa: E402
+from tests.support.writer_queue import submit  # noqa: E402
 
 MARK = "@@@@"
 

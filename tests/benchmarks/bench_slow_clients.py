@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import httpx  # noqa: E402
 
-from tests.collector.clients import make_request  # noqa: E402
-from tests.collector.slow_sockets import RawConnection, connect, drive, http_request  # noqa: E402
-from tests.conftest import start_server  # noqa: E402
+from tests.support.otlp_clients import make_request  # noqa: E402
+from tests.support.servers import start_server  # noqa: E402
+from tests.support.slow_sockets import RawConnection, connect, drive, http_request  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:

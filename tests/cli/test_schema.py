@@ -20,7 +20,8 @@ from agentmortem.collector.durability import apply_durability
 from agentmortem.platform.migrations import SchemaNotReady
 from agentmortem.platform.settings import StoreSettings
 from agentmortem.platform.store import Store
-from tests.conftest import engine_url, migrate, query_data_dir, start_server
+from tests.support.engine import engine_url
+from tests.support.servers import migrate, query_data_dir, start_server
 
 # An exporter-made table: the contrib columns, its own key and settings (none of ours).
 USER_TABLE = (

@@ -12,8 +12,8 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from agentmortem.platform.auth import KeyRing, create_key, list_keys, presented_key, revoke_key
-from tests.collector.clients import EXPORT_METHOD, make_request
-from tests.conftest import query_data_dir, start_server
+from tests.support.otlp_clients import EXPORT_METHOD, make_request
+from tests.support.servers import query_data_dir, start_server
 
 
 def _cli(data_dir, *args: str, command: str = "keys") -> str:

@@ -16,8 +16,8 @@ from google.rpc.status_pb2 import Status
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from tests.collector.spans import simple_spans
-from tests.conftest import query_data_dir
+from tests.support.sdk_spans import simple_spans
+from tests.support.servers import query_data_dir
 
 TRACE = "5b8efff798038103d269b633813fc60c"
 

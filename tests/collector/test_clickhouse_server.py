@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.collector.spans import READBACK_COLUMNS, READBACK_SQL, expected_row, rich_spans
-from tests.semconv.test_compile import FAST_SHAPES, assert_typed_path_exact, shape_id
+from tests.support.sdk_spans import READBACK_COLUMNS, READBACK_SQL, expected_row, rich_spans
+from tests.support.typed_json_path import FAST_SHAPES, assert_typed_path_exact, shape_id
 
 
 def _docker_reason() -> str | None:

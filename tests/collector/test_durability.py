@@ -7,14 +7,14 @@ import time
 
 import pytest
 
-from tests.collector.clients import (
+from tests.support.otlp_clients import (
     AckLog,
     free_port,
     grpc_send_until_acked,
     http_send_until_acked,
     make_request,
 )
-from tests.conftest import query_data_dir, start_server
+from tests.support.servers import query_data_dir, start_server
 
 
 def _stored_ids(data_dir) -> set[str]:

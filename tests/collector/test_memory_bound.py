@@ -15,9 +15,9 @@ import time
 import grpc
 import httpx
 
-from tests.collector.clients import EXPORT_METHOD, make_request
-from tests.collector.pressure import Template, apply_pressure
-from tests.conftest import query_data_dir
+from tests.support.otlp_clients import EXPORT_METHOD, make_request
+from tests.support.pressure import Template, apply_pressure
+from tests.support.servers import query_data_dir
 
 MIB = 1024 * 1024
 

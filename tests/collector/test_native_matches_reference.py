@@ -24,8 +24,8 @@ from agentmortem.collector.nesting import renders_natively
 from agentmortem.collector.rules import MAX_TIMESTAMP_NS
 from agentmortem.platform.schema import INSERT_COLUMNS
 from agentmortem.platform.store import Store
-from tests.collector.spans import READBACK_SQL
-from tests.conftest import engine_url
+from tests.support.engine import engine_url
+from tests.support.sdk_spans import READBACK_SQL
 
 text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 scalars = st.one_of(

@@ -8,15 +8,8 @@ import httpx
 import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
-from tests.collector.spans import simple_spans
-
-
-def _metric(text: str, name: str) -> float:
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith(name) and not line.startswith("#"):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
+from tests.support.prometheus_text import metric
+from tests.support.sdk_spans import simple_spans
 
 
 def test_metrics_count_received_accepted_rejected_and_written(server):
@@ -25,12 +18,12 @@ def test_metrics_count_received_accepted_rejected_and_written(server):
     assert httpx.post(f"{server.http_url}/v1/traces", content=good, headers=headers).status_code == 200
     assert httpx.post(f"{server.http_url}/v1/traces", content=b"junk", headers=headers).status_code == 400
     text = httpx.get(f"{server.http_url}/metrics").text
-    assert _metric(text, "agentmortem_receiver_spans_received_total") == 5
-    assert _metric(text, "agentmortem_receiver_spans_accepted_total") == 5
-    assert _metric(text, "agentmortem_writer_spans_written_total") == 5
-    assert _metric(text, 'agentmortem_receiver_requests_total{outcome="400"') == 1
-    assert _metric(text, "agentmortem_writer_queue_spans") == 0
-    assert _metric(text, "agentmortem_writer_insert_seconds_count") >= 1
+    assert metric(text, "agentmortem_receiver_spans_received_total") == 5
+    assert metric(text, "agentmortem_receiver_spans_accepted_total") == 5
+    assert metric(text, "agentmortem_writer_spans_written_total") == 5
+    assert metric(text, 'agentmortem_receiver_requests_total{outcome="400"') == 1
+    assert metric(text, "agentmortem_writer_queue_spans") == 0
+    assert metric(text, "agentmortem_writer_insert_seconds_count") >= 1
 
 
 def test_health_reports_the_database(server):

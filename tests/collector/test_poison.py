@@ -24,10 +24,10 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from agentmortem.collector.migrations import migrate_collector
 from agentmortem.platform.store import Store
-from tests.collector.clients import EXPORT_METHOD
-from tests.collector.inprocess import running_collector
-from tests.collector.spans import otlp_json
-from tests.conftest import engine_url
+from tests.support.engine import engine_url
+from tests.support.inprocess_collector import running_collector
+from tests.support.otlp_clients import EXPORT_METHOD
+from tests.support.sdk_spans import otlp_json
 
 START = 1_700_000_000_000_000_000
 DAY = 86_400 * 10**9

@@ -20,8 +20,8 @@ from agentmortem.collector.protoschema import varint
 from agentmortem.collector.writer import Admitted, GroupCommitWriter, WriteFailed, WriterLimits
 from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
 from agentmortem.platform.store import DataRejected, Store, StoreError, classify
-from tests.collector.clients import free_port
-from tests.collector.writing import submit
+from tests.support.otlp_clients import free_port
+from tests.support.writer_queue import submit
 
 START = 1_700_000_000_000_000_000
 

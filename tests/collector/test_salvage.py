@@ -19,7 +19,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from agentmortem.collector import salvage
 from agentmortem.collector.payload import Decoded, PayloadError, parse_otlp_json, parse_protobuf
-from tests.collector.spans import otlp_json
+from tests.support.sdk_spans import otlp_json
 
 MARK = "@@@@"  # replaced by invalid UTF-8 of the same length in the encoded body
 INVALID = b"a\xff\xfeb"

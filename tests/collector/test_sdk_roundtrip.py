@@ -7,8 +7,8 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from tests.collector.spans import READBACK_COLUMNS, READBACK_SQL, expected_row, rich_spans
-from tests.conftest import query_data_dir
+from tests.support.sdk_spans import READBACK_COLUMNS, READBACK_SQL, expected_row, rich_spans
+from tests.support.servers import query_data_dir
 
 
 def _exporter(protocol: str, server):

@@ -17,8 +17,10 @@ import grpc
 import httpx
 import pytest
 
-from tests.collector.clients import EXPORT_METHOD, make_request
-from tests.collector.slow_sockets import (
+from tests.support.otlp_clients import EXPORT_METHOD, make_request
+from tests.support.prometheus_text import metric
+from tests.support.servers import ServerProcess
+from tests.support.slow_sockets import (
     EMPTY_SETTINGS,
     GOAWAY,
     HTTP2_PREFACE,
@@ -32,8 +34,6 @@ from tests.collector.slow_sockets import (
     http_request,
     until_ok,
 )
-from tests.collector.test_observability import _metric
-from tests.conftest import ServerProcess
 
 PROTOBUF = {"content-type": "application/x-protobuf"}
 
@@ -88,7 +88,7 @@ def test_http_trickled_stalled_and_silent_connections_are_closed_while_others_ar
 
     # The receiver's `read_body` saw each cut-off body end; it counted them and logged no error.
     metrics = httpx.get(f"{srv.http_url}/metrics").text
-    assert _metric(metrics, 'agentmortem_receiver_requests_total{outcome="408"') == 20
+    assert metric(metrics, 'agentmortem_receiver_requests_total{outcome="408"') == 20
     assert "Traceback" not in srv.log()
 
 

@@ -16,9 +16,9 @@ from agentmortem.collector.native import insert_native
 from agentmortem.collector.writer import Admitted, GroupCommitWriter, Overloaded, WriterLimits
 from agentmortem.platform.schema import INSERT_COLUMNS, SchemaMismatch, verify_otel_traces
 from agentmortem.platform.store import Store, StoreError, parse_url
-from tests.collector.spans import simple_spans
-from tests.collector.writing import budget as _budget
-from tests.collector.writing import submit
+from tests.support.sdk_spans import simple_spans
+from tests.support.writer_queue import budget as _budget
+from tests.support.writer_queue import submit
 
 
 def _limits(**overrides) -> WriterLimits:
@@ -76,7 +76,7 @@ def test_duplicate_migration_numbers_are_refused(tmp_path: Path):
 
 
 def test_ttl_option_lands_in_the_table(tmp_path_factory):
-    from tests.conftest import engine_url
+    from tests.support.engine import engine_url
 
     s = Store(engine_url(tmp_path_factory), database="ttl_check")
     migrations.migrate_collector(s, ttl_days=7)
@@ -86,7 +86,7 @@ def test_ttl_option_lands_in_the_table(tmp_path_factory):
 
 
 def test_a_foreign_table_is_verified_not_recreated(tmp_path_factory):
-    from tests.conftest import engine_url
+    from tests.support.engine import engine_url
 
     s = Store(engine_url(tmp_path_factory), database="foreign_ok")
     # an older exporter release: Duration Int64, no ALIAS columns, different ORDER BY

@@ -4,9 +4,9 @@ Grafana cannot run here, so the tests check what it would be given. Structure: u
 panel ids, the provisioned ClickHouse datasource on every query, defined and safely
 formatted variables, FINAL on the versioned tables, only the plugin macros we model.
 Data: each query is expanded the way Grafana + grafana-clickhouse-datasource expand it
-(`tests/dashboards/grafana.py`) and run through chDB against runs that the real
-pipeline analyzed (`tests/dashboards/corpus.py`); the results must equal figures
-computed in Python from the raw, versioned rows (`tests/dashboards/expected.py`).
+(`tests/support/grafana.py`) and run through chDB against runs that the real
+pipeline analyzed (`tests/support/dashboard_corpus.py`); the results must equal figures
+computed in Python from the raw, versioned rows (`tests/support/dashboard_expectations.py`).
 """
 
 from __future__ import annotations
@@ -32,11 +32,11 @@ from agentmortem.collector.migrations import migrate_collector
 from agentmortem.demo.scenarios import AGENT
 from agentmortem.platform.settings import AuthSettings
 from agentmortem.platform.store import Store
-from tests.conftest import engine_url
-from tests.dashboards import grafana
-from tests.dashboards.corpus import QUOTED_AGENT, Planned, build
-from tests.dashboards.expected import CHECKS, WINDOW, latest, naive_utc, selected
-from tests.dashboards.grafana import ALL, QueryWindow
+from tests.support import grafana
+from tests.support.dashboard_corpus import QUOTED_AGENT, Planned, build
+from tests.support.dashboard_expectations import CHECKS, WINDOW, latest, naive_utc, selected
+from tests.support.engine import engine_url
+from tests.support.grafana import ALL, QueryWindow
 
 DASHBOARDS = grafana.load_dashboards()
 OVERVIEW = DASHBOARDS["agentmortem-overview.json"]

@@ -15,18 +15,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from agentmortem.collector.convert import request_to_batch
-from agentmortem.platform.schema import INSERT_COLUMNS
 from agentmortem.platform.store import Store
 from agentmortem.semconv.model import CanonicalSpan
-from agentmortem.semconv.sql import canonical_select
-from tests.semconv import openai_stub, scenario
-from tests.semconv.reference import canonical_from_row
+from tests.support import conversation, openai_stub
+from tests.support.canonical_spans import diff, load, python_spans, sql_spans
 
 ROOT = Path(__file__).resolve().parents[2]
-VERCEL_DIR = Path(__file__).parent / "producers" / "vercel"
+VERCEL_DIR = ROOT / "tests" / "support" / "producers" / "vercel"
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +52,7 @@ def produce(stub_url: str, tmp_path_factory: pytest.TempPathFactory) -> Callable
             env = {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
             env.update({"STUB_URL": stub_url, "PYTHONPATH": str(ROOT)}, **extra_env)
             out = tmp_path_factory.mktemp("spans") / "spans.pb"
-            cache[key] = _run([sys.executable, "-m", f"tests.semconv.producers.{module}"], env, out)
+            cache[key] = _run([sys.executable, "-m", f"tests.support.producers.{module}"], env, out)
         return cache[key]
 
     return run
@@ -64,35 +60,14 @@ def produce(stub_url: str, tmp_path_factory: pytest.TempPathFactory) -> Callable
 
 @pytest.fixture(scope="session")
 def vercel_spans(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """Spans from the Vercel AI SDK in Node (npm packages pinned in producers/vercel/package.json)."""
+    """Spans from the Vercel AI SDK in Node (npm packages pinned in its package.json)."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node/npm not installed")
     if not (VERCEL_DIR / "node_modules" / "ai").exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=VERCEL_DIR, check=True,
                        capture_output=True, timeout=300)
     out = tmp_path_factory.mktemp("vercel") / "spans.pb"
-    return _run(["node", "produce.mjs"], dict(os.environ), out, stdin=scenario.as_json(), cwd=VERCEL_DIR)
-
-
-def load(store: Store, data: bytes) -> int:
-    """Insert serialized spans into `otel_traces` the way the collector does; returns the span count."""
-    batch = request_to_batch(ExportTraceServiceRequest.FromString(data))
-    store.insert_columns("otel_traces", batch.columns, INSERT_COLUMNS)
-    return batch.count
-
-
-RAW_ROWS_SQL = "SELECT * REPLACE (toUnixTimestamp64Nano(Timestamp) AS Timestamp) FROM otel_traces ORDER BY SpanId"
-
-
-def sql_spans(store: Store) -> list[CanonicalSpan]:
-    """Canonical spans as ClickHouse computes them, ordered by span id."""
-    rows = store.query_dicts(f"SELECT * FROM ({canonical_select()}) ORDER BY span_id")
-    return [CanonicalSpan(**{**r, "finish_reasons": tuple(r["finish_reasons"])}) for r in rows]
-
-
-def python_spans(store: Store) -> list[CanonicalSpan]:
-    """Canonical spans as Python computes them from the raw rows, ordered by span id."""
-    return [canonical_from_row(row) for row in store.query_dicts(RAW_ROWS_SQL)]
+    return _run(["node", "produce.mjs"], dict(os.environ), out, stdin=conversation.as_json(), cwd=VERCEL_DIR)
 
 
 @pytest.fixture
@@ -104,12 +79,7 @@ def loaded(store: Store) -> Callable[[bytes], list[CanonicalSpan]]:
         from_sql, from_python = sql_spans(store), python_spans(store)
         assert [s.span_id for s in from_sql] == [s.span_id for s in from_python]
         for a, b in zip(from_sql, from_python):
-            assert a == b, f"SQL and Python disagree on span {a.span_name!r}:\n{_diff(a, b)}"
+            assert a == b, f"SQL and Python disagree on span {a.span_name!r}:\n{diff(a, b)}"
         return from_sql
 
     return run
-
-
-def _diff(a: CanonicalSpan, b: CanonicalSpan) -> str:
-    return "\n".join(f"  {name}: sql={getattr(a, name)!r} python={getattr(b, name)!r}"
-                     for name in a._fields if getattr(a, name) != getattr(b, name))

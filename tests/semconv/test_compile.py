@@ -11,14 +11,13 @@ from hypothesis import strategies as st
 
 from agentmortem.platform.store import Store
 from agentmortem.semconv.model import CANONICAL_COLUMNS, CanonicalSpan
-from agentmortem.semconv.spec import Concat, JsonItems, Out, Shape
+from agentmortem.semconv.spec import Out, Shape
 from agentmortem.semconv.sql import canonical_select, field_by_key_select, span_attributes_key
 from agentmortem.semconv.sql.row import required_literal
-from agentmortem.semconv.sql.shapes import objects
-from agentmortem.semconv.sql.typed import fast_shape_keys, typed_objects, typed_unsafe
-from agentmortem.semconv.table import FIELDS
-from tests.conftest import engine_url
-from tests.semconv.conftest import load
+from agentmortem.semconv.sql.typed import fast_shape_keys
+from tests.support.canonical_spans import load
+from tests.support.engine import engine_url
+from tests.support.typed_json_path import FAST_SHAPES, assert_typed_path_exact, compare, shape_id
 
 TYPES = {"start_ns": "Int64", "duration_ns": "Int64", "cost_usd": "Nullable(Float64)",
          "finish_reasons": "Array(String)",
@@ -109,71 +108,9 @@ def test_required_literal(pattern, literal):
 
 
 # -- typed fast path ------------------------------------------------------------------------------
-def _json_items(sources) -> list[JsonItems]:
-    return [item for src in sources for item in (_json_items(src.parts) if isinstance(src, Concat) else [src])
-            if isinstance(item, JsonItems)]
-
-
-FAST_SHAPES = list({src.shape: None for f in FIELDS for src in _json_items(f.sources)
-                    if fast_shape_keys(src.shape) is not None
-                    and not (src.path or src.parse_strings or src.flatten or src.only_types)})
-PART_WORDS = ["type", "content", "text", "response", "result", "output", "value", "parts", "id", "x"]
-TRICKY = ['"', "\\", "/", "é", "\n", "null", '""', ':', ",", "[", "]", "{", "}", '"role": 5', "[1]", "a"]
-
-
-def _keys(shape) -> list[str]:
-    return sorted({key for out in shape.outs for path in out.paths for key in path} | set(PART_WORDS))
-
-
-def _docs(shape):
-    """JSON arrays for `shape`: mostly well-formed items with awkward text (what the typed path takes),
-    some with anything in them (what it must leave to the raw walk)."""
-    awkward = st.lists(st.sampled_from(['a', ' ', '"', "\\", "/", "é", "\n", ":", ",", "[", "]", "{", "}", "😀",
-                                        "\t", "\u2028", "x"]), min_size=1, max_size=6).map("".join)
-    text = st.lists(st.sampled_from(TRICKY), max_size=4).map("".join)
-    text_keys = sorted({path[0] for out in shape.outs for path in out.paths if len(path) == 1} - {"parts"})
-    clean_part = st.fixed_dictionaries({"type": st.sampled_from(["text", "tool_call", "reasoning", "tool_call_response"])},
-                                       optional={k: awkward for k in ("content", "text", "response", "result", "id")})
-    clean_item = st.fixed_dictionaries({}, optional={key: awkward for key in text_keys}
-                                       | {"parts": st.lists(clean_part, max_size=3), "x": awkward})
-    keys = st.sampled_from(_keys(shape))
-    scalar = st.one_of(awkward, text, st.none(), st.integers(-3, 3), st.floats(-2, 2, allow_nan=False), st.booleans())
-    value = st.recursive(scalar, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                          st.dictionaries(keys, inner, max_size=3)), max_leaves=8)
-    part = st.one_of(clean_part, st.dictionaries(keys, value, max_size=3), value)
-    item = st.one_of(st.fixed_dictionaries({}, optional={key: value for key in _keys(shape)}
-                                           | {"parts": st.lists(part, max_size=3)}),
-                     st.dictionaries(keys, value, max_size=4), value)
-    items = st.one_of(st.lists(clean_item, max_size=4), st.lists(clean_item, max_size=4),
-                      st.lists(st.one_of(clean_item, item), max_size=4))
-    return st.tuples(items, st.sampled_from([(",", ":"), (", ", ": ")]), st.booleans()).map(
-        lambda t: json.dumps(t[0], separators=t[1], ensure_ascii=t[2]))
-
-
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory) -> Store:
     return Store(engine_url(tmp_path_factory))
-
-
-def _compare(engine: Store, shape, docs: list[str]) -> list[tuple]:
-    text_keys, nested = fast_shape_keys(shape)
-    typed, fast = typed_objects(shape, "d", text_keys)
-    rows = engine.query(
-        f"SELECT d, {typed_unsafe('d', text_keys, nested)} OR empty({typed}), {fast}, "
-        f"{objects(shape, 'JSONExtractArrayRaw(d)')} FROM (SELECT arrayJoin({{docs:Array(String)}}) AS d)",
-        {"docs": docs})
-    return [(doc, bool(unsafe), fast, slow) for doc, unsafe, fast, slow in rows]
-
-
-def shape_id(shape) -> str:
-    return "+".join(o.name + ("=const" if o.const else "") for o in shape.outs)
-
-
-def assert_typed_path_exact(engine: Store, shape, data) -> None:
-    """Generated documents the typed path takes give exactly the raw walk's objects (on `engine`)."""
-    docs = data.draw(st.lists(_docs(shape), min_size=1, max_size=25))
-    for doc, unsafe, fast, slow in _compare(engine, shape, docs):
-        assert unsafe or fast == slow, doc
 
 
 @pytest.mark.parametrize("shape", FAST_SHAPES, ids=shape_id)
@@ -191,7 +128,7 @@ def test_every_shape_s_plain_documents_take_the_typed_path(engine, shape):
     item = {key: f"{key} of the item / é" for key in text_keys}  # (a value ending in \" would read as "")
     if any(p == ("parts",) for o in shape.outs for p in o.paths):
         item["parts"] = [{"type": "text", "content": "a part"}, {"type": "tool_call", "id": "c1"}]
-    rows = _compare(engine, shape, [json.dumps([item, {**item, "x": "more"}])])
+    rows = compare(engine, shape, [json.dumps([item, {**item, "x": "more"}])])
     (_, unsafe, fast, slow), = rows
     assert not unsafe and fast == slow and len(fast) == 2
     assert any(text_keys[0] + " of the item" in obj for obj in fast)
@@ -216,7 +153,7 @@ def test_the_typed_path_takes_genai_messages_and_leaves_what_it_cannot_read(engi
            json.dumps([{"role": "", "parts": []}]),  # present but empty
            json.dumps([{"role": "user", "content": [{"type": "text", "text": "hi"}]}]),  # content as parts
            json.dumps([{"role": "user", "parts": ["plain text part"]}])]  # a string element
-    rows = _compare(engine, message, [genai, *odd])
+    rows = compare(engine, message, [genai, *odd])
     assert [unsafe for _, unsafe, _, _ in rows] == [False, True, True, True, True]
     assert all(fast == slow for _, unsafe, fast, slow in rows if not unsafe)
     assert json.loads("[" + ",".join(rows[0][2]) + "]")[0] == {"role": "user", "content": 'Plan a trip to "Rome" / Milan'}

@@ -12,8 +12,8 @@ import json
 
 from opentelemetry.trace import Tracer
 
-from tests.semconv import scenario as sc
-from tests.semconv.helpers import handmade, messages
+from tests.support import conversation as sc
+from tests.support.conversation_checks import handmade, messages
 
 OLD_INDEXED = {
     "gen_ai.system": "openai", "llm.request.type": "chat", "gen_ai.request.model": sc.MODEL,

@@ -8,9 +8,9 @@ import pytest
 
 from agentmortem.semconv.cost import ModelPrice, parse_overrides, price_tokens, span_cost
 from agentmortem.semconv.report import coverage_report, is_mapped, render_report
-from tests.semconv import scenario as sc
-from tests.semconv.conftest import load
-from tests.semconv.helpers import handmade, of_category
+from tests.support import conversation as sc
+from tests.support.canonical_spans import load
+from tests.support.conversation_checks import of_category, unknown_model_span
 
 # OpenAI's published gpt-4o-mini prices, USD per million tokens (input, cached input, output).
 GPT_4O_MINI = (0.15, 0.075, 0.60)
@@ -19,12 +19,6 @@ GPT_4O_MINI = (0.15, 0.075, 0.60)
 def expected_usd(turn: dict) -> float:
     inp, cached, out = GPT_4O_MINI
     return ((turn["input"] - turn["cached"]) * inp + turn["cached"] * cached + turn["output"] * out) / 1e6
-
-
-def _unknown_model_span() -> bytes:
-    attrs = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "acme", "gen_ai.request.model": sc.UNKNOWN_MODEL,
-             "gen_ai.usage.input_tokens": 100, "gen_ai.usage.output_tokens": 10, "gen_ai.mystery.flag": "on"}
-    return handmade(lambda tracer: tracer.start_span(f"chat {sc.UNKNOWN_MODEL}", attributes=attrs).end())
 
 
 def test_catalogue_price_counts_cached_tokens_once(produce, loaded):
@@ -41,7 +35,7 @@ def test_span_provided_cost_wins(produce, loaded):
 
 
 def test_unknown_model_is_none_and_reported(store, loaded):
-    (span,) = loaded(_unknown_model_span())
+    (span,) = loaded(unknown_model_span())
     assert span_cost(span) is None
     report = coverage_report(store)
     assert report["unpriced_models"] == [{"provider": "acme", "model": sc.UNKNOWN_MODEL, "spans": 1}]
@@ -52,7 +46,7 @@ def test_unknown_model_is_none_and_reported(store, loaded):
 
 
 def test_overrides_price_an_unknown_model(store, loaded):
-    (span,) = loaded(_unknown_model_span())
+    (span,) = loaded(unknown_model_span())
     overrides = parse_overrides(json.dumps({sc.UNKNOWN_MODEL: {"input_per_mtok": 2.0, "output_per_mtok": 8.0}}))
     assert span_cost(span, overrides) == pytest.approx((100 * 2.0 + 10 * 8.0) / 1e6)
     assert coverage_report(store, overrides=overrides)["unpriced_models"] == []

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 
-from tests.semconv import scenario as sc
-from tests.semconv.helpers import (
+from tests.support import conversation as sc
+from tests.support.conversation_checks import (
     assert_agent_loop,
     assert_final_turn,
     assert_tokens,

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from agentmortem.semconv import cost
-from tests.semconv import scenario as sc
-from tests.semconv.test_cost_and_report import _unknown_model_span
+from tests.support import conversation as sc
+from tests.support.conversation_checks import unknown_model_span
 
 OVERRIDE = {sc.UNKNOWN_MODEL: {"input_per_mtok": 2.0, "output_per_mtok": 8.0}}
 
@@ -21,11 +21,11 @@ OVERRIDE = {sc.UNKNOWN_MODEL: {"input_per_mtok": 2.0, "output_per_mtok": 8.0}}
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir holding the unknown-model span, sent over OTLP/HTTP to a real collector."""
-    from tests.conftest import start_server
+    from tests.support.servers import start_server
 
     srv = start_server(tmp_path_factory.mktemp("report"), command="collector")
     try:
-        request = urllib.request.Request(f"{srv.http_url}/v1/traces", data=_unknown_model_span(),
+        request = urllib.request.Request(f"{srv.http_url}/v1/traces", data=unknown_model_span(),
                                          headers={"Content-Type": "application/x-protobuf"})
         assert urllib.request.urlopen(request, timeout=10).status == 200
     finally:

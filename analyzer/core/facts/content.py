@@ -115,7 +115,7 @@ def _content_text(content: Any) -> str:
     return ""
 
 
-def messages(field_text: str, default_role: str = "assistant") -> list[dict]:
+def messages(field_text: str, default_role: str = "assistant") -> list[dict[str, Any]]:
     """The messages of a JSON messages field; plain text becomes one message of `default_role`."""
     value = json_or_none(field_text)
     if value is None:
@@ -127,7 +127,7 @@ def messages(field_text: str, default_role: str = "assistant") -> list[dict]:
     return [m for m in value if isinstance(m, dict)] if isinstance(value, list) else []
 
 
-def message_text(message: dict) -> str:
+def message_text(message: dict[str, Any]) -> str:
     """The human-readable text of one message (content or text parts), no tool calls."""
     text = _content_text(message.get("content"))
     parts = _content_text(message.get("parts"))
@@ -149,7 +149,7 @@ def given_text(input_messages: str) -> str:
     return "\n".join(texts)
 
 
-def _leaves_text(message: dict) -> str:
+def _leaves_text(message: dict[str, Any]) -> str:
     """`"\n".join(string_leaves(message))`; joined in C for the usual message of string values only
     (the same strings in the same order), walked only when a value is nested or not a string."""
     try:
@@ -257,15 +257,16 @@ def tool_calls(field_text: str) -> list[ToolCall]:
 
 
 @lru_cache(maxsize=1024)
-def tool_definitions(field_text: str) -> dict[str, dict]:
+def tool_definitions(field_text: str) -> dict[str, dict[str, Any]]:
     """Offered tools by name → JSON schema of their parameters ({} when none given).
     Cached by text (runs repeat the same offer on every model call); treat the result as read-only."""
     value = json_or_none(field_text)
-    tools: dict[str, dict] = {}
+    tools: dict[str, dict[str, Any]] = {}
     for item in value if isinstance(value, list) else []:
         if not isinstance(item, dict):
             continue
-        fn = item.get("function") if isinstance(item.get("function"), dict) else item
+        function = item.get("function")
+        fn = function if isinstance(function, dict) else item
         name = fn.get("name")
         if not isinstance(name, str) or not name:
             continue

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar, cast
 
 from agentmortem.analyzer.core.facts.content import (
     ToolCall,
@@ -30,6 +30,7 @@ from agentmortem.analyzer.core.facts.failures import failure_kind, failure_text,
 from agentmortem.analyzer.core.model import Run, RunSpan
 from agentmortem.analyzer.core.walk import depth_first
 
+T = TypeVar("T")
 
 @dataclass(frozen=True)
 class SpanFailure:
@@ -89,11 +90,11 @@ class RunView:
         self.run = run
         self._memo: dict[str, Any] = {}
 
-    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
         """A fact computed by another module (e.g. grounding), once per run."""
         if key not in self._memo:
             self._memo[key] = compute()
-        return self._memo[key]
+        return cast(T, self._memo[key])
 
     # -- structure -------------------------------------------------------------------
     @cached_property
@@ -249,9 +250,9 @@ class RunView:
 
     # -- tools -------------------------------------------------------------------------------
     @cached_property
-    def offered_tools(self) -> dict[str, dict]:
+    def offered_tools(self) -> dict[str, dict[str, Any]]:
         """Tools offered to any model call in the run, name → parameter schema."""
-        offered: dict[str, dict] = {}
+        offered: dict[str, dict[str, Any]] = {}
         for rs in self.run.spans:
             if rs.span.tool_definitions:
                 offered.update(tool_definitions(rs.span.tool_definitions))

@@ -7,6 +7,8 @@ with count 5. Failures a later call recovered from produce no signal here.
 
 from __future__ import annotations
 
+from typing import Any
+
 from agentmortem.analyzer.core.facts.failures import status_code_in
 from agentmortem.analyzer.core.facts.view import Failure
 from agentmortem.analyzer.core.model import Run, Severity, Signal
@@ -18,7 +20,7 @@ _MAX_TEXT = 200
 def failure_signal(failure: Failure, severity: Severity, **extra: object) -> Signal:
     """The signal for one failure group, with its evidence."""
     first = failure.first.span
-    evidence: dict = {
+    evidence: dict[str, Any] = {
         "span_ids": [rs.span_id for rs in failure.spans],
         "count": len(failure.spans),
         "span_name": first.span_name,

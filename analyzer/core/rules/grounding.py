@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from agentmortem.analyzer.core.facts.view import RunView
-from agentmortem.analyzer.core.model import Run, Signal
+from agentmortem.analyzer.core.model import Run, Severity, Signal
 from agentmortem.analyzer.core.rule_context import RuleContext
 
 _URL = re.compile(r"https?://[^\s<>\"')\]]+", re.I)
@@ -154,7 +154,7 @@ def ungrounded_output(run: Run, ctx: RuleContext) -> list[Signal]:
         return []
     rs = ctx.view.final_answer[0]
     assert rs is not None
-    severity = "error" if score >= ctx.settings.ungrounded_error_score else "warning"
+    severity: Severity = "error" if score >= ctx.settings.ungrounded_error_score else "warning"
     return [Signal("ungrounded_output", severity, rs.span_id, {
         "span_ids": [rs.span_id], "score": score, "claims": len(claims), "ungrounded": len(ungrounded),
         "examples": [c.text for c in ungrounded[:5]], "kinds": sorted({c.kind for c in ungrounded}),

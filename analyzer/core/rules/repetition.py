@@ -130,11 +130,11 @@ def retry_storm(run: Run, ctx: RuleContext) -> list[Signal]:
     signals = []
     for calls in by_target.values():
         streak: list[RunSpan] = []
-        for rs in calls + [None]:  # type: ignore[list-item]
-            failed = rs is not None and bool(ctx.view.failure(rs))
-            if rs is not None:
-                streak.append(rs)
-            if rs is None or not failed:
+        for call in [*calls, None]:  # None ends the last streak
+            failed = call is not None and bool(ctx.view.failure(call))
+            if call is not None:
+                streak.append(call)
+            if call is None or not failed:
                 if len(streak) >= ctx.settings.retry_storm_min_calls and any(
                     ctx.view.failure(s) for s in streak[:-1]
                 ):

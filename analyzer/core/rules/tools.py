@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from typing import Any, NoReturn
 
 import jsonschema_rs
 from jsonschema import SchemaError
@@ -26,7 +27,7 @@ from agentmortem.analyzer.core.model import Run, Signal
 from agentmortem.analyzer.core.rule_context import RuleContext
 
 
-def _refuse(uri: str) -> object:
+def _refuse(uri: str) -> NoReturn:
     raise LookupError(f"schemas are not fetched: {uri}")
 
 
@@ -48,12 +49,12 @@ def _validators(schema_text: str) -> tuple[object | None, object] | None:
     return fast, cls(schema)
 
 
-def argument_problem(arguments: str, schema: dict | None) -> str:
+def argument_problem(arguments: str, schema: dict[str, Any] | None) -> str:
     """Why these arguments are invalid for the schema, or "" when they are fine."""
     return _argument_problem(arguments, _schema_text(schema) if schema else "")
 
 
-def _schema_text(schema: dict) -> str:
+def _schema_text(schema: dict[str, Any]) -> str:
     return json.dumps(schema, sort_keys=True)
 
 
@@ -92,7 +93,7 @@ def _argument_problem(arguments: str, schema_text: str) -> str:
     return "" if validators is None else _schema_error(validators, value)
 
 
-def _offered_to(site: CallSite, ctx: RuleContext) -> dict[str, dict]:
+def _offered_to(site: CallSite, ctx: RuleContext) -> dict[str, dict[str, Any]]:
     """The tools offered to the model call behind this site (the run's offer when it shows none)."""
     if site.llm is not None and site.llm.span.tool_definitions:
         return tool_definitions(site.llm.span.tool_definitions)
@@ -108,7 +109,7 @@ def invalid_tool_args(run: Run, ctx: RuleContext) -> list[Signal]:
     sites = ctx.view.calls
     bad: dict[str, list[tuple[CallSite, str]]] = {}
     fixed: set[str] = set()
-    texts: dict[int, tuple[dict, str]] = {}  # by schema object (kept alive): the calls share a few
+    texts: dict[int, tuple[dict[str, Any], str]] = {}  # by schema object (kept alive): the calls share a few
     for site in sites:
         offered = _offered_to(site, ctx)
         if offered and site.name not in offered:

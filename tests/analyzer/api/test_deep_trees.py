@@ -26,9 +26,10 @@ from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.pipeline import analyze_traces
 from agentmortem.cli.explain import MAX_TREE_DEPTH, explain_command
 from agentmortem.platform.store import Store
-from tests.analyzer.api.conftest import fresh_store, make_client
-from tests.analyzer.emit import START_NS
-from tests.analyzer.trees import chain, store_all, wide
+from tests.support.api_client import make_client
+from tests.support.demo_traces import START_NS
+from tests.support.engine import fresh_store
+from tests.support.trace_shapes import chain, store_all, wide
 
 DEPTHS = (300, 1000, 20_000)
 AGENT_DEPTH = 1000

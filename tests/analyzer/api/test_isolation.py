@@ -13,7 +13,8 @@ from fastapi.routing import APIRoute
 from agentmortem.analyzer.api.app import ROUTERS
 from agentmortem.analyzer.api.settings import ApiSettings
 from agentmortem.platform.settings import AuthSettings
-from tests.analyzer.api.conftest import Corpus, bearer, make_client
+from tests.support.api_client import bearer, make_client
+from tests.support.api_corpus import Corpus
 
 A, B = "acme", "globex"
 

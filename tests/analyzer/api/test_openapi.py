@@ -23,14 +23,15 @@ from agentmortem.collector.metrics import CollectorMetrics
 from agentmortem.collector.service import writer_limits
 from agentmortem.collector.writer import GroupCommitWriter
 from agentmortem.platform.settings import AuthSettings
-from tests.analyzer.api.conftest import _store_as, fresh_store
-from tests.analyzer.emit import START_NS
+from tests.support.api_corpus import store_as
+from tests.support.demo_traces import START_NS
+from tests.support.engine import fresh_store
 
 
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory):
     store = fresh_store(tmp_path_factory)
-    traces = [TraceKey("", _store_as(store, None, name, "genai", START_NS + i * 10**9).trace_id)
+    traces = [TraceKey("", store_as(store, None, name, "genai", START_NS + i * 10**9).trace_id)
               for i, name in enumerate(("tool_error", "healthy_two_cities", "delegation_failure"))]
     analyze_traces(store, traces, RuleSettings())
     writer = GroupCommitWriter(store, writer_limits(IngestSettings()), CollectorMetrics())

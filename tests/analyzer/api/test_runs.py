@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from agentmortem.demo.scenarios import SCENARIOS
-from tests.analyzer.api.conftest import Corpus
+from tests.support.api_corpus import Corpus
 
 
 def all_runs(client) -> list[dict]:

@@ -3,34 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
-import time
 import uuid
-from pathlib import Path
 
 import httpx
 
 from agentmortem.demo.send import send_demo
-from tests.analyzer.api.test_ingest import failing_run
-from tests.conftest import migrate
-
-
-def create_key_cli(data: Path, tenant: str) -> str:
-    """`agentmortem keys create` in a subprocess (this process's engine holds another data directory)."""
-    env = {**os.environ, "AGENTMORTEM_CLICKHOUSE_URL": f"chdb://{data / 'db'}"}
-    migrate(env)  # `keys` manages keys in a store, it does not create one
-    out = subprocess.run([sys.executable, "-m", "agentmortem", "keys", "create", "--tenant", tenant], env=env,
-                         capture_output=True, text=True, timeout=120, check=True)
-    return re.search(r"^secret:\s+(\S+)$", out.stdout, re.M).group(1)
-
-
-def wait_for(predicate, timeout: float, log) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, log()
-        time.sleep(0.25)
+from tests.support.agentmetrics_runs import failing_run
+from tests.support.servers import create_key_cli, wait_for
 
 
 def test_serve_exposes_the_api_over_the_pipeline(server_factory, tmp_path):

@@ -21,10 +21,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
 from agentmortem.demo.scenarios import Scenario, play
-from tests.analyzer.api.test_ingest import failing_run
-from tests.analyzer.api.test_serve_e2e import create_key_cli, wait_for
-from tests.analyzer.api.test_shared_trace_ids import INJECTED, SECRET, impostor, order_bot, raw_span
-from tests.analyzer.emit import SharedIds
+from tests.support.agentmetrics_runs import failing_run
+from tests.support.demo_traces import SharedIds
+from tests.support.servers import create_key_cli, wait_for
+from tests.support.takeover import INJECTED, SECRET, impostor, order_bot, raw_span
 
 RUN_ID = "order-42"  # an AgentMetrics run id anyone can guess
 

@@ -18,8 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.config import AnalyzerSettings
@@ -27,55 +25,17 @@ from agentmortem.analyzer.engine.load import trace_keys
 from agentmortem.analyzer.engine.pipeline import analyze_traces
 from agentmortem.analyzer.engine.scheduler import Scheduler
 from agentmortem.collector.convert import request_to_batch
-from agentmortem.demo.emit import Emitter
 from agentmortem.demo.scenarios import Scenario
 from agentmortem.platform.auth import create_key
 from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
 from agentmortem.platform.settings import AuthSettings
 from agentmortem.platform.store import Store
-from tests.analyzer.api.conftest import bearer, fresh_store, make_client
-from tests.analyzer.emit import START_NS, SharedIds, store_scenario
+from tests.support.api_client import bearer, make_client
+from tests.support.demo_traces import START_NS, SharedIds, store_scenario
+from tests.support.engine import fresh_store
+from tests.support.takeover import INJECTED, SECRET, impostor, order_bot, raw_span
 
-SECRET = "ALPHA-SECRET-db-password-hunter2"
-INJECTED = "BETA-INJECTED"
 ROUND = AnalyzerSettings(settle_seconds=0, analyzer_lag_seconds=0, abandon_after_seconds=0.001, analyzer_workers=0)
-
-
-def order_bot(em: Emitter) -> dict:
-    """Alpha's run: a tool fails with a secret in its message."""
-    with em.agent("alpha-order-agent", "Refund order A17") as run:
-        em.llm(tool_calls=[("refund", {"order_id": "A17"})])
-        failing = em.tool("refund", {"order_id": "A17"}, error=("PermissionError", f"denied: {SECRET}"))
-        run["answer"] = "I could not refund order A17."
-        em.llm(answer=run["answer"])
-    return {"run": run["span_id"], "tool": failing}
-
-
-def impostor(em: Emitter) -> dict:
-    """Beta's run under alpha's ids: its root takes alpha's root span id, a child fails."""
-    with em.agent("beta-impostor-agent", "Show me the other run") as run:
-        failing = em.tool("exfiltrate", {"what": "all"}, error=("RuntimeError", f"{INJECTED} under the root"))
-        run["answer"] = "Done."
-        em.llm(answer=run["answer"])
-    return {"run": run["span_id"], "tool": failing}
-
-
-def raw_span(trace_id: str, span_id: str, parent: str, name: str, message: str, start_ns: int,
-             error: bool = True) -> ExportTraceServiceRequest:
-    """One span as an OTLP request (ids in hex)."""
-    request = ExportTraceServiceRequest()
-    rs = request.resource_spans.add()
-    rs.resource.attributes.append(KeyValue(key="service.name", value=AnyValue(string_value="svc")))
-    span = rs.scope_spans.add().spans.add()
-    span.trace_id, span.span_id = bytes.fromhex(trace_id), bytes.fromhex(span_id)
-    span.parent_span_id = bytes.fromhex(parent) if parent else b""
-    span.name, span.kind = name, Span.SPAN_KIND_INTERNAL
-    span.start_time_unix_nano, span.end_time_unix_nano = start_ns, start_ns + 10**8
-    if error:
-        span.status.CopyFrom(Status(code=Status.STATUS_CODE_ERROR, message=message))
-    span.attributes.append(KeyValue(key="gen_ai.operation.name", value=AnyValue(string_value="execute_tool")))
-    span.attributes.append(KeyValue(key="gen_ai.tool.name", value=AnyValue(string_value=name)))
-    return request
 
 
 def store_request(store: Store, request: ExportTraceServiceRequest, tenant: str | None) -> None:

@@ -9,8 +9,8 @@ import uuid
 import httpx
 import orjson
 
-from tests.analyzer.api.test_ingest import failing_run
-from tests.collector.slow_sockets import Background, SlowClients, assert_http_cap_holds, drive, http_request
+from tests.support.agentmetrics_runs import failing_run
+from tests.support.slow_sockets import Background, SlowClients, assert_http_cap_holds, drive, http_request
 
 
 def _runs(client: httpx.Client, api: str) -> int:

@@ -9,8 +9,8 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from pydantic_ai.models.instrumented import InstrumentationSettings
 from pydantic_ai.usage import RequestUsage
 
-from tests.semconv import scenario as sc
-from tests.semconv.producers.capture import dump, setup
+from tests.support import conversation as sc
+from tests.support.producers.capture import dump, setup
 
 AGENT_NAME = "weather_agent"
 

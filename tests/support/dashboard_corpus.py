@@ -29,7 +29,7 @@ from agentmortem.demo.emit import Emitter
 from agentmortem.demo.scenarios import AGENT, SCENARIOS, TOOLS, WEATHER_PARIS
 from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
 from agentmortem.platform.store import Store
-from tests.analyzer.emit import SharedIds
+from tests.support.demo_traces import SharedIds
 
 START = datetime(2025, 6, 15, 15, 0, tzinfo=UTC)
 QUOTED_AGENT = "ops'bot"

@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Tracer
 
 from agentmortem.semconv.model import CanonicalSpan
-from tests.semconv import scenario as sc
+from tests.support import conversation as sc
 
 
 def of_category(spans: list[CanonicalSpan], category: str) -> list[CanonicalSpan]:
@@ -80,3 +80,10 @@ def handmade(build: Callable[[Tracer], None]) -> bytes:
     build(provider.get_tracer("handmade"))
     provider.force_flush()
     return encode_spans(exporter.get_finished_spans()).SerializeToString()
+
+
+def unknown_model_span() -> bytes:
+    """One chat span of a model no price table knows (and an attribute no convention maps)."""
+    attrs = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "acme", "gen_ai.request.model": sc.UNKNOWN_MODEL,
+             "gen_ai.usage.input_tokens": 100, "gen_ai.usage.output_tokens": 10, "gen_ai.mystery.flag": "on"}
+    return handmade(lambda tracer: tracer.start_span(f"chat {sc.UNKNOWN_MODEL}", attributes=attrs).end())

@@ -9,9 +9,9 @@ from __future__ import annotations
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from openinference.instrumentation.langchain import LangChainInstrumentor
 
-from tests.semconv import scenario as sc
-from tests.semconv.producers.capture import dump, setup
-from tests.semconv.producers.langchain_agent import ToolCallingFakeChatModel
+from tests.support import conversation as sc
+from tests.support.producers.capture import dump, setup
+from tests.support.producers.langchain_agent import ToolCallingFakeChatModel
 
 if __name__ == "__main__":
     provider, exporter = setup("openinference-multipart-app")

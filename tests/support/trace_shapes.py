@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Span, Status, StatusCode
 
 from agentmortem.platform.store import Store
-from tests.analyzer.emit import START_NS, store_spans
+from tests.support.demo_traces import START_NS, store_spans
 
 MS = 10**6
 ERROR = ("ConnectionError", "resolver connection refused")

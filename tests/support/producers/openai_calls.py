@@ -7,7 +7,7 @@ import os
 
 import openai
 
-from tests.semconv import scenario as sc
+from tests.support import conversation as sc
 
 TOOLS = [{
     "type": "function",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from opentelemetry.instrumentation.openai import OpenAIInstrumentor
 
-from tests.semconv.producers.capture import dump, setup
-from tests.semconv.producers.openai_calls import run_calls
+from tests.support.producers.capture import dump, setup
+from tests.support.producers.openai_calls import run_calls
 
 if __name__ == "__main__":
     provider, exporter = setup("openllmetry-openai-app")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from opentelemetry.instrumentation.langchain import LangchainInstrumentor
 
-from tests.semconv.producers.capture import dump, setup
-from tests.semconv.producers.langchain_agent import run_agent
+from tests.support.producers.capture import dump, setup
+from tests.support.producers.langchain_agent import run_agent
 
 if __name__ == "__main__":
     provider, exporter = setup("openllmetry-langchain-app")

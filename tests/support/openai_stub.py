@@ -11,7 +11,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tests.semconv import scenario as sc
+from tests.support import conversation as sc
 
 
 def _usage(turn: dict) -> dict:

@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import tool
 
-from tests.semconv import scenario as sc
+from tests.support import conversation as sc
 
 
 class ToolCallingFakeChatModel(GenericFakeChatModel):

@@ -21,7 +21,7 @@ import grpc
 import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tests.collector.clients import EXPORT_METHOD
+from tests.support.otlp_clients import EXPORT_METHOD
 
 
 def genai_request(n_spans: int, spans_per_trace: int = 50) -> bytes:

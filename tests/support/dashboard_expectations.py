@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from agentmortem.platform.tables import Table
-from tests.dashboards.corpus import START
-from tests.dashboards.grafana import ALL, QueryWindow
+from tests.support.dashboard_corpus import START
+from tests.support.grafana import ALL, QueryWindow
 
 WINDOW = QueryWindow(START - timedelta(minutes=10), START + timedelta(hours=3), interval_s=900)
 
