@@ -25,6 +25,7 @@ from agentmortem.collector.rules import tuple_element as _el
 from agentmortem.platform.schema import INSERT_COLUMNS, SPAN_KINDS, STATUS_CODES, TRACES_TABLE
 from agentmortem.platform.store import Store
 from agentmortem.semconv.keys import RESOURCE_SERVICE_NAME, TENANT
+from agentmortem.semconv.sql import lit
 
 SCHEMA_FILE = Path(__file__).parent / "otlp_native.proto"
 SCHEMA_TEXT = SCHEMA_FILE.read_text()
@@ -68,10 +69,6 @@ STRUCTURE = (
     f"links Array(Tuple(trace_id String, span_id String, trace_state String, attributes {_KVS})), "
     "status Tuple(message String, code Int32))))))), tenant String"
 )
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 # -- value rendering, as pdata's AsString() -------------------------------------------
@@ -250,10 +247,10 @@ _INSERT_TEMPLATE = _select()
 # Embedded: ClickHouse reads the schema file shipped with this package (and caches it).
 # Server: it cannot see our files, so the schema text travels as a parameter.
 INSERT_FROM_FILE = _INSERT_TEMPLATE.replace(
-    "{source}", f"file({{path:String}}, 'Protobuf', {_literal(STRUCTURE)})"
+    "{source}", f"file({{path:String}}, 'Protobuf', {lit(STRUCTURE)})"
 ).replace("{schema_settings}", "format_schema = {schema:String}")
 INSERT_FROM_BODY = (
-    _INSERT_TEMPLATE.replace("{source}", f"input({_literal(STRUCTURE)})").replace(
+    _INSERT_TEMPLATE.replace("{source}", f"input({lit(STRUCTURE)})").replace(
         "{schema_settings}",
         "format_schema = {schema:String}, format_schema_source = 'string', format_schema_message_name = 'Envelope'",
     )

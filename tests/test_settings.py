@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -137,6 +139,14 @@ def test_sections_read_flat_names_and_document_every_setting():
         assert cls.model_config["env_prefix"] == "AGENTMORTEM_" and not cls.model_config.get("env_nested_delimiter")
         for field, info in cls.model_fields.items():
             assert info.description, f"{env_name(field)} ({section}) has no description"
+
+
+def test_the_configuration_manual_names_exactly_the_declared_settings():
+    """docs/configuration.md (the user's reference) documents every variable, and no name that is gone."""
+    manual = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+    documented = set(re.findall(r"`(AGENTMORTEM_[A-Z0-9_]+)`", manual))
+    declared = {env_name(field) for field in OWNERS}
+    assert (sorted(declared - documented), sorted(documented - declared)) == ([], [])
 
 
 def test_flags_win_over_the_environment(clean_env):

@@ -169,7 +169,8 @@ class Store:
                     autogenerate_session_id=False,
                 )
         except Exception as exc:  # driver errors, network errors from the HTTP layer, engine start failures
-            if loc.embedded and loc.path and data_dir_in_use(loc.path):
+            # (a database that does not exist means the engine opened: not a directory held elsewhere)
+            if loc.embedded and loc.path and "UNKNOWN_DATABASE" not in str(exc) and data_dir_in_use(loc.path):
                 raise StoreInUse(
                     f"{loc.describe()} is in use by another process (e.g. `agentmortem serve`): the embedded "
                     "engine allows one process per data directory; stop that process, use the HTTP API it "

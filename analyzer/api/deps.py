@@ -44,13 +44,6 @@ def get_context(request: Request) -> ApiContext:
 ContextDep = Annotated[ApiContext, Depends(get_context)]
 
 
-def get_store(ctx: ContextDep) -> Store:
-    return ctx.store
-
-
-StoreDep = Annotated[Store, Depends(get_store)]
-
-
 def tenant_scope(
     request: Request,
     ctx: ContextDep,

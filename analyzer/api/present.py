@@ -108,8 +108,3 @@ def agent_out(row: dict) -> schemas.AgentStats:
     out = dict(row)
     out["last_run_at"] = iso(out.pop("last_run_ns", None))
     return schemas.AgentStats(**out)
-
-
-def node_facts(node: Node) -> dict:
-    """A node's span as a plain dict (templates)."""
-    return {**node.span._asdict(), "step": node.step, "depth": node.depth, "run_id": node.run_id}

@@ -4,14 +4,12 @@ A batch's load filters the raw table by trace id (and tenant), and the raw table
 span name and time (the exporter's schema), so the spans of any batch lie in nearly every
 granule: each load decompresses the whole table and plans the large mapping query again, so
 a load costs about the same whatever the batch size (a small batch costs what a big one does).
-A round of several batches instead maps its traces with one `INSERT … SELECT` per chunk
-(by default one chunk: see `STAGE_CHUNKS`) into a scratch MergeTree ordered by trace id
-(one read of the raw table per chunk, the mapping spread over the engine's threads, no sort
-of the raw rows), on a thread of its own, chunk after chunk (with several chunks, the batches
-already staged are analyzed meanwhile). A batch is a range of the sorted trace ids, so it
-reads a few granules of the stage with a trivial query. A trace is a (tenant, trace id): the
-stage is ordered by both and a batch names its traces by both. Rows are the same as
-`load.spans_payload` gives, for any chunking. Fields that repeat verbatim over many spans
+A round of several batches instead maps all its traces with one `INSERT … SELECT` into a
+scratch MergeTree ordered by trace id (one read of the raw table, the mapping spread over the
+engine's threads, no sort of the raw rows), on a thread of its own. A batch is a range of the
+sorted trace ids, so it reads a few granules of the stage with a trivial query. A trace is a
+(tenant, trace id): the stage is ordered by both and a batch names its traces by both. Rows are
+the same as `load.spans_payload` gives. Fields that repeat verbatim over many spans
 (`BY_KEY`: tool definitions) are mapped once per distinct input into a `_values` table;
 staged rows and batches carry their keys (`load.keyed_payload`).
 
@@ -43,11 +41,6 @@ from agentmortem.semconv.sql import RAW_TENANT, field_by_key_select, lit
 
 log = logging.getLogger(__name__)
 
-# Each chunk reads (decompresses) the whole raw table once more, as every granule holds spans of every
-# chunk's traces. Overlapping staging with analysis only pays while the engine leaves a core idle, and a
-# full round keeps the cores busy: more chunks made full rounds slower and dearer in CPU (docs/benchmarks.md,
-# "Round staging"). The price of one chunk: a round's first results come once all of it is staged.
-STAGE_CHUNKS = 1
 STALE_STAGE_SECONDS = 6 * 3600  # far beyond any round (a round takes at most a few minutes), and clock skew
 # Fields mapped once per distinct input (`semconv.sql.field_by_key_select`) into the stage's
 # `_values` table; the stage rows hold their keys. Tool definitions repeat on every model call of an
@@ -79,12 +72,6 @@ def create_canonical_table(store: Store, table: str, source: str = TRACES_TABLE,
     store.command(f"CREATE TABLE {table} ENGINE = MergeTree ORDER BY (tenant, trace_id) EMPTY AS {select}")
 
 
-def chunk_of_batches(batches: int, chunks: int = STAGE_CHUNKS) -> list[int]:
-    """The chunk of each of `batches` consecutive batches: at most `chunks` chunks of equal shares."""
-    count = max(1, min(chunks, batches))
-    return [i * count // batches for i in range(batches)]
-
-
 def staged_batches(traces: Sequence[TraceKey], batch_traces: int, parallel: int = 1,
                    spans: Mapping[TraceKey, int] | None = None, batch_spans: int = 0) -> list[list[TraceKey]]:
     """Traces sorted and cut into batches of at most `batch_traces` traces (and, given each trace's
@@ -114,16 +101,18 @@ def staged_batches(traces: Sequence[TraceKey], batch_traces: int, parallel: int 
 
 
 class RoundStage:
-    """The canonical spans of one round's `batches` (from `staged_batches`), staged in chunks of
-    consecutive batches on a background thread; `payload(i)` waits for batch `i`'s chunk. Of the
-    traces in `bounded` (their stored span counts), only the first `max_spans` spans are staged.
+    """The canonical spans of one round's `batches` (from `staged_batches`), staged in one pass on
+    a background thread (a staging split in parts reads the whole raw table once per part, as every
+    granule holds spans of every part: it cost more CPU and time, docs/benchmarks.md "Round
+    staging"); `payload(i)` waits for it. Of the traces in `bounded` (their stored span counts),
+    only the first `max_spans` spans are staged.
 
-    Use as a context manager: entering creates the tables and starts staging, leaving stops
-    it (after the chunk being written) and drops the tables.
+    Use as a context manager: entering creates the tables and starts staging, leaving waits for
+    the staging under way (or skips it, not yet begun) and drops the tables.
     """
 
     def __init__(self, store: Store, prefix: str, batches: Sequence[Sequence[TraceKey]], source: str = TRACES_TABLE,
-                 chunks: int = STAGE_CHUNKS, bounded: Mapping[TraceKey, int] | None = None, max_spans: int = 0) -> None:
+                 bounded: Mapping[TraceKey, int] | None = None, max_spans: int = 0) -> None:
         if not all(batches) or any(list(b) != sorted(b) for b in batches) or any(
                 a[-1] >= b[0] for a, b in zip(batches, batches[1:])):
             raise ValueError("staged batches must be consecutive ranges of sorted traces")
@@ -132,8 +121,7 @@ class RoundStage:
         self.values_table = f"{self.table}_values"
         self.batches = [list(b) for b in batches]
         self.bounded, self.max_spans = set(bounded or ()), max_spans
-        self._chunk_of = chunk_of_batches(len(self.batches), chunks)
-        self._ready = [threading.Event() for _ in range(self._chunk_of[-1] + 1 if self._chunk_of else 0)]
+        self._ready = threading.Event()
         self._error: BaseException | None = None
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self.stage_all, name="analyzer-stage", daemon=True)
@@ -149,29 +137,26 @@ class RoundStage:
         dropped = drop_stale_stages(self.store, self.prefix)
         if dropped:
             log.info("dropped %d stage table(s) left by an earlier process: %s", len(dropped), ", ".join(dropped))
-        of_chunk = f"FROM {self.ids_table} WHERE Chunk = {{chunk:UInt32}}"
-        ids, keys = f"SELECT TraceId {of_chunk}", f"SELECT Tenant, TraceId {of_chunk}"
-        sets = [f"({ids})", f"(SELECT Tenant, TraceId {of_chunk} AND NOT Big)"]
+        ids, keys = f"SELECT TraceId FROM {self.ids_table}", f"SELECT Tenant, TraceId FROM {self.ids_table}"
+        sets = [f"({ids})", f"({keys} WHERE NOT Big)"]
         if self.bounded:
-            sets += [f"(SELECT TraceId {of_chunk} AND Big)", f"(SELECT Tenant, TraceId {of_chunk} AND Big)"]
-        chunk = traces_where(self.source, *sets)
-        self._insert_sql = [f"INSERT INTO {self.table} {analysis_select(self.source, chunk, by_key=BY_KEY)}"] + [
+            sets += [f"({ids} WHERE Big)", f"({keys} WHERE Big)"]
+        traces = traces_where(self.source, *sets)
+        self._insert_sql = [f"INSERT INTO {self.table} {analysis_select(self.source, traces, by_key=BY_KEY)}"] + [
             f"INSERT INTO {self.values_table} SELECT {lit(name)}, key, value "
             f"FROM ({field_by_key_select(name, self.source, self._one_span_per_key(name, ids, keys))})"
             for name in BY_KEY]
-        self.store.command(f"CREATE TABLE {self.ids_table} (Tenant String, TraceId String, Chunk UInt32, "
-                           "Big Bool) ENGINE = MergeTree ORDER BY (Chunk, Tenant, TraceId)")
+        self.store.command(f"CREATE TABLE {self.ids_table} (Tenant String, TraceId String, Big Bool) "
+                           "ENGINE = MergeTree ORDER BY (Tenant, TraceId)")
         self.store.command(f"CREATE TABLE {self.values_table} (Field String, Key UInt64, Value String) "
                            "ENGINE = MergeTree ORDER BY (Field, Key)")
         create_canonical_table(self.store, self.table, self.source, BY_KEY)
         keys = [t for b in self.batches for t in b]
-        chunk_of = [self._chunk_of[i] for i, b in enumerate(self.batches) for _ in b]
-        self.store.insert_columns(self.ids_table, [[k.tenant for k in keys], [k.trace_id for k in keys], chunk_of,
-                                                   [k in self.bounded for k in keys]],
-                                  ["Tenant", "TraceId", "Chunk", "Big"])
+        self.store.insert_columns(self.ids_table, [[k.tenant for k in keys], [k.trace_id for k in keys],
+                                                   [k in self.bounded for k in keys]], ["Tenant", "TraceId", "Big"])
 
     def _one_span_per_key(self, name: str, ids: str, keys: str) -> str:
-        """A raw-row condition for one staged span per distinct key of `name` among the chunk's traces
+        """A raw-row condition for one staged span per distinct key of `name` among the round's traces
         (trace ids `ids`, traces `keys`): the raw read then decompresses the few granules holding
         them, not the whole table."""
         some = (f"SELECT any((tenant, trace_id, span_id)) AS span FROM {self.table} "
@@ -195,21 +180,20 @@ class RoundStage:
 
     # -- staging ----------------------------------------------------------------------------
     def stage_all(self) -> None:
-        """Map every chunk into the stage, in order (the background thread's work)."""
-        for chunk, ready in enumerate(self._ready):
-            if self._closing.is_set():
-                self._error = RuntimeError("the round's staging was stopped")
-            if self._error is None:
-                try:
-                    for sql in self._insert_sql:
-                        self.store.command(sql, {"chunk": chunk, "max_spans": self.max_spans})
-                except BaseException as exc:  # reported to every batch still waiting
-                    self._error = exc
-            ready.set()
+        """Map the round's traces into the stage (the background thread's work)."""
+        if self._closing.is_set():
+            self._error = RuntimeError("the round's staging was stopped")
+        else:
+            try:
+                for sql in self._insert_sql:
+                    self.store.command(sql, {"max_spans": self.max_spans})
+            except BaseException as exc:  # reported to every batch still waiting
+                self._error = exc
+        self._ready.set()
 
     def payload(self, index: int) -> bytes:
         """Batch `index`'s spans, encoded as `load.spans_payload` encodes them."""
-        self._ready[self._chunk_of[index]].wait()
+        self._ready.wait()
         if self._error is not None:
             raise self._error
         # The batch is a range of the stage's sort key, spelled as comparisons of its columns so that

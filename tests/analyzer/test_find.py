@@ -131,7 +131,7 @@ def test_the_cli_analyzes_an_id_it_does_not_know_yet(stored):
     rows = lookup(store, NAMED, RuleSettings())  # another AgentMetrics id: every tenant's run of it
     assert [(r["Tenant"], r["TraceId"]) for r in rows] == [("acme", traces["acme"]), ("globex", traces["globex"])]
     out = io.StringIO()
-    assert explain_command(store, NAMED, Console(file=out, width=200, color_system=None)) == 0
+    assert explain_command(store, NAMED, RuleSettings(), Console(file=out, width=200, color_system=None)) == 0
     text = out.getvalue()
     assert f"trace {traces['acme']} · tenant acme" in text and f"trace {traces['globex']} · tenant globex" in text
-    assert explain_command(store, "no-such-run", Console(file=io.StringIO())) == 1
+    assert explain_command(store, "no-such-run", RuleSettings(), Console(file=io.StringIO())) == 1

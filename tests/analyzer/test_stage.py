@@ -12,10 +12,8 @@ from agentmortem.analyzer.engine.migrations import migrate_analyzer
 from agentmortem.analyzer.engine.pipeline import analyze_traces
 from agentmortem.analyzer.engine.scheduler import Scheduler
 from agentmortem.analyzer.engine.stage import (
-    STAGE_CHUNKS,
     STALE_STAGE_SECONDS,
     RoundStage,
-    chunk_of_batches,
     drop_stale_stages,
     stage_prefix,
     staged_batches,
@@ -39,11 +37,7 @@ def _by_key(spans) -> list[dict]:
     return sorted((s._asdict() for s in spans), key=lambda d: (d["trace_id"], d["span_id"], d["start_ns"]))
 
 
-def test_chunks_are_equal_shares_of_consecutive_batches():
-    assert chunk_of_batches(1, chunks=4) == [0]
-    assert chunk_of_batches(3, chunks=4) == [0, 1, 2]
-    assert chunk_of_batches(14, chunks=4) == [0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3]
-    assert chunk_of_batches(5, chunks=1) == [0] * 5
+def test_stage_tables_of_a_shard_share_its_prefix():
     assert stage_prefix(Shard(1, 3)) == "agent_round_stage_1_of_3_"
 
 
@@ -88,12 +82,11 @@ def test_batches_must_be_ranges_of_sorted_ids(store):
         RoundStage(store, PREFIX, [["a"], []])
 
 
-@pytest.mark.parametrize("chunks", [STAGE_CHUNKS, 4])
-def test_each_staged_batch_holds_exactly_the_spans_a_direct_load_gives(store, scenario_traces, chunks):
+def test_each_staged_batch_holds_exactly_the_spans_a_direct_load_gives(store, scenario_traces):
     batches = staged_batches(scenario_traces, 5)
-    assert len(batches) >= 8  # several batches (in several chunks of several batches with 4 chunks)
+    assert len(batches) >= 8  # several batches, each a range of the stage
     offering = 0
-    with RoundStage(store, PREFIX, batches, chunks=chunks) as stage:
+    with RoundStage(store, PREFIX, batches) as stage:
         for i, batch in enumerate(batches):
             staged = spans_from_payload(stage.payload(i))
             assert {(s.tenant, s.trace_id) for s in staged} == set(batch)
@@ -139,10 +132,10 @@ def test_leaving_early_stops_staging_and_drops_the_tables(store, scenario_traces
     assert not _stages(store)
 
 
-def test_chunks_after_the_stop_are_not_staged_and_say_so(store, scenario_traces):
-    stage = RoundStage(store, PREFIX, staged_batches(scenario_traces, 5), chunks=4)
+def test_a_stage_stopped_before_it_began_stages_nothing_and_says_so(store, scenario_traces):
+    stage = RoundStage(store, PREFIX, staged_batches(scenario_traces, 5))
     stage.create()
-    stage._closing.set()  # what leaving the round does before the thread reaches the next chunk
+    stage._closing.set()  # what leaving the round does before the thread begins
     stage.stage_all()
     with pytest.raises(RuntimeError, match="stopped"):
         stage.payload(0)

@@ -11,7 +11,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
@@ -24,7 +24,6 @@ from agentmortem.platform.tables import select_list
 RUNS = AGENT_RUNS.final
 # AgentMetrics' run status from our outcome: timeouts, failures, everything else completed.
 STATUS_SQL = "multiIf(FailureClass = 'timeout', 'timeout', Outcome = 'failed', 'failed', 'completed')"
-RunStatus = Literal["running", "completed", "failed", "timeout"]
 
 _r = AGENT_RUNS.c
 # API field -> SQL over `agent_runs` (AgentMetrics' names first, then ours).
@@ -176,12 +175,6 @@ def list_runs(
 def count_runs(store: Store, scope: Scope, f: RunFilter) -> int:
     w = run_where(scope, f)
     return int(store.query(f"SELECT count() FROM {RUNS} {w.sql()}", w.params)[0][0])
-
-
-def export_runs(store: Store, scope: Scope, f: RunFilter, *, limit: int, sort: str = "-started_at") -> list[dict]:
-    """Up to `limit` runs in `sort` order, for CSV and NDJSON exports."""
-    rows, _ = list_runs(store, scope, f, limit=limit, sort=sort)
-    return rows
 
 
 def get_run(store: Store, scope: Scope, ident: str) -> dict | None:

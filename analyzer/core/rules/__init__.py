@@ -2,7 +2,7 @@
 
 Rules do no I/O and keep no state; their order in `RULES` does not matter (the
 root-cause ranking in `analyzer.core.rootcause` orders their findings). Each module holds
-one family; `RuleContext` (settings, baseline, derived `RunView`) is in `config`.
+one family; `RuleContext` (settings, baseline, derived `RunView`) is in `analyzer.core.rule_context`.
 """
 
 from __future__ import annotations
