@@ -134,6 +134,43 @@ def test_invalid_tool_args_schema_and_json():
     assert sig.evidence["problem"] == "arguments are not valid JSON"
 
 
+ORDER_TOOLS = [{"name": "lookup_order", "description": "Look up an order",
+                "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}},
+                               "required": ["order_id"]}}]
+
+
+def test_tool_arguments_are_judged_on_what_the_model_sent_not_on_the_tool_span_record():
+    """LangChain (OpenInference) records a one-string-argument tool's input as the bare value: not JSON,
+    and not what the model sent (its call carried valid JSON)."""
+    b = RunBuilder(question="Where is order A17?")
+    b.llm(tool_calls=[("lookup_order", {"order_id": "A17"})], tools=ORDER_TOOLS)
+    b.tool("lookup_order", "A17", result="A17: shipped on Monday")
+    b.llm(answer="Order A17 shipped on Monday.")
+    v = analyze(b.build(output="Order A17 shipped on Monday."))
+    assert v.signals == () and v.outcome == "ok" and not v.failure_class
+
+
+def test_a_tool_that_raised_is_a_tool_error_whatever_its_span_recorded_as_input():
+    b = RunBuilder(question="Where is order A17?")
+    b.llm(tool_calls=[("lookup_order", {"order_id": "A17"})], tools=ORDER_TOOLS)
+    tool = b.tool("lookup_order", "A17", error=("KeyError", "A17"))
+    b.llm(answer="I could not look up order A17: the order service failed.")
+    v = analyze(b.build(output="I could not look up order A17: the order service failed."))
+    assert v.failure_class == "tool_error" and v.root_cause.span_id == tool
+    assert of_type(v, "invalid_tool_args") == []
+
+
+@pytest.mark.parametrize("schema", ["a string", {"type": "string"}, {"type": "object", "properties": 5}])
+def test_a_malformed_or_non_object_tool_schema_is_no_schema(schema):
+    tools = [{"name": "lookup_order", "description": "Look up an order", "parameters": schema}]
+    b = RunBuilder(question="Where is order A17?")
+    b.llm(tool_calls=[("lookup_order", {"order_id": "A17"})], tools=tools)
+    b.tool("lookup_order", {"order_id": "A17"}, result="A17: shipped on Monday")
+    b.llm(answer="Order A17 shipped on Monday.")
+    v = analyze(b.build(output="Order A17 shipped on Monday."))
+    assert of_type(v, "invalid_tool_args") == [] and not v.failure_class
+
+
 def test_invalid_args_corrected_later_is_silent():
     b = RunBuilder()
     b.llm(tool_calls=[("get_weather", {"town": "Paris"})], tools=WEATHER_TOOLS)

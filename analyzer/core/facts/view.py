@@ -64,9 +64,10 @@ class CallSite(NamedTuple):
     is built several times faster."""
 
     name: str
-    arguments: str
+    arguments: str  # what the model sent when its request is known, else what the tool span recorded
     llm: RunSpan | None  # the model call that asked for it
     tool: RunSpan | None  # the span that executed it
+    model_sent: bool = True  # `arguments` are the model's own (not a tool span's record of its input)
 
     @property
     def rs(self) -> RunSpan:
@@ -288,9 +289,11 @@ class RunView:
             if match is not None:
                 used.add(match)
             llm = requested[match][0] if match is not None else None
-            args = s.tool_arguments or (requested[match][1].arguments if match is not None else "")
+            # The model's arguments are what it sent; a tool span's input is the framework's record of
+            # what the tool received (LangChain records a one-string-argument tool's input as the bare string).
+            asked = requested[match][1].arguments if match is not None else ""
             name = s.tool_name or (requested[match][1].name if match is not None else s.span_name)
-            sites.append(CallSite(name, args, llm, rs))
+            sites.append(CallSite(name, asked or s.tool_arguments, llm, rs, bool(asked)))
         if len(used) == len(requested):
             return sites  # executed calls only, already in step order (the order of `run.spans`)
         for i, (llm, call) in enumerate(requested):

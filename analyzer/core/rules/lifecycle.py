@@ -8,7 +8,7 @@ its own status and output.
 
 from __future__ import annotations
 
-from agentmortem.analyzer.core.facts.content import all_text, assistant_text
+from agentmortem.analyzer.core.facts.content import acknowledges_failure, all_text, assistant_text
 from agentmortem.analyzer.core.facts.failures import span_end
 from agentmortem.analyzer.core.model import Run, RunSpan, Signal
 from agentmortem.analyzer.core.rule_context import RuleContext
@@ -65,8 +65,9 @@ def _snippets(rs: RunSpan, text: str) -> list[str]:
 
 
 def error_swallowed(run: Run, ctx: RuleContext) -> list[Signal]:
-    """An unrecovered failure's text reached a later model call, and the run answered as if all was well."""
-    if ctx.view.ended_badly:
+    """An unrecovered failure's text reached a later model call, and the run answered as if all was well
+    (its answer does not tell the user something failed)."""
+    if ctx.view.ended_badly or acknowledges_failure(ctx.view.final_answer[1]):
         return []
     signals = []
     for failure in ctx.view.failures:

@@ -26,6 +26,8 @@ from agentmortem.analyzer.core.facts.view import CallSite
 from agentmortem.analyzer.core.model import Run, Signal
 from agentmortem.analyzer.core.rule_context import RuleContext
 
+NOT_JSON = "arguments are not valid JSON"
+
 
 def _refuse(uri: str) -> NoReturn:
     raise LookupError(f"schemas are not fetched: {uri}")
@@ -34,9 +36,11 @@ def _refuse(uri: str) -> NoReturn:
 @lru_cache(maxsize=512)
 def _validators(schema_text: str) -> tuple[object | None, object] | None:
     """(jsonschema-rs validator or None when it cannot build one, jsonschema validator), or None
-    when jsonschema finds the schema itself invalid. jsonschema's validator class shares no base
-    type hint, hence `object`."""
+    when the schema is not an object schema or jsonschema finds it invalid (then there is no
+    schema to judge by). jsonschema's validator class shares no base type hint, hence `object`."""
     schema = json.loads(schema_text)
+    if not isinstance(schema, dict) or schema.get("type", "object") != "object":
+        return None  # not an object schema (tool arguments are an object): no schema to judge by
     cls = validator_for(schema)
     try:
         cls.check_schema(schema)
@@ -86,7 +90,7 @@ def _argument_problem(arguments: str, schema_text: str) -> str:
     else:
         value = json_or_none(arguments)
         if value is None and arguments.strip() != "null":
-            return "arguments are not valid JSON"
+            return NOT_JSON
     if not schema_text:
         return ""
     validators = _validators(schema_text)
@@ -118,6 +122,8 @@ def invalid_tool_args(run: Run, ctx: RuleContext) -> list[Signal]:
         if schema and id(schema) not in texts:
             texts[id(schema)] = (schema, _schema_text(schema))
         problem = _argument_problem(site.arguments, texts[id(schema)][1] if schema else "")
+        if problem == NOT_JSON and not site.model_sent:
+            problem = ""  # a tool span's record of its input need not be JSON: not evidence of what the model sent
         if problem:
             bad.setdefault(site.name, []).append((site, problem))
         elif site.name in bad and _ok(site, ctx):
