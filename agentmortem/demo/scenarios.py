@@ -197,16 +197,19 @@ def delegation_failure(em: Emitter) -> Marks:
     with em.agent(AGENT, "Which museums open on Mondays in Rome?") as run:
         em.llm(tool_calls=[("ask_researcher", {"question": "Rome museums open Monday"})], tools=TOOLS)
 
+        failed: list[str] = []
+
         def researcher() -> str:
             with em.agent("researcher", "Rome museums open Monday") as sub:
-                em.llm(error=("APIConnectionError", "Connection error."))
+                failed.append(em.llm(error=("APIConnectionError", "Connection error.")))
                 sub["error"] = ("APIConnectionError", "Connection error.")
             return ""
 
-        call = em.tool("ask_researcher", {"question": "Rome museums open Monday"}, body=researcher)
+        em.tool("ask_researcher", {"question": "Rome museums open Monday"}, body=researcher)
         run["answer"] = "Most museums in Rome are open every day."
         em.llm(answer=run["answer"], tools=TOOLS)
-    return {"run": run["span_id"], "root_cause": call}
+    # The root cause is where the sub-agent's own failure began: its failed model call.
+    return {"run": run["span_id"], "root_cause": failed[0]}
 
 
 def error_swallowed(em: Emitter) -> Marks:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from agentmortem.analyzer.core.facts.failures import span_end
 from agentmortem.analyzer.core.facts.view import RunView
 from agentmortem.analyzer.core.model import CostImpact, Signal
-from agentmortem.analyzer.core.rootcause import RUN_LEVEL
+from agentmortem.analyzer.core.rootcause import RUN_LEVEL, anchor
 
 _REPEAT_TYPES = frozenset({"loop", "retry_storm"})
 
@@ -34,7 +34,7 @@ def _union_ms(intervals: list[tuple[int, int]]) -> float:
 def wasted_span_ids(view: RunView, root: Signal, signals: tuple[Signal, ...]) -> set[str]:
     """Spans from the root cause onward, plus every repeat inside loops and retry storms."""
     run = view.run
-    rc = view.by_id.get(root.span_id)
+    rc = view.by_id.get(anchor(root, view))
     if root.type in RUN_LEVEL or rc is None:
         return {rs.span_id for rs in run.spans}
     wasted = {rc.span_id} | {d.span_id for d in view.descendants(rc.span_id)}
@@ -55,7 +55,7 @@ def cost_impact(view: RunView, root: Signal | None, signals: tuple[Signal, ...])
     tokens = sum(view.tokens(rs) for rs in leaves)
     costs = [rs.cost_usd for rs in run.spans if rs.span_id in ids and rs.cost_usd is not None]
     cost = round(sum(costs), 8) if view.total_cost is not None else None
-    rc = view.by_id.get(root.span_id)
+    rc = view.by_id.get(anchor(root, view))
     run_end = max([run.end_ns, *(span_end(rs.span) for rs in run.spans)])
     if root.type in RUN_LEVEL or rc is None:
         intervals = [(min(rs.span.start_ns for rs in run.spans), run_end)] if run.spans else []

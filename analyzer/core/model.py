@@ -78,6 +78,9 @@ class SubRunOutcome:
     outcome: Outcome = "ok"
     failure_class: str = ""
     answered: bool = True  # the sub-agent returned a non-empty output
+    root_cause_span_id: str = ""  # where the sub-run's own failure began (a span of the sub-run)
+    root_cause_type: str = ""  # that root cause's signal type
+    root_cause_span_name: str = ""
 
 
 @dataclass(frozen=True)

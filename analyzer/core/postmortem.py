@@ -13,6 +13,7 @@ from typing import Any
 from agentmortem.analyzer.core.facts.view import RunView
 from agentmortem.analyzer.core.model import SEVERITY_RANK, Explanation, Run, Signal, Verdict
 from agentmortem.analyzer.core.phrases import NEXT, SHORT, WHAT, WHY, render
+from agentmortem.analyzer.core.rootcause import anchor
 
 _MAX_CONSEQUENCES = 2
 _MAX_CITED = 4
@@ -42,17 +43,23 @@ def where(view: RunView, signal: Signal) -> dict[str, Any]:
     """Step k of n, the span, and the path from the run's root to it: a path longer than
     `_PATH_HEAD + _PATH_TAIL` keeps its two ends, and `path_omitted` says where and how many
     spans were left out (a post-mortem is read: a chain thousands of spans deep is no sentence)."""
-    rs = view.by_id.get(signal.span_id)
-    path = view.path(signal.span_id) if rs else []
+    at = anchor(signal, view)  # a cause inside a sub-run is placed by the span that delegated to it
+    rs = view.by_id.get(at)
+    path = view.path(at) if rs else []
     omitted = len(path) - _PATH_HEAD - _PATH_TAIL
     if omitted > 0:
         path = path[:_PATH_HEAD] + path[-_PATH_TAIL:]
+    steps = [{"span_id": p.span_id, "span_name": p.span.span_name} for p in path]
+    name = rs.span.span_name if rs else ""
+    if at != signal.span_id:
+        name = signal.evidence.get("cause_span_name") or name
+        steps.append({"span_id": signal.span_id, "span_name": name})
     out = {
         "step": rs.step if rs else 0,
         "of": len(view.run.spans),
-        "span_name": rs.span.span_name if rs else "",
+        "span_name": name,
         "span_id": signal.span_id,
-        "path": [{"span_id": p.span_id, "span_name": p.span.span_name} for p in path],
+        "path": steps,
     }
     if omitted > 0:
         out["path_omitted"] = {"at": _PATH_HEAD, "count": omitted}

@@ -33,15 +33,24 @@ PRECEDENCE: tuple[str, ...] = (
 _RANK = {name: i for i, name in enumerate(PRECEDENCE)}
 
 
+def anchor(signal: Signal, view: RunView) -> str:
+    """The span of this run that places the signal: its own, or else the first of its evidence's spans
+    in the run (a sub-run's failure is placed by the span that delegated to it)."""
+    if signal.span_id in view.by_id:
+        return signal.span_id
+    return next((sid for sid in signal.evidence.get("span_ids", ()) if sid in view.by_id), signal.span_id)
+
+
 def moment(signal: Signal, view: RunView) -> int:
     """When the signal's problem showed (ns); run-level symptoms after every span."""
-    if signal.type in RUN_LEVEL or signal.span_id not in view.by_id:
+    at = anchor(signal, view)
+    if signal.type in RUN_LEVEL or at not in view.by_id:
         return max(view.last_end, view.run.end_ns) + 1
-    return span_end(view.by_id[signal.span_id].span)
+    return span_end(view.by_id[at].span)
 
 
 def order_key(signal: Signal, view: RunView) -> tuple[int, int, int, int, str]:
-    rs = view.by_id.get(signal.span_id)
+    rs = view.by_id.get(anchor(signal, view))
     depth = rs.depth if rs else 0
     start = rs.span.start_ns if rs else 0
     return (moment(signal, view), -depth, _RANK.get(signal.type, len(_RANK)), start, signal.type)

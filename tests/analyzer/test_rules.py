@@ -322,6 +322,20 @@ def test_delegation_failure_from_sub_run_outcomes():
     assert analyze(b.build(output="Everything is fine.", sub_runs=(ok,))).signals == ()
 
 
+def test_a_failed_sub_run_is_the_cause_before_the_parents_later_claim():
+    """The planner delegates to billing-agent, whose refund tool failed; the planner then claims success.
+    The root cause is where the sub-run's failure began (its own root cause span), not the claim."""
+    b = RunBuilder(agent="planner", question="Refund my $20 order A17")
+    b.llm(tool_calls=[("billing_agent", {"task": "refund $20 for A17"})])
+    call = b.tool("billing_agent", {"task": "refund $20 for A17"}, result="")
+    b.llm(answer="Your refund of $20 is on its way.")
+    sub = SubRunOutcome(run_id="billing", parent_span_id=call, agent_name="billing-agent", outcome="failed",
+                        failure_class="tool_error", root_cause_span_id="refund-span", root_cause_type="tool_error")
+    v = analyze(b.build(output="Your refund of $20 is on its way.", sub_runs=(sub,)))
+    assert v.failure_class == "delegation_failure" and v.root_cause.span_id == "refund-span"
+    assert v.root_cause.evidence["delegated_at"] == call and v.root_cause.evidence["sub_agent"] == "billing-agent"
+
+
 def test_error_swallowed():
     b = RunBuilder()
     b.llm(tool_calls=[("get_weather", {"city": "Paris"})], tools=WEATHER_TOOLS)

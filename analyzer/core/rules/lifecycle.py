@@ -36,9 +36,13 @@ def delegation_failure(run: Run, ctx: RuleContext) -> list[Signal]:
         if sub.outcome != "failed" and sub.answered:
             continue
         at = sub.parent_span_id if sub.parent_span_id in ctx.view.by_id else run.root_span_id
-        signals.append(Signal("delegation_failure", "error", at, {
-            "span_ids": [at], "sub_run_id": sub.run_id, "sub_agent": sub.agent_name, "sub_outcome": sub.outcome,
-            "sub_failure_class": sub.failure_class, "answered": sub.answered,
+        # The cause is where the sub-run's own failure began (its root cause, a span of the sub-run);
+        # the delegating span in this run places it in time (`span_ids` lists it first).
+        cause = sub.root_cause_span_id or at
+        signals.append(Signal("delegation_failure", "error", cause, {
+            "span_ids": [at] + ([cause] if cause != at else []), "sub_run_id": sub.run_id, "sub_agent": sub.agent_name,
+            "sub_outcome": sub.outcome, "sub_failure_class": sub.failure_class, "answered": sub.answered,
+            "sub_root_cause": sub.root_cause_type, "delegated_at": at, "cause_span_name": sub.root_cause_span_name,
             "span_name": ctx.view.by_id[at].span.span_name if at in ctx.view.by_id else "",
         }))
     if run.sub_runs:
