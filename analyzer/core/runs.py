@@ -1,10 +1,11 @@
 """Run building: a trace's canonical spans → its runs, each a tree in step order.
 
-A run is rooted at the trace root or at an `agent` span. Agent spans under another
-agent are sub-runs (`parent_run_id` = the run holding their parent span); agent spans
-under a non-agent trace root (e.g. an HTTP handler) are top-level runs, and the
-non-agent spans around them form the trace root's own run. Every span lands in
-exactly one run.
+A run is rooted at the trace root or at an agent span that acts as an agent of its own
+(`_acting_agents`: frameworks also mark graph nodes as agents). Agents under another agent
+or under a workflow root are sub-runs (`parent_run_id` = the run holding their parent span):
+an orchestration is one run that answers for its agents. Agents under any other trace root
+(e.g. an HTTP handler) are top-level runs, and the spans around them form the trace root's
+own run. Every span lands in exactly one run.
 
 Bad data is tolerated, deterministically:
 - duplicate deliveries (same span id twice) count once (the longest copy wins);
@@ -130,17 +131,43 @@ def _children(tree: _Tree) -> dict[str, list[str]]:
     return kids
 
 
+def _acting_agents(tree: _Tree, kids: dict[str, list[str]]) -> set[str]:
+    """The agent spans that are agents of their own, not steps of the agent around them.
+
+    Frameworks mark their graph nodes as agent spans too (LangGraph's `agent` node under
+    OpenInference is one model call): an agent span counts when it names an agent other than
+    its span name (`invoke_agent researcher`, an explicit agent name) or when it acts as one —
+    it executes tools or runs agents below it."""
+    acts: dict[str, bool] = {}
+    order: list[str] = []
+    stack = [tree.root_id]
+    while stack:  # parents before children; walked back, children before parents
+        sid = stack.pop()
+        order.append(sid)
+        stack.extend(kids.get(sid, ()))
+    for sid in reversed(order):
+        acts[sid] = any(tree.spans[c].category in ("tool", "agent") or acts[c] for c in kids.get(sid, ()))
+    return {sid for sid, span in tree.spans.items()
+            if span.category == "agent" and ((span.agent_name and span.agent_name != span.span_name) or acts.get(sid))}
+
+
 def _assign(tree: _Tree, kids: dict[str, list[str]]) -> tuple[dict[str, str], dict[str, str], dict[str, int]]:
-    """Run of every span, parent run of every run, depth of every span within its run."""
+    """Run of every span, parent run of every run, depth of every span within its run.
+
+    Agents under an agent or workflow root are its sub-runs (an orchestration is one run that
+    answers for its agents); under any other root (an HTTP handler) they are top-level runs."""
     run_of: dict[str, str] = {}
     parent_run: dict[str, str] = {tree.root_id: ""}
     depth: dict[str, int] = {}
+    agents = _acting_agents(tree, kids)
+    root = tree.spans.get(tree.root_id)
+    orchestrated = root is not None and root.category in ("agent", "workflow")
     stack = [(tree.root_id, tree.root_id, 0)]
     while stack:
         sid, run, d = stack.pop()
         span = tree.spans.get(sid)
-        if span is not None and span.category == "agent" and sid != tree.root_id:
-            under_agent = run != tree.root_id or _is_agent(tree, tree.root_id)
+        if sid in agents and sid != tree.root_id:
+            under_agent = run != tree.root_id or orchestrated
             parent_run[sid] = run if under_agent else ""
             run, d = sid, 0
         if span is not None:
@@ -148,11 +175,6 @@ def _assign(tree: _Tree, kids: dict[str, list[str]]) -> tuple[dict[str, str], di
         for child in reversed(kids.get(sid, ())):
             stack.append((child, run, d + 1))
     return run_of, parent_run, depth
-
-
-def _is_agent(tree: _Tree, span_id: str) -> bool:
-    span = tree.spans.get(span_id)
-    return span is not None and span.category == "agent"
 
 
 def _leaf_llms(members: list[CanonicalSpan], kids: dict[str, list[str]]) -> set[str]:

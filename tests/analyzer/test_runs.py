@@ -16,7 +16,8 @@ S = 1_000_000_000
 
 def span(sid: str, parent: str = "", start: int = 0, dur: int = 1, cat: str = "other", trace: str = "t",
          **kw) -> CanonicalSpan:
-    return CanonicalSpan(trace_id=trace, span_id=sid, parent_span_id=parent, span_name=f"{cat} {sid}",
+    kw.setdefault("span_name", f"{cat} {sid}")
+    return CanonicalSpan(trace_id=trace, span_id=sid, parent_span_id=parent,
                          span_kind="Internal", service_name="svc", start_ns=start * S, duration_ns=dur * S,
                          status_code="Unset", category=cat, **kw)
 
@@ -47,10 +48,37 @@ def test_agent_with_nested_agent_gives_a_run_and_a_sub_run():
 
 
 def test_agents_under_a_non_agent_root_are_top_level_runs():
-    runs = trace_runs([span("http", dur=9), span("a1", "http", 1, cat="agent"), span("x", "a1", 2),
-                       span("a2", "http", 5, cat="agent"), span("db", "http", 6)], price)
+    runs = trace_runs([span("http", dur=9), span("a1", "http", 1, cat="agent", agent_name="triage"),
+                       span("x", "a1", 2), span("a2", "http", 5, cat="agent", agent_name="billing"),
+                       span("db", "http", 6)], price)
     assert [(r.run_id, r.parent_run_id, [s.span_id for s in r.spans]) for r in runs] == [
         ("http", "", ["http", "db"]), ("a1", "", ["a1", "x"]), ("a2", "", ["a2"])]
+
+
+def test_agents_under_a_workflow_root_are_its_sub_runs():
+    """An orchestration (a graph, a crew, `invoke_workflow`) is the one run a user asks about."""
+    runs = trace_runs([span("wf", dur=9, cat="workflow"), span("a1", "wf", 1, cat="agent", agent_name="triage"),
+                       span("l1", "a1", 2, cat="llm"), span("a2", "wf", 5, cat="agent", agent_name="billing"),
+                       span("t", "a2", 6, cat="tool")], price)
+    assert [(r.run_id, r.parent_run_id, r.sub_run_ids) for r in runs] == [
+        ("wf", "", ("a1", "a2")), ("a1", "wf", ()), ("a2", "wf", ())]
+
+
+def test_a_graph_node_marked_as_an_agent_is_a_step_of_its_agent():
+    """LangGraph's `agent` node (an agent span under OpenInference, named as its agent) makes one
+    model call: a step of the agent around it, not a sub-agent. A node that runs tools acts as an agent."""
+    runs = trace_runs([
+        span("g", dur=9, cat="agent", agent_name="order_agent"),
+        span("n1", "g", 1, cat="agent", agent_name="agent", span_name="agent"), span("l1", "n1", 2, cat="llm"),
+        span("n2", "g", 3, cat="workflow", agent_name="tools"), span("t1", "n2", 4, cat="tool"),
+        span("n3", "g", 5, cat="agent", agent_name="agent", span_name="agent"), span("l2", "n3", 6, cat="llm"),
+        span("sub", "g", 7, cat="agent", agent_name="billing_agent", span_name="billing_agent"),
+        span("t2", "sub", 8, cat="tool"),
+    ], price)
+    top, sub = runs
+    assert (top.run_id, top.sub_run_ids) == ("g", ("sub",))
+    assert [s.span_id for s in top.spans] == ["g", "n1", "l1", "n2", "t1", "n3", "l2"]
+    assert (sub.run_id, [s.span_id for s in sub.spans]) == ("sub", ["sub", "t2"])
 
 
 def test_duplicate_deliveries_count_once():
