@@ -30,7 +30,7 @@ from typing import Any
 import openai
 from opentelemetry import trace
 from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from tests.corpus.record.save import CORPUS, Recorder, Run
 from tests.corpus.record.scripted_openai import ScriptedOpenAI, Step, call, fail, say
@@ -158,15 +158,15 @@ def _loop(client: openai.OpenAI, agent: Agent, prompt: str) -> str:
 def _complete(client: openai.OpenAI, agent: Agent, messages: list[dict[str, Any]],
               tools: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
     """One model call (streamed or not), retried by the app on 429 up to `agent.app_retries` times."""
+    params: Any = {"model": MODEL, "messages": messages, "tools": tools}  # plain dicts, as the API takes them
     for attempt in range(agent.app_retries + 1):
         try:
             if not agent.stream:
-                reply = client.chat.completions.create(model=MODEL, messages=messages, tools=tools)
+                reply = client.chat.completions.create(**params)
                 message = reply.choices[0].message
                 return message.content, [tc.model_dump() for tc in message.tool_calls or []]
-            text, calls = "", {}
-            stream = client.chat.completions.create(model=MODEL, messages=messages, tools=tools, stream=True,
-                                                    stream_options={"include_usage": True})
+            text, calls = "", dict[int, dict[str, Any]]()
+            stream = client.chat.completions.create(**params, stream=True, stream_options={"include_usage": True})
             for chunk in stream:
                 for choice in chunk.choices:
                     text += choice.delta.content or ""
