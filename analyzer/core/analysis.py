@@ -73,9 +73,9 @@ def _outcome(parent: Run, parent_ids: Container[str], sub: Analyzed) -> SubRunOu
         run_id=sub.run.run_id, parent_span_id=caller if caller in parent_ids else parent.root_span_id,
         agent_name=sub.run.agent_name, outcome=sub.verdict.outcome, failure_class=sub.verdict.failure_class,
         answered=not output or bool(assistant_text(output)),
-        root_cause_span_id=sub.verdict.root_cause.span_id if sub.verdict.root_cause else "",
-        root_cause_type=sub.verdict.root_cause.type if sub.verdict.root_cause else "",
+        root_cause=sub.verdict.root_cause,
         root_cause_span_name=_span_name(sub.view, sub.verdict.root_cause.span_id) if sub.verdict.root_cause else "",
+        end_ns=sub.run.end_ns or sub.view.last_end,
     )
 
 

@@ -78,9 +78,9 @@ class SubRunOutcome:
     outcome: Outcome = "ok"
     failure_class: str = ""
     answered: bool = True  # the sub-agent returned a non-empty output
-    root_cause_span_id: str = ""  # where the sub-run's own failure began (a span of the sub-run)
-    root_cause_type: str = ""  # that root cause's signal type
+    root_cause: Signal | None = None  # where the sub-run's own failure began (its spans are not the parent's)
     root_cause_span_name: str = ""
+    end_ns: int = 0  # when the sub-run ended
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from agentmortem.analyzer.core.analysis import analyze_run
-from agentmortem.analyzer.core.model import Baseline, SubRunOutcome, Verdict
+from agentmortem.analyzer.core.model import Baseline, Signal, SubRunOutcome, Verdict
 from agentmortem.analyzer.core.rule_context import RuleSettings
-from tests.support.run_builder import WEATHER_TOOLS, RunBuilder
+from tests.support.run_builder import SECOND, WEATHER_TOOLS, RunBuilder
 
 
 def analyze(run, baseline: Baseline | None = None, **settings) -> Verdict:
@@ -329,11 +329,27 @@ def test_a_failed_sub_run_is_the_cause_before_the_parents_later_claim():
     b.llm(tool_calls=[("billing_agent", {"task": "refund $20 for A17"})])
     call = b.tool("billing_agent", {"task": "refund $20 for A17"}, result="")
     b.llm(answer="Your refund of $20 is on its way.")
+    refund = Signal("tool_error", "error", "refund-span", {"span_ids": ["refund-span"], "tool": "refund",
+                                                            "count": 1, "message": "PermissionError: not allowed"})
     sub = SubRunOutcome(run_id="billing", parent_span_id=call, agent_name="billing-agent", outcome="failed",
-                        failure_class="tool_error", root_cause_span_id="refund-span", root_cause_type="tool_error")
+                        failure_class="tool_error", root_cause=refund, end_ns=b.cursor - 2 * SECOND)
     v = analyze(b.build(output="Your refund of $20 is on its way.", sub_runs=(sub,)))
     assert v.failure_class == "delegation_failure" and v.root_cause.span_id == "refund-span"
     assert v.root_cause.evidence["delegated_at"] == call and v.root_cause.evidence["sub_agent"] == "billing-agent"
+
+
+def test_an_orchestration_that_stops_with_its_failed_agent_fails_with_the_agents_own_failure():
+    """A workflow root whose one agent failed (and that made no model call after it) is not a
+    delegation failure: it failed the way its agent did, at the agent's root cause."""
+    b = RunBuilder(agent="workflow", question="Refund my $20 order A17")
+    step = b.span(span_name="run billing_agent", category="workflow")
+    refund = Signal("tool_error", "error", "refund-span", {"span_ids": ["refund-span"], "tool": "refund",
+                                                            "count": 1, "message": "PermissionError: not allowed"})
+    sub = SubRunOutcome(run_id="billing", parent_span_id=step, agent_name="billing-agent", outcome="failed",
+                        failure_class="tool_error", root_cause=refund, end_ns=b.cursor)
+    v = analyze(b.build(sub_runs=(sub,)))
+    assert (v.failure_class, v.root_cause.span_id, v.root_cause.evidence["sub_agent"]) == (
+        "tool_error", "refund-span", "billing-agent")
 
 
 def test_error_swallowed():

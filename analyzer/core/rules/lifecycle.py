@@ -8,6 +8,8 @@ its own status and output.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from agentmortem.analyzer.core.facts.content import acknowledges_failure, all_text, assistant_text
 from agentmortem.analyzer.core.facts.failures import span_end
 from agentmortem.analyzer.core.model import Run, RunSpan, Signal
@@ -30,19 +32,32 @@ def abandoned(run: Run, ctx: RuleContext) -> list[Signal]:
 
 
 def delegation_failure(run: Run, ctx: RuleContext) -> list[Signal]:
-    """A sub-agent failed or returned nothing, and the parent went on (or failed with it)."""
+    """A sub-agent failed or returned nothing, and the parent went on (or failed with it).
+
+    The cause is where the sub-run's own failure began (its root cause, a span of the sub-run);
+    the delegating span in this run places it in time (`span_ids` lists it first). A parent that
+    went on past the failure (a model call of its own after the sub-run ended) gets
+    `delegation_failure`; one that stopped there (an orchestration root, a handoff that was the
+    last step) fails with the sub-run's own failure."""
     signals = []
     for sub in run.sub_runs:
         if sub.outcome != "failed" and sub.answered:
             continue
         at = sub.parent_span_id if sub.parent_span_id in ctx.view.by_id else run.root_span_id
-        # The cause is where the sub-run's own failure began (its root cause, a span of the sub-run);
-        # the delegating span in this run places it in time (`span_ids` lists it first).
-        cause = sub.root_cause_span_id or at
+        rc = sub.root_cause
+        went_on = any(rs.span.start_ns >= sub.end_ns for rs in ctx.view.llm_leaves) if sub.end_ns else True
+        if rc is not None and not went_on:
+            signals.append(replace(rc, evidence={
+                **rc.evidence, "span_ids": [at, *rc.evidence.get("span_ids", [rc.span_id])], "delegated_at": at,
+                "sub_agent": sub.agent_name, "sub_run_id": sub.run_id, "cause_span_name": sub.root_cause_span_name,
+            }))
+            continue
+        cause = rc.span_id if rc is not None else at
         signals.append(Signal("delegation_failure", "error", cause, {
             "span_ids": [at] + ([cause] if cause != at else []), "sub_run_id": sub.run_id, "sub_agent": sub.agent_name,
             "sub_outcome": sub.outcome, "sub_failure_class": sub.failure_class, "answered": sub.answered,
-            "sub_root_cause": sub.root_cause_type, "delegated_at": at, "cause_span_name": sub.root_cause_span_name,
+            "sub_root_cause": rc.type if rc is not None else "", "delegated_at": at,
+            "cause_span_name": sub.root_cause_span_name,
             "span_name": ctx.view.by_id[at].span.span_name if at in ctx.view.by_id else "",
         }))
     if run.sub_runs:
