@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
 from importlib.metadata import version
 from typing import Any
@@ -28,6 +28,7 @@ from autogen_agentchat.base import TaskResult
 from autogen_agentchat.conditions import MaxMessageTermination, TextMentionTermination
 from autogen_agentchat.teams import RoundRobinGroupChat, Swarm
 from autogen_agentchat.tools import AgentTool
+from autogen_core.tools import BaseTool
 from autogen_ext.models.openai import OpenAIChatCompletionClient
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
@@ -83,9 +84,10 @@ async def search_docs(query: str) -> str:
 
 
 VARIANT = ("_down", "_missing", "_declined")
+Tool = BaseTool[Any, Any] | Callable[..., Any] | Callable[..., Awaitable[Any]]
 
 
-def tools(*fns: Callable[..., Any]) -> list[Callable[..., Any]]:
+def tools(*fns: Callable[..., Any]) -> list[Tool]:
     """The functions as the agent's tools, a failing variant keeping the real tool's name."""
     for fn in fns:
         for suffix in VARIANT:
@@ -94,9 +96,9 @@ def tools(*fns: Callable[..., Any]) -> list[Callable[..., Any]]:
 
 
 # -- agents and the scripted model ---------------------------------------------------------------------
-def client(url: str, stream: bool = False, retries: int = 1) -> OpenAIChatCompletionClient:
+def client(url: str, retries: int = 1) -> OpenAIChatCompletionClient:
     return OpenAIChatCompletionClient(model="gpt-4o-mini", base_url=url, api_key="sk-test", model_info=MODEL_INFO,
-                                      max_retries=retries, **({"parallel_tool_calls": True} if not stream else {}))
+                                      max_retries=retries, parallel_tool_calls=True)
 
 
 def for_agent(marker: str, step: Step) -> Step:
@@ -108,7 +110,7 @@ def for_agent(marker: str, step: Step) -> Step:
 def support_agent(fns: list[Callable[..., Any]], iterations: int = 1, stream: bool = False, retries: int = 1,
                   ) -> Callable[[str], AssistantAgent]:
     def build(url: str) -> AssistantAgent:
-        return AssistantAgent("support_agent", model_client=client(url, stream, retries), tools=tools(*fns),
+        return AssistantAgent("support_agent", model_client=client(url, retries), tools=tools(*fns),
                               system_message=SUPPORT, reflect_on_tool_use=True, max_tool_iterations=iterations,
                               model_client_stream=stream)
     return build
@@ -164,7 +166,8 @@ def record(scenario: str, shape: str, steps: list[Step], build: Callable[[str], 
                 result = item if isinstance(item, TaskResult) else result
             assert result is not None
             return result
-        return await runner.run(task=task)
+        done: TaskResult = await runner.run(task=task)
+        return done
 
     try:
         with rec.run(INSTR, scenario, shape) as run:
