@@ -15,8 +15,8 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 # this file is named like the framework: keep its folder off the import path
