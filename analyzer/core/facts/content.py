@@ -140,6 +140,39 @@ def assistant_text(output_messages: str) -> str:
     return "\n".join(t for t in texts if t).strip()
 
 
+_AI_ROLES = ("ai", "assistant", "model", "AIMessage", "AIMessageChunk")
+_ANSWER_KEYS = ("raw", "final_output", "output", "answer", "response", "result", "content", "text")
+
+
+def agent_answer(output_text: str) -> str | None:
+    """What an agent span's recorded output says as an answer, when that output is a framework's
+    serialized state rather than prose: the last AI message of a message list (LangGraph's
+    `{"messages": [...]}`), a result object's answer field, "" for any other JSON document (a state
+    dump is no answer), None for plain text (the text is the answer)."""
+    stripped = output_text.lstrip()
+    if not stripped.startswith(("{", "[")):
+        return None
+    doc = json_or_none(stripped)
+    if doc is None:
+        return None
+    if isinstance(doc, dict) and not isinstance(doc.get("messages"), list):
+        # A result object: its answer field (CrewAI's `raw`, `output`, `final_output` …), else no answer.
+        return next((doc[k] for k in _ANSWER_KEYS if isinstance(doc.get(k), str) and doc[k].strip()), "")
+    items = doc.get("messages") if isinstance(doc, dict) else doc
+    if not isinstance(items, list):
+        return ""
+    for item in reversed(items):
+        if not isinstance(item, dict):
+            continue
+        data = item.get("data") if isinstance(item.get("data"), dict) else item
+        kind = item.get("type") or item.get("role") or data.get("type") or data.get("role")
+        if kind in _AI_ROLES:
+            text = message_text(data)
+            if text:
+                return text
+    return ""
+
+
 def given_text(input_messages: str) -> str:
     """Everything in a model's input except its own earlier answers (assistant messages)."""
     texts = [

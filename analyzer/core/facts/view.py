@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 
 from agentmortem.analyzer.core.facts.content import (
     ToolCall,
+    agent_answer,
     all_text,
     assistant_text,
     given_text,
@@ -321,9 +322,12 @@ class RunView:
                 if last is None or end >= last_end:
                     last, last_end = rs, end
         root = self.root
+        last_text = assistant_text(last.span.output_messages) if last else ""
         if root is not None and root.span.output_messages:
-            return last or root, assistant_text(root.span.output_messages)
-        return last, assistant_text(last.span.output_messages) if last else ""
+            text = assistant_text(root.span.output_messages)
+            answer = agent_answer(text)  # a framework's state dump: its last AI message, else the model's
+            return last or root, text if answer is None else (answer or last_text)
+        return last, last_text
 
     @cached_property
     def ended_badly(self) -> bool:
