@@ -82,9 +82,23 @@ def soft_error(span: CanonicalSpan) -> str:
     return text.strip()[:300] if _SOFT_ERROR.search(text) else ""
 
 
+# Exceptions that end a task without its failing: cancellation, generator exits (frameworks record
+# them as exception events on spans that end well).
+_BOOKKEEPING = re.compile(r"CancelledError|GeneratorExit|StopAsyncIteration|StopIteration", re.I)
+# Exceptions frameworks raise to route control, recorded as errors by some instrumentations: a
+# LangGraph handoff to another graph (`ParentCommand`), an interrupt bubbling up.
+_CONTROL_FLOW = re.compile(r"\b(?:langgraph\.errors\.)?(?:ParentCommand|GraphBubbleUp|GraphInterrupt)\b")
+
+
 def failure_text(span: CanonicalSpan) -> str:
-    """Why the span failed, or "" when it did not fail."""
-    if span.status_code == "Error" or span.error_type:
+    """Why the span failed, or "" when it did not fail.
+
+    The status is the truth: an exception recorded on a span whose status is OK was handled, and a
+    cancellation without an error status is bookkeeping."""
+    if _CONTROL_FLOW.search(span.error_type):
+        return ""
+    if span.status_code == "Error" or (span.error_type and span.status_code != "Ok"
+                                       and not _BOOKKEEPING.search(span.error_type)):
         return error_text(span) or "error"
     # soft_error's first test, repeated here: asked of every span of every run, most of them not tools.
     return soft_error(span) if span.category == "tool" else ""
