@@ -92,6 +92,7 @@ CONTRACT: list[tuple[str, object, str, object]] = [
     ("AGENTMORTEM_AGENT_BUDGETS_USD", {}, '{"support": 0.5}', {"support": 0.5}),
     ("AGENTMORTEM_BUDGET_WARN_FRACTION", 0.8, "0.5", 0.5),
     ("AGENTMORTEM_UNGROUNDED_ERROR_SCORE", 0.5, "0.7", 0.7),
+    ("AGENTMORTEM_UNGROUNDED_MIN_CLAIMS", 2, "3", 3),
     ("AGENTMORTEM_EVAL_SCORE_THRESHOLD", 0.5, "0.6", 0.6),
     ("AGENTMORTEM_EVAL_THRESHOLDS", {}, '{"relevance": 0.4}', {"relevance": 0.4}),
     ("AGENTMORTEM_PRICE_OVERRIDES", "", '{"m": {"input_per_mtok": 1, "output_per_mtok": 2}}',

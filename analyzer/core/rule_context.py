@@ -80,6 +80,8 @@ class RuleSettings(BaseSettings):
     budget_warn_fraction: float = Field(0.8, gt=0, le=1, description="Share of the budget that earns a warning")
     # -- content ---------------------------------------------------------------------------
     ungrounded_error_score: float = Field(0.5, ge=0, le=1, description="Hallucination score that fails a run")
+    ungrounded_min_claims: int = Field(2, ge=1, description="Unsupported facts an answer needs before it is "
+                                                             "reported as ungrounded (fewer is too little evidence)")
     eval_score_threshold: float = Field(0.5, description="Evaluation scores below this are low")
     eval_thresholds: dict[str, float] = Field(default_factory=dict, description="Per-evaluation-name thresholds")
 

@@ -376,6 +376,21 @@ def test_ungrounded_output_score():
     assert v.hallucination_score == 0.6 and sig.severity == "error"
 
 
+def test_one_unsupported_fact_or_an_answer_from_no_source_is_not_ungrounded():
+    b = RunBuilder(question="What's the status of order ORD-1234?")
+    b.llm(tool_calls=[("search", {"q": "ORD-1234"})], tools=WEATHER_TOOLS)
+    b.tool("search", {"q": "ORD-1234"}, result={"order": "ORD-1234", "status": "shipped"})
+    answer = "Order ORD-1234 shipped. Returns are free within 30 days."
+    b.llm(answer=answer)
+    v = analyze(b.build(output=answer))
+    assert of_type(v, "ungrounded_output") == [] and v.hallucination_score == 0.5 and not v.failure_class
+    b = RunBuilder(question="When are you open?")
+    answer = "Our support hours are 9:00-18:00 CET, Monday to Friday, call 0800-555-0199."
+    b.llm(answer=answer)
+    v = analyze(b.build(output=answer))  # nothing fetched: answered from the model's own knowledge
+    assert of_type(v, "ungrounded_output") == [] and v.hallucination_score is None and not v.failure_class
+
+
 def test_low_eval_score():
     b = RunBuilder(question="")
     b.llm(answer="ok", evaluations='[{"name": "relevance", "score": 0.2}, {"name": "toxicity", "label": "pass"}]')

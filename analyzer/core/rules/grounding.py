@@ -135,6 +135,8 @@ def _grounding(view: RunView) -> tuple[float | None, list[Claim], list[Claim]]:
     claims = extract_claims(answer) if answer else []
     if not claims:  # checked first: gathering the sources is the costly part
         return None, [], []
+    if not any(rs.span.tool_result or rs.span.retrieved_documents for rs in view.run.spans):
+        return None, [], []  # nothing fetched: the model answered from its own knowledge, not from sources
     source = view.source_text
     if not source.strip():
         return None, [], []
@@ -148,9 +150,10 @@ def hallucination_score(view: RunView) -> float | None:
 
 
 def ungrounded_output(run: Run, ctx: RuleContext) -> list[Signal]:
-    """Facts in the final answer that appear in no input, tool result or retrieved document."""
+    """Facts in the final answer that appear in no input, tool result or retrieved document, in a run
+    that fetched sources (tools or documents), with at least `ungrounded_min_claims` of them."""
     score, claims, ungrounded = grounding(ctx.view)
-    if not ungrounded or score is None:
+    if score is None or len(ungrounded) < ctx.settings.ungrounded_min_claims:
         return []
     rs = ctx.view.final_answer[0]
     assert rs is not None
