@@ -132,13 +132,15 @@ def _children(tree: _Tree) -> dict[str, list[str]]:
 
 
 def _acting_agents(tree: _Tree, kids: dict[str, list[str]]) -> set[str]:
-    """The agent spans that are agents of their own, not steps of the agent around them.
+    """The spans that are agents of their own, not steps of the agent around them.
 
     Frameworks mark their graph nodes as agent spans too (LangGraph's `agent` node under
     OpenInference is one model call): an agent span counts when it names an agent other than
     its span name (`invoke_agent researcher`, an explicit agent name) or when it acts as one —
-    it executes tools or runs agents below it."""
-    acts: dict[str, bool] = {}
+    it executes tools or runs agents below it. A workflow span counts when it names an agent
+    (OpenLLMetry's `execute_task billing_agent`, `traceloop.entity.name`) and runs that agent's
+    loop below it: model calls and tool executions."""
+    below: dict[str, tuple[bool, bool]] = {}  # (a tool or agent below, a model call below)
     order: list[str] = []
     stack = [tree.root_id]
     while stack:  # parents before children; walked back, children before parents
@@ -146,9 +148,24 @@ def _acting_agents(tree: _Tree, kids: dict[str, list[str]]) -> set[str]:
         order.append(sid)
         stack.extend(kids.get(sid, ()))
     for sid in reversed(order):
-        acts[sid] = any(tree.spans[c].category in ("tool", "agent") or acts[c] for c in kids.get(sid, ()))
-    return {sid for sid, span in tree.spans.items()
-            if span.category == "agent" and ((span.agent_name and span.agent_name != span.span_name) or acts.get(sid))}
+        acts = llms = False
+        for c in kids.get(sid, ()):
+            cat = tree.spans[c].category
+            acts = acts or cat in ("tool", "agent") or below[c][0]
+            llms = llms or cat == "llm" or below[c][1]
+        below[sid] = (acts, llms)
+    agents = set()
+    for sid, span in tree.spans.items():
+        named = bool(span.agent_name) and span.agent_name != span.span_name
+        acts, llms = below.get(sid, (False, False))
+        if (span.category == "agent" and (named or acts)) or (span.category == "workflow" and named and acts and llms):
+            agents.add(sid)
+    return agents
+
+
+def _name_of(tree: _Tree, run_id: str) -> str:
+    span = tree.spans.get(run_id)
+    return span.agent_name if span is not None else ""
 
 
 def _assign(tree: _Tree, kids: dict[str, list[str]]) -> tuple[dict[str, str], dict[str, str], dict[str, int]]:
@@ -166,7 +183,7 @@ def _assign(tree: _Tree, kids: dict[str, list[str]]) -> tuple[dict[str, str], di
     while stack:
         sid, run, d = stack.pop()
         span = tree.spans.get(sid)
-        if sid in agents and sid != tree.root_id:
+        if sid in agents and sid != tree.root_id and span.agent_name != _name_of(tree, run):
             under_agent = run != tree.root_id or orchestrated
             parent_run[sid] = run if under_agent else ""
             run, d = sid, 0
