@@ -347,13 +347,13 @@ def record(rec: Recorder, instr: str) -> None:  # noqa: PLR0915 - one block per 
                        answer("Sorry, the order system timed out; please try again later.")),
                   [lookup_order_down], handle_errors=True), "Where is my order A17?")
         r.notes = "ToolNode(handle_tool_errors=True): the error becomes a ToolMessage; the agent reports it"
-    r.expect("tool_error", tool_span(r, "lookup_order"), "lookup_order raised TimeoutError; the agent reported it")
+    r.expect("timeout", tool_span(r, "lookup_order"), "lookup_order raised TimeoutError; the agent reported it")
 
     with run("tool_raises_unhandled", "react") as r:
         ask_raising(agent(fake(calls(tc("lookup_order", order_id="A17")), answer("unused")), [lookup_order_down]),
                     "Where is my order A17?")
         r.notes = "ToolNode's default handler re-raises: the TimeoutError ends the graph run"
-    r.expect("tool_error", tool_span(r, "lookup_order"), "lookup_order raised TimeoutError, which ended the graph run")
+    r.expect("timeout", tool_span(r, "lookup_order"), "lookup_order raised TimeoutError, which ended the graph run")
 
     with run("tool_error_string", "react") as r:
         ask(agent(fake(calls(tc("lookup_order", order_id="Z99")),

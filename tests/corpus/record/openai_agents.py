@@ -351,7 +351,7 @@ def scenarios() -> list[Scenario]:
                   by(BILLING, say("The refund failed: the payment gateway declined it.")),
                   by("You are orchestrator", say("All done: your 19.00 refund for B22 has been issued."))],
                  lambda: orchestrator(billing_agent()), "Refund my order B22 please.",
-                 label=lambda r: r.expect("error_swallowed", tool_span(r, "refund"),
+                 label=lambda r: r.expect("delegation_failure", tool_span(r, "refund"),
                                           "the billing_agent sub-agent's refund raised and it said so; the "
                                           "orchestrator told the user the refund was issued",
                                           failed_agent="billing_agent")),

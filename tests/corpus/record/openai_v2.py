@@ -303,9 +303,9 @@ def scenarios() -> list[Scenario]:
         Scenario("tool_raises", "single_tool",
                  [call("lookup_order", {"order_id": "X00"}), say("Sorry, I couldn't reach the order system.")],
                  support("lookup_order"), "Where is my order X00?",
-                 label=lambda r: r.expect("tool_error", tool_span(r, "lookup_order"),
-                                          "lookup_order raised ConnectionError; the app sent the error text to the "
-                                          "model and the agent reported the failure")),
+                 label=lambda r: r.expect("timeout", tool_span(r, "lookup_order"),
+                                          "lookup_order raised ConnectionError('orders database timed out after 5s'); "
+                                          "the app sent the error text to the model and the agent reported the failure")),
         Scenario("tool_error_string", "single_tool",
                  [call("lookup_order", {"order_id": "Z99"}), say("I couldn't find an order Z99.")],
                  support("lookup_order"), "Where is my order Z99?",
@@ -314,8 +314,9 @@ def scenarios() -> list[Scenario]:
         Scenario("streaming_tool_raises", "streaming",
                  [call("lookup_order", {"order_id": "X00"}), say("Sorry, I couldn't reach the order system.")],
                  support("lookup_order", stream=True), "Where is my order X00?",
-                 label=lambda r: r.expect("tool_error", tool_span(r, "lookup_order"),
-                                          "lookup_order raised ConnectionError (streamed model calls)")),
+                 label=lambda r: r.expect("timeout", tool_span(r, "lookup_order"),
+                                          "lookup_order raised ConnectionError('orders database timed out after 5s'), "
+                                          "streamed model calls")),
         Scenario("unknown_tool", "single_tool",
                  [call("cancel_order", A17), say("I can't cancel orders, but I can look them up.")],
                  support("lookup_order"), "Cancel my order A17.",
@@ -365,7 +366,7 @@ def scenarios() -> list[Scenario]:
                   by(BILLING, say("The refund failed: the payment gateway declined it.")),
                   by(ORCH, say("All done: your 19.00 refund for B22 has been issued."))],
                  orchestrator(), "Refund my order B22 please.",
-                 label=lambda r: r.expect("error_swallowed", tool_span(r, "refund"),
+                 label=lambda r: r.expect("delegation_failure", tool_span(r, "refund"),
                                           "the billing_agent sub-agent's refund raised and it said so; the "
                                           "orchestrator told the user the refund was issued",
                                           failed_agent="billing_agent")),

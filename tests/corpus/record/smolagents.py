@@ -317,7 +317,7 @@ def failures() -> None:
                   to(BILLING, answer("The refund on C31 failed: the payment gateway declined it.")),
                   to(MANAGER, answer("Your refund of 25.00 on order C31 has been issued."))],
                  lambda u: team(u, [refund_declined]), "Order C31 arrived damaged: refund 25.00.")
-    run.expect("error_swallowed", tool_span(run, "refund", error=True),
+    run.expect("delegation_failure", tool_span(run, "refund", error=True),
                "the managed billing_agent's refund raised and billing_agent reported it, yet the manager's final "
                "answer claims the refund was issued", failed_agent="billing_agent")
 
