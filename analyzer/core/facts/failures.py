@@ -1,8 +1,9 @@
 """What kind of failure a span shows: one classifier over status, error type and message.
 
 Every failing span gets exactly one kind, the most specific that matches:
-rate_limited, auth_error, timeout, context_overflow, content_filtered,
-max_iterations, tool_error, or plain error. Tool spans that end OK but return an
+unknown_tool, rate_limited, auth_error, timeout, context_overflow, content_filtered,
+max_iterations, invalid_tool_args (a tool that refused its arguments), tool_error, or plain
+error. Tool spans that end OK but return an
 error as their result (frameworks that catch tool exceptions) are "soft" failures.
 """
 
@@ -19,6 +20,9 @@ KIND_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("max_iterations", re.compile(
         r"GraphRecursionError|recursion limit|MaxTurnsExceeded|max(imum)?[ _]turns|"
         r"iteration limit|max(imum)?[ _]iterations|UsageLimitExceeded|request_limit", re.I)),
+    ("unknown_tool", re.compile(
+        r"unknown tool|tool not found|tool ['\"]?[\w.-]+['\"]? (?:was |is )?not found|no such tool|"
+        r"is not a valid tool|UnknownTool|ToolNotFound", re.I)),
     ("rate_limited", re.compile(
         r"RateLimit|rate[ _-]?limit|too many requests|\b429\b|RESOURCE_EXHAUSTED|quota exceeded|"
         r"throttl", re.I)),
@@ -104,9 +108,20 @@ def failure_text(span: CanonicalSpan) -> str:
     return soft_error(span) if span.category == "tool" else ""
 
 
+# A tool execution refused the arguments it was called with (Python's own call errors, pydantic's
+# validation of a tool's argument model): the model's call was wrong, not the tool.
+_BAD_ARGUMENTS = re.compile(
+    r"unexpected keyword argument|missing \d+ required (?:positional |keyword-only )?argument|"
+    r"validation errors? for \w*(?:args|arguments|input)\b|invalid (?:tool )?arguments|invalid tool call|"
+    r"arguments are not valid JSON", re.I)
+
+
 def failure_kind(span: CanonicalSpan, text: str) -> str:
     """The one kind of a failing span's failure (see module doc)."""
-    return _kind_in(text) or ("tool_error" if span.category == "tool" else "error")
+    kind = _kind_in(text)
+    if span.category == "tool" and kind in ("", "error") and _BAD_ARGUMENTS.search(text):
+        return "invalid_tool_args"
+    return kind or ("tool_error" if span.category == "tool" else "error")
 
 
 @lru_cache(maxsize=4096)

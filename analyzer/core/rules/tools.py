@@ -13,6 +13,7 @@ Unknown tools are judged only when the run shows which tools were offered.
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from typing import Any, NoReturn
 
@@ -138,7 +139,7 @@ def invalid_tool_args(run: Run, ctx: RuleContext) -> list[Signal]:
             "span_ids": ids, "count": len(found), "tool": name, "problem": found[0][1],
             "arguments": first.arguments[:200], "span_name": (first.llm or first.rs).span.span_name,
         }))
-    return signals
+    return signals + _refused_calls(ctx, "invalid_tool_args", set(bad) - fixed)
 
 
 def _site_ids(site: CallSite) -> list[str]:
@@ -163,4 +164,35 @@ def unknown_tool(run: Run, ctx: RuleContext) -> list[Signal]:
             "span_ids": [sid for site in found for sid in _site_ids(site)], "count": len(found), "tool": name,
             "offered": sorted(_offered_to(first, ctx)), "span_name": (first.llm or first.rs).span.span_name,
         }))
+    return signals + _refused_calls(ctx, "unknown_tool", set(unknown))
+
+
+_QUOTED_NAME = re.compile(r"""['"]([A-Za-z_][\w.-]*)['"]""")
+
+
+def _refused_calls(ctx: RuleContext, kind: str, judged: set[str]) -> list[Signal]:
+    """Calls the agent's own tool runner refused (`unknown_tool`: no such tool; `invalid_tool_args`: the
+    arguments did not fit), told by the failure it recorded, for tools the checks above did not judge
+    (no tool definitions recorded, no model content). Located at the model call that asked for the call."""
+    signals = []
+    for failure in ctx.view.failures_of(kind):
+        rs = failure.first
+        site = next((c for c in ctx.view.calls if c.tool is rs), None)
+        name = rs.span.tool_name or (site.name if site else "")
+        if not name:
+            quoted = _QUOTED_NAME.search(failure.text)
+            name = quoted.group(1) if quoted else ""
+            site = next((c for c in ctx.view.calls if c.tool is None and c.name == name), None)
+        if name in judged:
+            continue
+        at = site.llm if site is not None and site.llm is not None else rs
+        evidence: dict[str, Any] = {"span_ids": [at.span_id, *(f.span_id for f in failure.spans)],
+                                    "count": len(failure.spans), "tool": name, "span_name": at.span.span_name,
+                                    "message": failure.text[:200]}
+        if kind == "invalid_tool_args":
+            evidence["problem"] = failure.text[:200]
+        else:
+            evidence["offered"] = sorted(ctx.view.offered_tools)
+        signals.append(Signal(kind, "error", at.span_id, evidence))
+        judged.add(name)
     return signals
