@@ -149,7 +149,7 @@ def _site_ids(site: CallSite) -> list[str]:
 def unknown_tool(run: Run, ctx: RuleContext) -> list[Signal]:
     """Tools the model called (or the agent executed) that were never offered — tool hallucination."""
     if not ctx.view.offered_tools:
-        return []
+        return _refused_calls(ctx, "unknown_tool", set())
     unknown: dict[str, list[CallSite]] = {}
     for site in ctx.view.calls:
         offered = _offered_to(site, ctx)
