@@ -139,7 +139,8 @@ def _acting_agents(tree: _Tree, kids: dict[str, list[str]]) -> set[str]:
     its span name (`invoke_agent researcher`, an explicit agent name) or when it acts as one —
     it executes tools or runs agents below it. A workflow span counts when it names an agent
     (OpenLLMetry's `execute_task billing_agent`, `traceloop.entity.name`) and runs that agent's
-    loop below it: model calls and tool executions."""
+    loop below it: model calls and tool executions. A tool span with model calls inside it is an
+    agent called as a tool (LlamaIndex, CrewAI delegation, smolagents' managed agents)."""
     below: dict[str, tuple[bool, bool]] = {}  # (a tool or agent below, a model call below)
     order: list[str] = []
     stack = [tree.root_id]
@@ -158,7 +159,8 @@ def _acting_agents(tree: _Tree, kids: dict[str, list[str]]) -> set[str]:
     for sid, span in tree.spans.items():
         named = bool(span.agent_name) and span.agent_name != span.span_name
         acts, llms = below.get(sid, (False, False))
-        if (span.category == "agent" and (named or acts)) or (span.category == "workflow" and named and acts and llms):
+        if ((span.category == "agent" and (named or acts)) or (span.category == "workflow" and named and acts and llms)
+                or (span.category == "tool" and llms)):  # a tool that is an agent: model calls run inside it
             agents.add(sid)
     return agents
 

@@ -278,8 +278,8 @@ class RunView:
         sites: list[CallSite] = []
         for rs in self.run.spans:
             s = rs.span
-            if s.category != "tool":
-                continue
+            if s.category != "tool" or rs.span_id == self.run.root_span_id:
+                continue  # (an agent called as a tool roots its own run: the call was its parent's)
             candidates = by_call_id.get(s.tool_call_id, ()) if s.tool_call_id else by_name.get(
                 s.tool_name or s.span_name, ())
             match = None
