@@ -148,19 +148,21 @@ def _acting_agents(tree: _Tree, kids: dict[str, list[str]]) -> set[str]:
         sid = stack.pop()
         order.append(sid)
         stack.extend(kids.get(sid, ()))
+    own_llms: dict[str, bool] = {}  # a model call below, not inside a nested agent span
     for sid in reversed(order):
-        acts = llms = False
+        acts = llms = own = False
         for c in kids.get(sid, ()):
             cat = tree.spans[c].category
             acts = acts or cat in ("tool", "agent") or below[c][0]
             llms = llms or cat == "llm" or below[c][1]
-        below[sid] = (acts, llms)
+            own = own or cat == "llm" or (cat != "agent" and own_llms[c])
+        below[sid], own_llms[sid] = (acts, llms), own
     agents = set()
     for sid, span in tree.spans.items():
         named = bool(span.agent_name) and span.agent_name != span.span_name
         acts, llms = below.get(sid, (False, False))
         if ((span.category == "agent" and (named or acts)) or (span.category == "workflow" and named and acts and llms)
-                or (span.category == "tool" and llms)):  # a tool that is an agent: model calls run inside it
+                or (span.category == "tool" and own_llms.get(sid))):  # an agent called as a tool (no agent span)
             agents.add(sid)
     return agents
 
