@@ -79,12 +79,17 @@ def loop(run: Run, ctx: RuleContext) -> list[Signal]:
     sites = ctx.view.calls
     keys = [(site.name, canonical_args(site.arguments)) for site in sites]
     signals = []
+    # Calls whose arguments were not recorded all look alike: repeating them is no evidence of a loop
+    # unless the run then ended badly.
+    blind = not ctx.view.ended_badly
     for start, end in _identical_runs(keys, ctx.settings.loop_min_repeats):
-        if _plain_retries(sites[start:end], ctx):
+        if _plain_retries(sites[start:end], ctx) or (blind and not keys[start][1].strip("{}[] ")):
             continue
         signals.append(_loop_signal(ctx, "identical_calls", sites[start:end], tool=keys[start][0],
                                     arguments=keys[start][1][:200]))
     for start, end, period in _cycles(keys, ctx.settings.loop_min_cycles):
+        if blind and not any(k[1].strip("{}[] ") for k in keys[start:end]):
+            continue
         signals.append(_loop_signal(ctx, "cycle", sites[start:end], period=period,
                                     tools=[k[0] for k in keys[start:start + period]]))
     for same in _identical_prompts(ctx):

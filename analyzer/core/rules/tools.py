@@ -151,11 +151,12 @@ def unknown_tool(run: Run, ctx: RuleContext) -> list[Signal]:
     if not ctx.view.offered_tools:
         return _refused_calls(ctx, "unknown_tool", set())
     unknown: dict[str, list[CallSite]] = {}
+    agents = [sub.agent_name for sub in run.sub_runs]
     for site in ctx.view.calls:
         offered = _offered_to(site, ctx)
         if not site.name or (site.llm is None and not site.tool.span.tool_name):  # type: ignore[union-attr]
             continue
-        if site.name not in offered:
+        if site.name not in offered and not _delegated(site.name, agents):
             unknown.setdefault(site.name, []).append(site)
     signals = []
     for name, found in unknown.items():
@@ -165,6 +166,12 @@ def unknown_tool(run: Run, ctx: RuleContext) -> list[Signal]:
             "offered": sorted(_offered_to(first, ctx)), "span_name": (first.llm or first.rs).span.span_name,
         }))
     return signals + _refused_calls(ctx, "unknown_tool", set(unknown))
+
+
+def _delegated(name: str, agents: list[str]) -> bool:
+    """The call went to a sub-agent of that name (smolagents' managed agents are called like tools but
+    run as agents: `billing_agent` → `billing_agent.run`)."""
+    return any(a == name or a.startswith((f"{name}.", f"{name} ")) or a.endswith(f" {name}") for a in agents)
 
 
 _QUOTED_NAME = re.compile(r"""['"]([A-Za-z_][\w.-]*)['"]""")
