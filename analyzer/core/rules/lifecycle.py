@@ -92,11 +92,13 @@ def error_swallowed(run: Run, ctx: RuleContext) -> list[Signal]:
     for failure in ctx.view.failures:
         first = failure.first
         snippets = _snippets(first, failure.text)
-        readers = [
-            rs for rs in ctx.view.llm_leaves
-            if rs.step > first.step and rs.span.input_messages
-            and any(s in all_text(rs.span.input_messages) for s in snippets)
-        ]
+        later = [rs for rs in ctx.view.llm_leaves if rs.step > first.step]
+        readers = [rs for rs in later if rs.span.input_messages
+                   and any(s in all_text(rs.span.input_messages) for s in snippets)]
+        if not readers and later and ctx.view.final_answer[1]:
+            # The model had a turn after the failure and answered without a word of it; frameworks often
+            # hand it a different text than the span recorded (a redacted or reworded error).
+            readers = later[:1]
         if readers:
             signals.append(Signal("error_swallowed", "error", first.span_id, {
                 "span_ids": [first.span_id, *(rs.span_id for rs in readers)], "failure_kind": failure.kind,
