@@ -18,8 +18,9 @@ from agentmortem.semconv.model import CanonicalSpan
 # Ordered: the first kind whose pattern matches the span's error text wins.
 KIND_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("max_iterations", re.compile(
-        r"GraphRecursionError|recursion limit|MaxTurnsExceeded|max(imum)?[ _]turns|"
-        r"iteration limit|max(imum)?[ _]iterations|UsageLimitExceeded|request_limit", re.I)),
+        r"GraphRecursionError|recursion limit|MaxTurnsExceeded|max(imum)?[ _]?turns|AgentMaxStepsError|"
+        r"iteration limit|max(imum)?[ _]?iterations|max(imum)?[ _]steps|UsageLimitExceeded|request_limit|"
+        r"stopped after \d+ (?:iterations|steps|turns)", re.I)),
     ("unknown_tool", re.compile(
         r"unknown tool|tool not found|tool ['\"]?[\w.-]+['\"]? (?:was |is )?not found|no such tool|"
         r"is not a valid tool|UnknownTool|ToolNotFound", re.I)),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from agentmortem.analyzer.core.facts.content import assistant_text, is_non_answer, is_refusal, messages
+from agentmortem.analyzer.core.facts.content import assistant_text, is_non_answer, is_refusal, message_text, messages
 from agentmortem.analyzer.core.model import Run, RunSpan, Signal
 from agentmortem.analyzer.core.rule_context import RuleContext
 from agentmortem.analyzer.core.rules.errors import failure_signal
@@ -18,8 +18,16 @@ FILTERED_REASONS = frozenset(
 )
 _ITERATION_MARKER = re.compile(
     r"Agent stopped due to (?:iteration limit|max iterations)|Recursion limit of \d+ reached|"
-    r"Max turns \(\d+\) exceeded|MaxTurnsExceeded|GraphRecursionError",
+    r"Max turns \(\d+\) exceeded|MaxTurnsExceeded|GraphRecursionError|"
+    r"need more steps to process this request|AgentMaxStepsError|Reached max steps",
     re.I,
+)
+# The instruction a framework gives its model when it stops the agent loop at its limit and asks for
+# a last answer (CrewAI's max_iter, smolagents' max_steps): that model call ends a run that hit its limit.
+_FORCED_FINAL_ANSWER = re.compile(
+    r"you MUST give your absolute best final answer|"
+    r"^Based on the above, please provide an answer to the following user task",
+    re.I | re.M,
 )
 
 
@@ -109,5 +117,16 @@ def max_iterations(run: Run, ctx: RuleContext) -> list[Signal]:
         if rs.span.output_messages and rs.span.category != "llm"
         and _ITERATION_MARKER.search(assistant_text(rs.span.output_messages))
     ]
-    return _grouped("max_iterations", marked[:1], "error", reason="output_marker",
-                    text=assistant_text(marked[0].span.output_messages)[:200] if marked else "")
+    if marked:  # the deepest span that says so produced it (the spans above only pass it on)
+        origin = max(marked, key=lambda rs: (rs.depth, rs.step))
+        return _grouped("max_iterations", [origin], "error", reason="output_marker",
+                        text=assistant_text(origin.span.output_messages)[:200])
+    forced = [rs for rs in ctx.view.llm_leaves if rs.span.input_messages and _last_is_forced(rs.span.input_messages)]
+    return _grouped("max_iterations", forced[-1:], "error", reason="forced_final_answer",
+                    text=assistant_text(forced[-1].span.output_messages)[:200] if forced else "")
+
+
+def _last_is_forced(input_messages: str) -> bool:
+    """The model call's last input message is a framework's forced-final-answer instruction."""
+    listed = messages(input_messages)
+    return bool(listed) and bool(_FORCED_FINAL_ANSWER.search(message_text(listed[-1])))

@@ -15,15 +15,22 @@ from agentmortem.analyzer.core.facts.content import canonical_args, prompt_key, 
 from agentmortem.analyzer.core.facts.view import CallSite, target
 from agentmortem.analyzer.core.model import Run, RunSpan, Signal
 from agentmortem.analyzer.core.rule_context import RuleContext
+from agentmortem.analyzer.core.rules.model_output import max_iterations
 
 
 def _site_ids(sites: list[CallSite]) -> list[str]:
     return [rs.span_id for site in sites for rs in (site.llm, site.tool) if rs is not None]
 
 
+def _ended_badly(run: Run, ctx: RuleContext) -> bool:
+    """The run did not end with a real answer, or it was stopped at its iteration limit (a loop that
+    ran into the limit is why the run failed)."""
+    return ctx.view.memo("loop_ended_badly", lambda: ctx.view.ended_badly or bool(max_iterations(run, ctx)))
+
+
 def _loop_signal(ctx: RuleContext, reason: str, sites: list[CallSite], **evidence: object) -> Signal:
     first = sites[0]
-    return Signal("loop", "error" if ctx.view.ended_badly else "warning", first.rs.span_id, {
+    return Signal("loop", "error" if _ended_badly(ctx.view.run, ctx) else "warning", first.rs.span_id, {
         "reason": reason, "span_ids": _site_ids(sites), "count": len(sites), "span_name": first.rs.span.span_name,
         "wasted_span_ids": _site_ids(sites[1:]), **evidence,
     })
@@ -81,7 +88,7 @@ def loop(run: Run, ctx: RuleContext) -> list[Signal]:
     signals = []
     # Calls whose arguments were not recorded all look alike: repeating them is no evidence of a loop
     # unless the run then ended badly.
-    blind = not ctx.view.ended_badly
+    blind = not _ended_badly(run, ctx)
     for start, end in _identical_runs(keys, ctx.settings.loop_min_repeats):
         if _plain_retries(sites[start:end], ctx) or (blind and not keys[start][1].strip("{}[] ")):
             continue
@@ -94,7 +101,7 @@ def loop(run: Run, ctx: RuleContext) -> list[Signal]:
                                     tools=[k[0] for k in keys[start:start + period]]))
     for same in _identical_prompts(ctx):
         ids = [rs.span_id for rs in same]
-        signals.append(Signal("loop", "error" if ctx.view.ended_badly else "warning", ids[0], {
+        signals.append(Signal("loop", "error" if _ended_badly(run, ctx) else "warning", ids[0], {
             "reason": "identical_prompts", "span_ids": ids, "count": len(ids),
             "span_name": same[0].span.span_name, "wasted_span_ids": ids[1:],
         }))
