@@ -23,8 +23,9 @@ from jsonschema.validators import validator_for
 from referencing.exceptions import Unresolvable
 
 from agentmortem.analyzer.core.facts.content import json_or_none, tool_definitions
+from agentmortem.analyzer.core.facts.failures import span_end
 from agentmortem.analyzer.core.facts.view import CallSite
-from agentmortem.analyzer.core.model import Run, Signal
+from agentmortem.analyzer.core.model import Run, RunSpan, Signal
 from agentmortem.analyzer.core.rule_context import RuleContext
 
 NOT_JSON = "arguments are not valid JSON"
@@ -168,6 +169,14 @@ def unknown_tool(run: Run, ctx: RuleContext) -> list[Signal]:
     return signals + _refused_calls(ctx, "unknown_tool", set(unknown))
 
 
+def _asker(ctx: RuleContext, rs: RunSpan) -> RunSpan:
+    """The model call that asked for this call when no recorded request names it (content not captured):
+    the last model call that ended before it started; the span itself without one."""
+    start = rs.span.start_ns
+    before = [m for m in ctx.view.llm_leaves if m.step < rs.step and span_end(m.span) <= start]
+    return before[-1] if before else rs
+
+
 def _delegated(name: str, agents: list[str]) -> bool:
     """The call went to a sub-agent of that name (smolagents' managed agents are called like tools but
     run as agents: `billing_agent` → `billing_agent.run`)."""
@@ -192,7 +201,7 @@ def _refused_calls(ctx: RuleContext, kind: str, judged: set[str]) -> list[Signal
             site = next((c for c in ctx.view.calls if c.tool is None and c.name == name), None)
         if name in judged:
             continue
-        at = site.llm if site is not None and site.llm is not None else rs
+        at = site.llm if site is not None and site.llm is not None else _asker(ctx, rs)
         evidence: dict[str, Any] = {"span_ids": [at.span_id, *(f.span_id for f in failure.spans)],
                                     "count": len(failure.spans), "tool": name, "span_name": at.span.span_name,
                                     "message": failure.text[:200]}
