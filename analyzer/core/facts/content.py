@@ -150,6 +150,8 @@ def agent_answer(output_text: str) -> str | None:
     `{"messages": [...]}`), a result object's answer field, "" for any other JSON document (a state
     dump is no answer), None for plain text (the text is the answer)."""
     stripped = output_text.lstrip()
+    if _REPR.match(stripped):
+        return _repr_answer(stripped)
     if not stripped.startswith(("{", "[")):
         return None
     doc = json_or_none(stripped)
@@ -171,6 +173,21 @@ def agent_answer(output_text: str) -> str | None:
             if text:
                 return text
     return ""
+
+
+# A Python object's repr recorded as an output (`StopEvent(result=AgentOutput(...))` from LlamaIndex,
+# streamed `ChatMessageStreamDelta(content=...)` from smolagents) and the text fields inside it.
+_REPR = re.compile(r"^[A-Z]\w*\(")
+_REPR_TEXT = re.compile(r"""\b(?:text|content)=(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""")
+
+
+def _repr_answer(text: str) -> str:
+    """The answer inside an object repr: streamed deltas joined, else the last text field ("" for none)."""
+    parts = [m.group(1) if m.group(1) is not None else m.group(2) for m in _REPR_TEXT.finditer(text)]
+    parts = [p for p in parts if p]
+    if text.count("Delta(") > 1:
+        return "".join(parts).strip()
+    return parts[-1].strip() if parts else ""
 
 
 def given_text(input_messages: str) -> str:
