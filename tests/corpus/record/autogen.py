@@ -33,8 +33,8 @@ from autogen_ext.models.openai import OpenAIChatCompletionClient
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 
-from tests.corpus.record.save import Recorder, Run
-from tests.corpus.record.scripted_openai import ScriptedOpenAI, Step, call, fail, say
+from tests.support.corpus_recording import Recorder, Run
+from tests.support.scripted_openai import ScriptedOpenAI, Step, call, fail, say
 
 PINS = ["autogen-agentchat", "autogen-core", "autogen-ext", "openinference-instrumentation-autogen-agentchat",
         "openinference-instrumentation", "opentelemetry-sdk", "openai"]

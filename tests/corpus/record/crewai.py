@@ -28,8 +28,8 @@ os.environ.pop("OTEL_SDK_DISABLED", None)
 from openinference.instrumentation.crewai import CrewAIInstrumentor  # noqa: E402
 from openinference.instrumentation.openai import OpenAIInstrumentor  # noqa: E402
 
-from tests.corpus.record.save import Recorder, Run  # noqa: E402
-from tests.corpus.record.scripted_openai import ScriptedOpenAI, Step, call, fail, say  # noqa: E402
+from tests.support.corpus_recording import Recorder, Run  # noqa: E402
+from tests.support.scripted_openai import ScriptedOpenAI, Step, call, fail, say  # noqa: E402
 
 PACKAGES = ("crewai", "openinference-instrumentation-crewai", "openinference-instrumentation-openai",
             "openai", "opentelemetry-sdk")

@@ -40,8 +40,8 @@ from langgraph.prebuilt import ToolNode, create_react_agent, tools_condition
 from langgraph.types import RetryPolicy
 from langgraph_supervisor import create_supervisor
 
-from tests.corpus.record.save import CORPUS, Recorder, Run
-from tests.corpus.record.scripted_openai import ScriptedOpenAI, call, fail, say
+from tests.support.corpus_recording import CORPUS, Recorder, Run
+from tests.support.scripted_openai import ScriptedOpenAI, call, fail, say
 
 warnings.filterwarnings("ignore", message="create_react_agent has been moved")  # LangGraph 1.x; still shipped
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from openinference.instrumentation.llama_index import LlamaIndexInstrumentor
 
-from tests.corpus.record.save import Recorder, Run
-from tests.corpus.record.scripted_openai import ScriptedOpenAI, Step, call, fail, say
+from tests.support.corpus_recording import Recorder, Run
+from tests.support.scripted_openai import ScriptedOpenAI, Step, call, fail, say
 
 PINS = ["llama-index-core", "llama-index-llms-openai", "openinference-instrumentation-llama-index",
         "openinference-instrumentation", "opentelemetry-sdk", "openai"]

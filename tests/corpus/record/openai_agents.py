@@ -37,8 +37,8 @@ from agents.retry import ModelRetrySettings, retry_policies
 from openai import AsyncOpenAI
 from openinference.instrumentation.openai_agents import OpenAIAgentsInstrumentor
 
-from tests.corpus.record.save import Recorder, Run
-from tests.corpus.record.scripted_openai import ScriptedOpenAI, Step, call, fail, say
+from tests.support.corpus_recording import Recorder, Run
+from tests.support.scripted_openai import ScriptedOpenAI, Step, call, fail, say
 
 FRAMEWORK, INSTR = "openai_agents", "openinference"
 PACKAGES = ("openai-agents", "openinference-instrumentation-openai-agents", "openai", "opentelemetry-sdk",

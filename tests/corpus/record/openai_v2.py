@@ -32,8 +32,8 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from tests.corpus.record.save import CORPUS, Recorder, Run
-from tests.corpus.record.scripted_openai import ScriptedOpenAI, Step, call, fail, say
+from tests.support.corpus_recording import CORPUS, Recorder, Run
+from tests.support.scripted_openai import ScriptedOpenAI, Step, call, fail, say
 
 FRAMEWORK = "openai_v2"
 PACKAGES = ("openai", "opentelemetry-instrumentation-openai-v2", "opentelemetry-util-genai", "opentelemetry-sdk",

@@ -34,8 +34,8 @@ from pydantic_ai.models.openai import OpenAIChatModel  # noqa: E402
 from pydantic_ai.providers.openai import OpenAIProvider  # noqa: E402
 from pydantic_ai.usage import RequestUsage, UsageLimits  # noqa: E402
 
-from tests.corpus.record.save import Recorder, Run  # noqa: E402
-from tests.corpus.record.scripted_openai import ScriptedOpenAI, Step, call, fail, say  # noqa: E402
+from tests.support.corpus_recording import Recorder, Run  # noqa: E402
+from tests.support.scripted_openai import ScriptedOpenAI, Step, call, fail, say  # noqa: E402
 
 PINS = ["pydantic-ai-slim", "openai", "opentelemetry-sdk"]
 rec = Recorder("pydantic_ai", {p: version(p) for p in PINS}, service="pydantic-ai-support-app")

@@ -22,8 +22,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 from openinference.instrumentation.smolagents import SmolagentsInstrumentor  # noqa: E402
 from opentelemetry import context as otel_context  # noqa: E402
 
-from tests.corpus.record.save import Recorder, Run  # noqa: E402
-from tests.corpus.record.scripted_openai import ScriptedOpenAI, Step, call, fail  # noqa: E402
+from tests.support.corpus_recording import Recorder, Run  # noqa: E402
+from tests.support.scripted_openai import ScriptedOpenAI, Step, call, fail  # noqa: E402
 
 PACKAGES = ("smolagents", "openinference-instrumentation-smolagents", "openai", "opentelemetry-sdk")
 rec = Recorder("smolagents", versions={p: version(p) for p in PACKAGES})

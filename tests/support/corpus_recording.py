@@ -31,7 +31,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-CORPUS = Path(__file__).resolve().parents[1] / "frameworks"
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "frameworks"
 _EXPORTER = InMemorySpanExporter()
 _PROVIDER: TracerProvider | None = None
 
