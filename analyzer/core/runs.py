@@ -187,7 +187,7 @@ def _assign(tree: _Tree, kids: dict[str, list[str]]) -> tuple[dict[str, str], di
     while stack:
         sid, run, d = stack.pop()
         span = tree.spans.get(sid)
-        if sid in agents and sid != tree.root_id and span.agent_name != _name_of(tree, run):
+        if span is not None and sid in agents and sid != tree.root_id and span.agent_name != _name_of(tree, run):
             under_agent = run != tree.root_id or orchestrated
             parent_run[sid] = run if under_agent else ""
             run, d = sid, 0

@@ -166,7 +166,8 @@ def agent_answer(output_text: str) -> str | None:
     for item in reversed(items):
         if not isinstance(item, dict):
             continue
-        data = item.get("data") if isinstance(item.get("data"), dict) else item
+        nested = item.get("data")
+        data: dict[str, Any] = nested if isinstance(nested, dict) else item
         kind = item.get("type") or item.get("role") or data.get("type") or data.get("role")
         if kind in _AI_ROLES:
             text = message_text(data)

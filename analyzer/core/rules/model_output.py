@@ -5,6 +5,7 @@ empty_output (including polite non-answers) and max_iterations markers.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from agentmortem.analyzer.core.facts.content import assistant_text, is_non_answer, is_refusal, message_text, messages
 from agentmortem.analyzer.core.model import Run, RunSpan, Signal
@@ -76,9 +77,26 @@ def _has_refusal(output_messages: str) -> bool:
     return any(m.get("refusal") for m in messages(output_messages))
 
 
+def _at_guardrail(signal: Signal, ctx: RuleContext) -> Signal:
+    """A tripwire recorded on the span around a guardrail (the Agents SDK records it on the turn or
+    the agent) is located at the guardrail that tripped: the one the error names, else the last."""
+    rs = ctx.view.by_id.get(signal.span_id)
+    if rs is None or rs.span.category == "guardrail":
+        return signal
+    guards = [d for d in ctx.view.descendants(rs.span_id) if d.span.category == "guardrail"]
+    if not guards:
+        return signal
+    text = str(signal.evidence.get("message", ""))
+    guard = next((g for g in reversed(guards) if g.span.span_name and g.span.span_name in text), guards[-1])
+    return replace(signal, span_id=guard.span_id, evidence={
+        **signal.evidence, "span_ids": [guard.span_id, *signal.evidence.get("span_ids", [])],
+        "guardrail": guard.span.span_name, "span_name": guard.span.span_name})
+
+
 def content_filtered(run: Run, ctx: RuleContext) -> list[Signal]:
     """Provider content filters and guardrails (errors or finish reasons), and model refusals."""
-    signals = [failure_signal(f, "error", reason="error") for f in ctx.view.failures_of("content_filtered")]
+    signals = [_at_guardrail(failure_signal(f, "error", reason="error"), ctx)
+               for f in ctx.view.failures_of("content_filtered")]
     leaves = ctx.view.llm_leaves
     filtered = [rs for rs in leaves if _any_reason(rs, FILTERED_REASONS)]
     signals += _grouped("content_filtered", filtered, "error", reason="finish_reason",
