@@ -17,7 +17,7 @@ says about it. Healthy runs carry no label (`expected` is null).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +93,28 @@ class Run:
                          "root_cause_span_name": root_cause.name, "why": why}
         if failed_agent:
             self.expected["failed_agent"] = failed_agent
+
+    def label_with(self, label: Callable[[Run], None] | None) -> None:
+        """Apply a scenario's labelling function; a label whose span is missing is reported, not raised
+        (the run is still recorded, unlabelled: fix the scenario or the selector)."""
+        if label is None:
+            return
+        try:
+            label(self)
+        except LookupError as exc:
+            print(f"  LABEL FAILED: {exc}")
+
+    def show(self) -> None:
+        """Print the run's spans (kind, status, input → output, exceptions) and its label, to check a recording."""
+        print(f"== {self.scenario} ({len(self.spans)} spans) {self.notes}")
+        for s in sorted(self.spans, key=lambda s: s.start_time or 0):
+            a = s.attributes or {}
+            ev = [str((e.attributes or {}).get("exception.message", ""))[:60] for e in s.events if e.name == "exception"]
+            kind = a.get("openinference.span.kind", a.get("gen_ai.operation.name", ""))
+            print(f"   {s.name:<36} {kind!s:<12} {s.status.status_code.name:<5} "
+                  f"{str(a.get('input.value', ''))[:60]!r} -> {str(a.get('output.value', ''))[:60]!r} {ev or ''}")
+        if self.expected:
+            print("   expect", self.expected["failure_class"], self.expected["root_cause_span_name"])
 
     @property
     def file(self) -> str:

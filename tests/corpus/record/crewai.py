@@ -340,24 +340,9 @@ def failures() -> None:
                "lookup_order raised; under the raise policy CrewAI aborted the task with ToolExecutionFailedError")
 
 
-def show(run: Run) -> None:
-    requests = getattr(run, "requests", [])
-    print(f"== {run.scenario} ({len(run.spans)} spans, {len(requests)} model requests) {run.notes}")
-    if requests:
-        last = requests[-1]
-        print(f"   last request: tools={[t['function']['name'] for t in last.get('tools', [])]} "
-              f"last message={str(last['messages'][-1].get('content'))[:100]!r}")
-    for s in sorted(run.spans, key=lambda s: s.start_time or 0):
-        a = s.attributes or {}
-        print(f"   {s.name:<40} {a.get('openinference.span.kind', '')!s:<6} {s.status.status_code.name:<5} "
-              f"{str(a.get('input.value', ''))[:70]!r} -> {str(a.get('output.value', ''))[:70]!r}")
-    if run.expected:
-        print("   expect", run.expected["failure_class"], run.expected["root_cause_span_name"])
-
-
 if __name__ == "__main__":
     healthy()
     failures()
     for r in rec.runs:
-        show(r)
+        r.show()
     rec.write()

@@ -166,11 +166,7 @@ async def run_scenario(rec: Recorder, sc: Scenario) -> Run:
     server.stop()
     run.notes = " ".join(x for x in (sc.notes, f"[{len(server.requests)} model requests; {outcome}]") if x)
     print(f"{sc.name}: {len(run.spans)} spans, {outcome}")
-    if sc.label:
-        try:
-            sc.label(run)
-        except LookupError as exc:
-            print(f"  LABEL FAILED: {exc}")
+    run.label_with(sc.label)
     return run
 
 

@@ -389,11 +389,7 @@ def record(mode: str, only: set[str], show: bool) -> Recorder:
         server.stop()
         run.notes = " ".join(x for x in (sc.notes, f"[{len(server.requests)} model requests; {outcome}]") if x)
         print(f"{mode} {sc.name}: {len(run.spans)} spans, {outcome}")
-        if sc.label:
-            try:
-                sc.label(run)
-            except LookupError as exc:
-                print(f"  LABEL FAILED: {exc}")
+        run.label_with(sc.label)
         if show:
             for s in sorted(run.spans, key=lambda s: s.start_time or 0):
                 print(f"  {s.name!r} {s.kind.name} parent={s.parent and format(s.parent.span_id, '016x')} "

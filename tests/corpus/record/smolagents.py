@@ -350,25 +350,9 @@ def failures() -> None:
                "the final-answer check refused the answer (it promised a refund): the first step carrying that error")
 
 
-def show(run: Run) -> None:
-    requests = getattr(run, "requests", [])
-    print(f"== {run.scenario} ({len(run.spans)} spans, {len(requests)} model requests) {run.notes}")
-    for s in sorted(run.spans, key=lambda s: s.start_time or 0):
-        a = s.attributes or {}
-        ev = [e.attributes.get("exception.message", "")[:60] for e in s.events if e.name == "exception"]
-        print(f"   {s.name:<32} {a.get('openinference.span.kind', '')!s:<6} {s.status.status_code.name:<5} "
-              f"{str(a.get('input.value', ''))[:60]!r} -> {str(a.get('output.value', ''))[:60]!r} {ev or ''}")
-    ids = {s.context.span_id for s in run.spans}
-    orphans = [s.name for s in run.spans if s.parent is not None and s.parent.span_id not in ids]
-    roots = [s.name for s in run.spans if s.parent is None]
-    print(f"   roots={roots} orphans={orphans} traces={len({s.context.trace_id for s in run.spans})}")
-    if run.expected:
-        print("   expect", run.expected["failure_class"], run.expected["root_cause_span_name"])
-
-
 if __name__ == "__main__":
     healthy()
     failures()
     for r in rec.runs:
-        show(r)
+        r.show()
     rec.write()
