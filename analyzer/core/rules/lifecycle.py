@@ -63,8 +63,8 @@ def delegation_failure(run: Run, ctx: RuleContext) -> list[Signal]:
     if run.sub_runs:
         return signals
     for rs in run.spans:
-        if rs.span_id == run.root_span_id or rs.span.category != "agent":
-            continue
+        if rs.span_id == run.root_span_id or rs.span.category != "agent" or rs.span.agent_name == run.agent_name:
+            continue  # (the run's own agent, another span of it: a step, not a delegation)
         failed = bool(ctx.view.failure(rs))
         silent = ctx.view.content_captured and bool(rs.span.output_messages) and not assistant_text(
             rs.span.output_messages)
