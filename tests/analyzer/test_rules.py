@@ -50,6 +50,22 @@ def test_soft_tool_error_returned_as_result():
     assert sig.evidence["soft"] is True and sig.span_id == "s02"
 
 
+@pytest.mark.parametrize(("result", "failed"), [
+    ({"message": "order Z99 not found in the order service", "code": "404"}, True),  # CrewAI's ToolFailure
+    ({"success": False, "detail": "card declined"}, True),
+    ({"ok": False}, True),
+    ({"status": "shipped", "code": "A17"}, False),
+    ({"status": 200, "message": "found"}, False),
+    ({"order_id": "A17", "shipped": False}, False),
+])
+def test_a_tool_result_that_states_a_failure_is_a_tool_error(result, failed):
+    b = RunBuilder(question="Where is order Z99?")
+    b.llm(tool_calls=[("search", {"q": "Z99"})], tools=WEATHER_TOOLS)
+    b.tool("search", {"q": "Z99"}, result=result)
+    b.llm(answer="Here is what I found about Z99.")
+    assert bool(of_type(analyze(b.build()), "tool_error")) is failed
+
+
 @pytest.mark.parametrize(("error", "kind", "code"), [
     (("RateLimitError", "Error code: 429 - rate limit reached for gpt-4o-mini"), "rate_limited", 429),
     (("AuthenticationError", "Error code: 401 - Incorrect API key provided"), "auth_error", 401),

@@ -44,7 +44,7 @@ KIND_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _SOFT_ERROR = re.compile(r"^\s*(error|exception|traceback \(most recent call last\))\b|^\s*\w*(Error|Exception):", re.I)
 # Every soft error needs one of these in the result's raw text (an error key or an error word;
 # only a \u escape could spell one in JSON without them), so most results need no JSON parsing.
-_SOFT_ERROR_HINT = re.compile(r"rror|xception|raceback|\\u", re.I)
+_SOFT_ERROR_HINT = re.compile(r"rror|xception|raceback|\\u|false|\"code\"|\"status", re.I)
 _STATUS_CODE = re.compile(r"(?:error code|status(?: code)?|http)[^0-9]{0,4}(\d{3})\b", re.I)
 
 
@@ -68,7 +68,8 @@ def _may_name_error(text: str) -> bool:
     if not text.isascii():
         return bool(_SOFT_ERROR_HINT.search(text))
     low = text.lower()
-    return "rror" in low or "xception" in low or "raceback" in low or "\\u" in low
+    return ("rror" in low or "xception" in low or "raceback" in low or "\\u" in low or "false" in low
+            or '"code"' in low or '"status' in low)
 
 
 def soft_error(span: CanonicalSpan) -> str:
@@ -82,6 +83,9 @@ def soft_error(span: CanonicalSpan) -> str:
             return err if isinstance(err, str) else str(err.get("message", err))
         if result.get("isError") is True or result.get("is_error") is True:
             return span.tool_result[:300]
+        said = result.get("message") or result.get("detail") or result.get("reason")
+        if result.get("success") is False or result.get("ok") is False or _error_status(result):
+            return str(said)[:300] if said else span.tool_result[:300]
         return ""
     text = result if isinstance(result, str) else span.tool_result
     return text.strip()[:300] if _SOFT_ERROR.search(text) else ""
@@ -93,6 +97,15 @@ _BOOKKEEPING = re.compile(r"CancelledError|GeneratorExit|StopAsyncIteration|Stop
 # Exceptions frameworks raise to route control, recorded as errors by some instrumentations: a
 # LangGraph handoff to another graph (`ParentCommand`), an interrupt bubbling up.
 _CONTROL_FLOW = re.compile(r"\b(?:langgraph\.errors\.)?(?:ParentCommand|GraphBubbleUp|GraphInterrupt)\b")
+
+
+def _error_status(result: dict) -> bool:
+    """A result object that states an HTTP error status (`{"code": "404", "message": …}`)."""
+    for key in ("status_code", "status", "code"):
+        value = result.get(key)
+        if isinstance(value, int | str) and str(value).isdigit() and 400 <= int(value) <= 599:
+            return True
+    return False
 
 
 def failure_text(span: CanonicalSpan) -> str:
