@@ -187,6 +187,23 @@ def test_a_malformed_or_non_object_tool_schema_is_no_schema(schema):
     assert of_type(v, "invalid_tool_args") == [] and not v.failure_class
 
 
+@pytest.mark.parametrize(("error", "kind"), [
+    (("UnknownTool", "unknown tool 'cancel_order'"), "unknown_tool"),
+    (("TypeError", "refund() got an unexpected keyword argument 'order'"), "invalid_tool_args"),
+    (("ValidationError", "1 validation error for refundArgs\namount\n  Input should be a valid number"),
+     "invalid_tool_args"),
+])
+def test_a_call_the_tool_runner_refused_is_the_models_mistake_at_the_model_call(error, kind):
+    """No tool definitions recorded: the runner's own refusal tells the kind; the model call that asked is
+    where it happened."""
+    b = RunBuilder(question="Cancel order A17")
+    asked = b.llm(tool_calls=[("cancel_order", {"order": "A17"})])
+    b.tool("cancel_order", {"order": "A17"}, error=error)
+    b.llm(answer="Sorry, I could not do that: the order tool refused the call.")
+    v = analyze(b.build(output="Sorry, I could not do that: the order tool refused the call."))
+    assert (v.failure_class, v.root_cause.span_id) == (kind, asked)
+
+
 def test_invalid_args_corrected_later_is_silent():
     b = RunBuilder()
     b.llm(tool_calls=[("get_weather", {"town": "Paris"})], tools=WEATHER_TOOLS)

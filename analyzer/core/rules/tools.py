@@ -183,6 +183,8 @@ def _delegated(name: str, agents: list[str]) -> bool:
     return any(a == name or a.startswith((f"{name}.", f"{name} ")) or a.endswith(f" {name}") for a in agents)
 
 
+# The tool an error names: `tool_name: 'x'` (a dict in the message), else the first quoted name.
+_TOOL_NAME_KEY = re.compile(r"""tool_name['"]?\s*[:=]\s*['"]([A-Za-z_][\w.-]*)['"]""")
 _QUOTED_NAME = re.compile(r"""['"]([A-Za-z_][\w.-]*)['"]""")
 
 
@@ -196,7 +198,7 @@ def _refused_calls(ctx: RuleContext, kind: str, judged: set[str]) -> list[Signal
         site = next((c for c in ctx.view.calls if c.tool is rs), None)
         name = rs.span.tool_name or (site.name if site else "")
         if not name:
-            quoted = _QUOTED_NAME.search(failure.text)
+            quoted = _TOOL_NAME_KEY.search(failure.text) or _QUOTED_NAME.search(failure.text)
             name = quoted.group(1) if quoted else ""
             site = next((c for c in ctx.view.calls if c.tool is None and c.name == name), None)
         if name in judged:
