@@ -27,8 +27,8 @@ _ITERATION_MARKER = re.compile(
 # a last answer (CrewAI's max_iter, smolagents' max_steps): that model call ends a run that hit its limit.
 _FORCED_FINAL_ANSWER = re.compile(
     r"you MUST give your absolute best final answer|"
-    r"^Based on the above, please provide an answer to the following user task",
-    re.I | re.M,
+    r"Based on the above, please provide an answer to the following user task",
+    re.I,
 )
 
 
@@ -126,7 +126,12 @@ def empty_output(run: Run, ctx: RuleContext) -> list[Signal]:
 
 def max_iterations(run: Run, ctx: RuleContext) -> list[Signal]:
     """Framework iteration limits: LangGraph recursion limit, LangChain iteration limit,
-    Agents SDK MaxTurnsExceeded — raised, or returned as the agent's output."""
+    Agents SDK MaxTurnsExceeded — raised, returned as the agent's output, or a forced final answer
+    (once per run: the loop rule asks too)."""
+    return ctx.view.memo("max_iterations", lambda: _max_iterations(run, ctx))
+
+
+def _max_iterations(run: Run, ctx: RuleContext) -> list[Signal]:
     signals = [failure_signal(f, "error", reason="error") for f in ctx.view.failures_of("max_iterations")]
     if signals:
         return signals
@@ -139,7 +144,9 @@ def max_iterations(run: Run, ctx: RuleContext) -> list[Signal]:
         origin = max(marked, key=lambda rs: (rs.depth, rs.step))
         return _grouped("max_iterations", [origin], "error", reason="output_marker",
                         text=assistant_text(origin.span.output_messages)[:200])
-    forced = [rs for rs in ctx.view.llm_leaves if rs.span.input_messages and _last_is_forced(rs.span.input_messages)]
+    # The phrase is searched in the raw text first: parsing every prompt of every run costs too much.
+    forced = [rs for rs in ctx.view.llm_leaves if _FORCED_FINAL_ANSWER.search(rs.span.input_messages)
+              and _last_is_forced(rs.span.input_messages)]
     return _grouped("max_iterations", forced[-1:], "error", reason="forced_final_answer",
                     text=assistant_text(forced[-1].span.output_messages)[:200] if forced else "")
 

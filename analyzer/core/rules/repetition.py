@@ -88,14 +88,13 @@ def loop(run: Run, ctx: RuleContext) -> list[Signal]:
     signals = []
     # Calls whose arguments were not recorded all look alike: repeating them is no evidence of a loop
     # unless the run then ended badly.
-    blind = not _ended_badly(run, ctx)
     for start, end in _identical_runs(keys, ctx.settings.loop_min_repeats):
-        if _plain_retries(sites[start:end], ctx) or (blind and not keys[start][1].strip("{}[] ")):
+        if _plain_retries(sites[start:end], ctx) or (not keys[start][1].strip("{}[] ") and not _ended_badly(run, ctx)):
             continue
         signals.append(_loop_signal(ctx, "identical_calls", sites[start:end], tool=keys[start][0],
                                     arguments=keys[start][1][:200]))
     for start, end, period in _cycles(keys, ctx.settings.loop_min_cycles):
-        if blind and not any(k[1].strip("{}[] ") for k in keys[start:end]):
+        if not any(k[1].strip("{}[] ") for k in keys[start:end]) and not _ended_badly(run, ctx):
             continue
         signals.append(_loop_signal(ctx, "cycle", sites[start:end], period=period,
                                     tools=[k[0] for k in keys[start:start + period]]))
