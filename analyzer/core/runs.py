@@ -150,8 +150,11 @@ def _acting_agents(tree: _Tree, kids: dict[str, list[str]]) -> set[str]:
         stack.extend(kids.get(sid, ()))
     own_llms: dict[str, bool] = {}  # a model call below, not inside a nested agent span
     for sid in reversed(order):
+        if sid not in kids:  # a leaf (most spans)
+            below[sid], own_llms[sid] = (False, False), False
+            continue
         acts = llms = own = False
-        for c in kids.get(sid, ()):
+        for c in kids[sid]:
             cat = tree.spans[c].category
             acts = acts or cat in ("tool", "agent") or below[c][0]
             llms = llms or cat == "llm" or below[c][1]

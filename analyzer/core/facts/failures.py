@@ -44,7 +44,10 @@ KIND_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _SOFT_ERROR = re.compile(r"^\s*(error|exception|traceback \(most recent call last\))\b|^\s*\w*(Error|Exception):", re.I)
 # Every soft error needs one of these in the result's raw text (an error key or an error word;
 # only a \u escape could spell one in JSON without them), so most results need no JSON parsing.
-_SOFT_ERROR_HINT = re.compile(r"rror|xception|raceback|\\u|false|\"code\"|\"status", re.I)
+_SOFT_ERROR_HINT = re.compile(r"rror|xception|raceback|\\u", re.I)
+# A result object that states its failure without an error word: `"success": false`, `"ok": false`,
+# an HTTP error status (CrewAI's ToolFailure: `{"message": …, "code": "404"}`).
+_STATED_FAILURE = re.compile(r'"(?:success|ok)"\s*:\s*false|"(?:code|status|status_code)"\s*:\s*"?[45]\d\d\b')
 _STATUS_CODE = re.compile(r"(?:error code|status(?: code)?|http)[^0-9]{0,4}(\d{3})\b", re.I)
 
 
@@ -68,13 +71,15 @@ def _may_name_error(text: str) -> bool:
     if not text.isascii():
         return bool(_SOFT_ERROR_HINT.search(text))
     low = text.lower()
-    return ("rror" in low or "xception" in low or "raceback" in low or "\\u" in low or "false" in low
-            or '"code"' in low or '"status' in low)
+    return "rror" in low or "xception" in low or "raceback" in low or "\\u" in low
 
 
 def soft_error(span: CanonicalSpan) -> str:
     """The error a tool returned as its result while its span ended OK, or ""."""
-    if span.category != "tool" or not span.tool_result or not _may_name_error(span.tool_result):
+    result_text = span.tool_result
+    if span.category != "tool" or not result_text or not (_may_name_error(result_text) or (
+            ("false" in result_text or '"code"' in result_text or '"status' in result_text)
+            and _STATED_FAILURE.search(result_text))):
         return ""
     result = json_or_none(span.tool_result)
     if isinstance(result, dict):
@@ -113,7 +118,7 @@ def failure_text(span: CanonicalSpan) -> str:
 
     The status is the truth: an exception recorded on a span whose status is OK was handled, and a
     cancellation without an error status is bookkeeping."""
-    if _CONTROL_FLOW.search(span.error_type):
+    if span.error_type and _CONTROL_FLOW.search(span.error_type):
         return ""
     if span.status_code == "Error" or (span.error_type and span.status_code != "Ok"
                                        and not _BOOKKEEPING.search(span.error_type)):

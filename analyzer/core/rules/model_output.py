@@ -25,6 +25,7 @@ _ITERATION_MARKER = re.compile(
 )
 # The instruction a framework gives its model when it stops the agent loop at its limit and asks for
 # a last answer (CrewAI's max_iter, smolagents' max_steps): that model call ends a run that hit its limit.
+_TAIL = 4096  # characters of a prompt's raw text that hold its last message, for the phrase search
 _FORCED_FINAL_ANSWER = re.compile(
     r"you MUST give your absolute best final answer|"
     r"Based on the above, please provide an answer to the following user task",
@@ -144,11 +145,17 @@ def _max_iterations(run: Run, ctx: RuleContext) -> list[Signal]:
         origin = max(marked, key=lambda rs: (rs.depth, rs.step))
         return _grouped("max_iterations", [origin], "error", reason="output_marker",
                         text=assistant_text(origin.span.output_messages)[:200])
-    # The phrase is searched in the raw text first: parsing every prompt of every run costs too much.
-    forced = [rs for rs in ctx.view.llm_leaves if _FORCED_FINAL_ANSWER.search(rs.span.input_messages)
+    # The phrase is searched in the raw text's tail first (it is the last message): scanning or parsing
+    # every prompt of every run costs too much.
+    forced = [rs for rs in ctx.view.llm_leaves if _may_be_forced(rs.span.input_messages[-_TAIL:])
               and _last_is_forced(rs.span.input_messages)]
     return _grouped("max_iterations", forced[-1:], "error", reason="forced_final_answer",
                     text=assistant_text(forced[-1].span.output_messages)[:200] if forced else "")
+
+
+def _may_be_forced(tail: str) -> bool:
+    """A plain substring test for the phrases (in C), before any regex or parsing."""
+    return "final answer" in tail or "please provide an answer" in tail
 
 
 def _last_is_forced(input_messages: str) -> bool:
