@@ -141,6 +141,12 @@ def _acting_agents(tree: _Tree, kids: dict[str, list[str]]) -> set[str]:
     (OpenLLMetry's `execute_task billing_agent`, `traceloop.entity.name`) and runs that agent's
     loop below it: model calls and tool executions. A tool span with model calls inside it is an
     agent called as a tool (LlamaIndex, CrewAI delegation, smolagents' managed agents)."""
+    spans = tree.spans
+    inner = [sid for sid, span in spans.items()
+             if sid in kids and sid != tree.root_id and span.category in ("agent", "workflow", "tool")]
+    if not inner:  # no agent, workflow or tool span with spans below (most traces): names alone decide
+        return {sid for sid, span in spans.items() if span.category == "agent" and span.agent_name
+                and span.agent_name != span.span_name}
     below: dict[str, tuple[bool, bool]] = {}  # (a tool or agent below, a model call below)
     order: list[str] = []
     stack = [tree.root_id]
