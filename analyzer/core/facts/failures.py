@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 from agentmortem.analyzer.core.facts.content import json_or_none
 from agentmortem.semconv.model import CanonicalSpan
@@ -104,7 +105,7 @@ _BOOKKEEPING = re.compile(r"CancelledError|GeneratorExit|StopAsyncIteration|Stop
 _CONTROL_FLOW = re.compile(r"\b(?:langgraph\.errors\.)?(?:ParentCommand|GraphBubbleUp|GraphInterrupt)\b")
 
 
-def _error_status(result: dict) -> bool:
+def _error_status(result: dict[str, Any]) -> bool:
     """A result object that states an HTTP error status (`{"code": "404", "message": …}`)."""
     for key in ("status_code", "status", "code"):
         value = result.get(key)
