@@ -385,6 +385,20 @@ def test_an_orchestration_that_stops_with_its_failed_agent_fails_with_the_agents
         "tool_error", "refund-span", "billing-agent")
 
 
+def test_an_error_that_only_passes_a_sub_runs_failure_on_is_not_another_failure():
+    """CrewAI's crew span ends in the same error as the agent whose guardrail tripped: the crew's error is
+    the agent's failure passed on, not a second, later cause."""
+    b = RunBuilder(agent="crew", question="Refund order A17")
+    step = b.span(span_name="Support agent._execute_core", category="workflow")
+    trip = Signal("content_filtered", "error", "agent-span", {"span_ids": ["agent-span"], "reason": "error",
+                                                             "message": "Task failed guardrail validation"})
+    sub = SubRunOutcome(run_id="agent", parent_span_id=step, agent_name="Support agent", outcome="failed",
+                        failure_class="content_filtered", root_cause=trip, end_ns=b.cursor)
+    v = analyze(b.build(root_error=("Exception", "Task failed guardrail validation"), sub_runs=(sub,)))
+    assert (v.failure_class, v.root_cause.span_id) == ("content_filtered", "agent-span")
+    assert [s.type for s in v.signals] == ["content_filtered"]
+
+
 def test_error_swallowed():
     b = RunBuilder()
     b.llm(tool_calls=[("get_weather", {"city": "Paris"})], tools=WEATHER_TOOLS)

@@ -209,7 +209,7 @@ class RunView:
         """Unrecovered, non-propagated failures grouped by (kind, target), in time order."""
         live = {f.rs.span_id: f for f in self.span_failures if not f.recovered}
         if not live:
-            return []
+            return []  # (nothing failed in this run itself: a failed sub-run is delegation_failure's)
         kinds_below = self._kinds_below(live)
         origin = []
         for f in live.values():
@@ -227,8 +227,14 @@ class RunView:
         (walking each failure's descendants instead is quadratic in a chain that fails at every level)."""
         below: dict[str, frozenset[str]] = {}
         empty: frozenset[str] = frozenset()
+        # A failed sub-run's failure is below the span that called it: that span's own error (and its
+        # ancestors') passes the sub-run's failure on, it is not another one.
+        seeded: dict[str, frozenset[str]] = {}
+        for sub in self.run.sub_runs:
+            if sub.outcome == "failed" and sub.root_cause is not None:
+                seeded[sub.parent_span_id] = seeded.get(sub.parent_span_id, empty) | {sub.root_cause.type}
         for rs in reversed(self.preorder):  # every span after its descendants
-            kinds = empty
+            kinds = seeded.get(rs.span_id, empty)
             for c in rs.children:
                 mine = below.get(c, empty)
                 if c in live and live[c].kind not in mine:
