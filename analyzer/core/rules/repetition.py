@@ -28,6 +28,11 @@ def _ended_badly(run: Run, ctx: RuleContext) -> bool:
     return ctx.view.memo("loop_ended_badly", lambda: ctx.view.ended_badly or bool(max_iterations(run, ctx)))
 
 
+def _unrecorded(arguments: str) -> bool:
+    """The call's arguments were not recorded (canonical text empty or an empty object)."""
+    return not arguments.strip("{}[] ")
+
+
 def _loop_signal(ctx: RuleContext, reason: str, sites: list[CallSite], **evidence: object) -> Signal:
     first = sites[0]
     return Signal("loop", "error" if _ended_badly(ctx.view.run, ctx) else "warning", first.rs.span_id, {
@@ -89,12 +94,12 @@ def loop(run: Run, ctx: RuleContext) -> list[Signal]:
     # Calls whose arguments were not recorded all look alike: repeating them is no evidence of a loop
     # unless the run then ended badly.
     for start, end in _identical_runs(keys, ctx.settings.loop_min_repeats):
-        if _plain_retries(sites[start:end], ctx) or (not keys[start][1].strip("{}[] ") and not _ended_badly(run, ctx)):
+        if _plain_retries(sites[start:end], ctx) or (_unrecorded(keys[start][1]) and not _ended_badly(run, ctx)):
             continue
         signals.append(_loop_signal(ctx, "identical_calls", sites[start:end], tool=keys[start][0],
                                     arguments=keys[start][1][:200]))
     for start, end, period in _cycles(keys, ctx.settings.loop_min_cycles):
-        if not any(k[1].strip("{}[] ") for k in keys[start:end]) and not _ended_badly(run, ctx):
+        if all(_unrecorded(k[1]) for k in keys[start:end]) and not _ended_badly(run, ctx):
             continue
         signals.append(_loop_signal(ctx, "cycle", sites[start:end], period=period,
                                     tools=[k[0] for k in keys[start:start + period]]))
