@@ -20,9 +20,10 @@ def ttl_template(ttl_days: int) -> dict[str, str]:
     """TTL clauses for the contrib tables (empty when data is kept forever)."""
     days = int(ttl_days)
     if days <= 0:
-        return {"ttl_timestamp": "", "ttl_start": ""}
+        return {"ttl_timestamp": "", "ttl_start": "", "ttl_timestamp_time": ""}
     return {
         "ttl_timestamp": f"TTL toDateTime(Timestamp) + toIntervalDay({days})",
+        "ttl_timestamp_time": f"TTL TimestampTime + toIntervalDay({days})",
         "ttl_start": f"TTL toDateTime(Start) + toIntervalDay({days})",
     }
 
