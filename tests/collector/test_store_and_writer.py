@@ -62,6 +62,7 @@ def test_migrations_are_idempotent_and_recorded(store):
         ("collector", 1, "otel_traces"),
         ("collector", 2, "otel_traces_trace_id_ts"),
         ("collector", 3, "api_keys"),
+        ("collector", 4, "otel_logs"),
     ]
     engine = store.query("SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'otel_traces'")
     assert "PARTITION BY toDate(Timestamp)" in engine[0][0]
