@@ -20,7 +20,8 @@ import orjson
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from agentmortem.collector.rules import span_problem
-from agentmortem.platform.schema import INSERT_COLUMNS, SPAN_KINDS, STATUS_CODES
+from agentmortem.platform.schema import INSERT_COLUMNS, SPAN_KINDS, STATUS_CODES, TRACES_TABLE
+from agentmortem.platform.store import DataRejected, Store
 from agentmortem.semconv.keys import RESOURCE_SERVICE_NAME, TENANT
 
 _MAX_REASONS = 5
@@ -28,12 +29,14 @@ _MAX_REASONS = 5
 
 @dataclass
 class SpanCheck:
-    """How many spans of a request are kept, why the others are not, and what was changed to keep them."""
+    """How many items (spans, log records, data points) of a request are kept, why the others are
+    not, and what was changed to keep them."""
 
     accepted: int = 0
     rejected: int = 0
     reasons: list[tuple[str, int]] = field(default_factory=list)  # (why, how many spans), the first few
     notes: list[str] = field(default_factory=list)  # e.g. invalid UTF-8 replaced; nothing dropped
+    unit: str = "span"  # what is counted, in `message()`: "span", "log record", "data point"
 
     def reject(self, reason: str, count: int = 1) -> None:
         self.rejected += count
@@ -55,7 +58,7 @@ class SpanCheck:
         if self.rejected:
             more = self.rejected - sum(count for _, count in self.reasons)
             tail = f"; and {more} more" if more > 0 else ""
-            parts.append(f"rejected {self.rejected} span(s): " + "; ".join(why for why, _ in self.reasons) + tail)
+            parts.append(f"rejected {self.rejected} {self.unit}(s): " + "; ".join(why for why, _ in self.reasons) + tail)
         return "; ".join(parts + self.notes)
 
 
@@ -82,8 +85,9 @@ class SpanBatch:
         """Rows `start` to `stop` (exclusive) as a batch of their own."""
         return SpanBatch([column[start:stop] for column in self.columns])
 
-    def span_name(self, row: int) -> str:
-        return self.columns[_NAME][row]
+    def label(self, row: int) -> str:
+        """How a refusal names the row: `span 'chat gpt-4o'`."""
+        return f"span {self.columns[_NAME][row]!r}"
 
 
 # -- AnyValue → string, as pdata's Value.AsString() -------------------------------
@@ -273,3 +277,13 @@ def json_columns(batch: SpanBatch) -> bytes:
     columns[_TS] = [_seconds(ns) for ns in columns[_TS]]
     columns[_EVENT_TS] = [[_seconds(ns) for ns in times] if times else times for times in columns[_EVENT_TS]]
     return orjson.dumps(dict(zip(INSERT_COLUMNS, columns)))
+
+
+def insert_spans(store: Store, batch: SpanBatch) -> None:
+    """One `JSONColumns` insert of the batch into `otel_traces`; `DataRejected` for a value
+    orjson cannot encode."""
+    try:
+        payload = json_columns(batch)
+    except TypeError as exc:  # orjson's error for a value it cannot encode
+        raise DataRejected(f"cannot encode batch: {exc}") from exc
+    store.insert_formatted(TRACES_TABLE, INSERT_COLUMNS, payload, "JSONColumns")

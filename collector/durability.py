@@ -1,4 +1,5 @@
-"""How durable an acknowledged insert is: `otel_traces`' fsync settings, matched to `AGENTMORTEM_FSYNC_AFTER_INSERT`.
+"""How durable an acknowledged insert is: the signal tables' fsync settings (`otel_traces`, `otel_logs`,
+`otel_metrics_*`), matched to `AGENTMORTEM_FSYNC_AFTER_INSERT`.
 
 The settings belong to the table (ClickHouse applies them to every insert into it, from any
 writer). `apply_durability` changes them only when they differ from the configuration and
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 
 from agentmortem.platform.migrations import SchemaNotReady
 from agentmortem.platform.schema import TRACES_TABLE
@@ -36,29 +38,34 @@ def table_fsync(store: Store, table: str = TRACES_TABLE) -> dict[str, bool]:
     return effective
 
 
-def apply_durability(store: Store, settings: StoreSettings) -> None:
-    """Make `otel_traces` fsync its inserts when `fsync_after_insert` says so, and not when it does not.
+def apply_durability(store: Store, settings: StoreSettings, tables: Sequence[str] = (TRACES_TABLE,)) -> None:
+    """Make each of `tables` fsync its inserts when `fsync_after_insert` says so, and not when it does not.
 
-    The table is altered only when its settings differ from the configuration and agentmortem may
+    A table is altered only when its settings differ from the configuration and agentmortem may
     change the schema (`create_schema`). Otherwise a table that fsyncs less than asked is refused
     (the promise "durable before acknowledged" would not hold); one that fsyncs more is left alone.
     """
+    for table in tables:
+        _apply(store, settings, table)
+
+
+def _apply(store: Store, settings: StoreSettings, table: str) -> None:
     want = settings.fsync_after_insert
-    have = table_fsync(store)
+    have = table_fsync(store, table)
     if all(value == want for value in have.values()):
         return
     value = int(want)
-    alter = (f"ALTER TABLE {TRACES_TABLE} MODIFY SETTING "
+    alter = (f"ALTER TABLE {table} MODIFY SETTING "
              + ", ".join(f"{name} = {value}" for name in FSYNC_SETTINGS))
     if settings.create_schema:
         store.command(alter)
-        log.info("%s: %s", TRACES_TABLE, ", ".join(f"{name} = {value}" for name in FSYNC_SETTINGS))
+        log.info("%s: %s", table, ", ".join(f"{name} = {value}" for name in FSYNC_SETTINGS))
     elif want:
         current = ", ".join(f"{name} = {int(on)}" for name, on in have.items())
         raise SchemaNotReady(
-            f"{TRACES_TABLE} does not fsync inserts ({current}) but AGENTMORTEM_FSYNC_AFTER_INSERT is true, and "
+            f"{table} does not fsync inserts ({current}) but AGENTMORTEM_FSYNC_AFTER_INSERT is true, and "
             f"AGENTMORTEM_CREATE_SCHEMA=false forbids changing the table: run `{alter}` on the database, set "
             "AGENTMORTEM_CREATE_SCHEMA=true, or set AGENTMORTEM_FSYNC_AFTER_INSERT=false")
     else:
         log.info("%s fsyncs every insert, more than AGENTMORTEM_FSYNC_AFTER_INSERT=false asks; left as it is "
-                 "(AGENTMORTEM_CREATE_SCHEMA=false)", TRACES_TABLE)
+                 "(AGENTMORTEM_CREATE_SCHEMA=false)", table)

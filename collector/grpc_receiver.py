@@ -1,4 +1,5 @@
-"""OTLP/gRPC receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`.
+"""OTLP/gRPC receiver: `TraceService/Export`, `LogsService/Export` and `MetricsService/Export`
+(package `opentelemetry.proto.collector.{trace,logs,metrics}.v1`).
 
 A thin adapter over `Ingest` on grpc.aio. Overload answers RESOURCE_EXHAUSTED
 with a `RetryInfo` (the OTLP spec makes that code retryable only with one), database
@@ -7,7 +8,7 @@ trouble UNAVAILABLE, bad keys UNAUTHENTICATED. Message size is capped by gRPC it
 The method is served as client-streaming (the same bytes on the wire as unary), so the
 handler runs before the message is read, and a message's size is unknown until it has
 been read. So: a message is read only when the in-flight budget has room (otherwise the
-call is refused unread) and one of `read_slots` is free (a call waits up to
+call is refused unread) and one of `read_slots`, shared by the three services, is free (a call waits up to
 `retry_after_seconds` for one); each message is at most `max_request_bytes`, gRPC's own
 limit here, checked after its decompression. Once read, the message reserves its real
 size like any request. For "unread" to mean "not buffered", HTTP/2 BDP probing is off:
@@ -33,14 +34,12 @@ from grpc_status import rpc_status
 
 from agentmortem.collector.config import IngestSettings
 from agentmortem.collector.ingest import Admission, BadRequest, Ingest, Overloaded, Unauthenticated, Unavailable
-from agentmortem.collector.payload import Decoded, PayloadError, export_response, parse_protobuf
+from agentmortem.collector.payload import Decoded, PayloadError, parse_protobuf
+from agentmortem.collector.signals import SIGNALS, Signal
 from agentmortem.platform.auth import presented_key
 from agentmortem.platform.settings import ServerSettings
 
 log = logging.getLogger(__name__)
-
-SERVICE_NAME = "opentelemetry.proto.collector.trace.v1.TraceService"
-
 
 def _retry_status(code: int, message: str, seconds: int) -> grpc.Status:
     info = error_details_pb2.RetryInfo(retry_delay=Duration(seconds=seconds))
@@ -59,11 +58,11 @@ class _Status(grpc.Status):
         self.trailing_metadata = trailing_metadata
 
 
-def _decode(body: bytes) -> Decoded:
+def _decode(body: bytes, signal: Signal) -> Decoded:
     # Decoding here (not in gRPC's deserializer) lets a malformed message get
     # INVALID_ARGUMENT with a reason instead of gRPC's generic INTERNAL.
     try:
-        return parse_protobuf(body)
+        return parse_protobuf(body, signal)
     except PayloadError as exc:
         raise BadRequest(str(exc)) from exc
 
@@ -82,12 +81,17 @@ class _ReceiveTimeout(Exception):
     """The request message did not arrive in time."""
 
 
-class TraceServicer:
-    def __init__(self, server: ServerSettings, limits: IngestSettings, ingest: Ingest) -> None:
+class ExportServicer:
+    """One signal's `Export` method."""
+
+    def __init__(
+        self, server: ServerSettings, limits: IngestSettings, ingest: Ingest, signal: Signal, slots: asyncio.Semaphore
+    ) -> None:
         self._receive_timeout = server.grpc_receive_timeout_seconds
         self._retry_after = limits.retry_after_seconds
         self._ingest = ingest
-        self._read_slots = asyncio.Semaphore(read_slots(limits))
+        self._signal = signal
+        self._read_slots = slots
 
     async def _receive(self, context: grpc.aio.ServicerContext, tenant: str | None) -> Admission:
         wait = self._retry_after
@@ -104,10 +108,12 @@ class TraceServicer:
         finally:
             self._read_slots.release()
         if not isinstance(body, bytes):  # grpc.aio.EOF: the client sent no message
-            raise BadRequest("the call carried no ExportTraceServiceRequest")
-        decoded = _decode(body)
+            raise BadRequest(f"the call carried no {self._signal.request_type.__name__}")
+        decoded = _decode(body, self._signal)
         with self._ingest.reserve(len(body)) as reservation:
-            return self._ingest.admit(decoded.request, decoded.raw, tenant, "grpc", reservation, decoded.salvage)
+            return self._ingest.admit(
+                decoded.request, decoded.raw, tenant, "grpc", reservation, decoded.salvage, self._signal
+            )
 
     async def Export(  # noqa: N802 (gRPC method name)
         self, _requests: object, context: grpc.aio.ServicerContext
@@ -121,7 +127,7 @@ class TraceServicer:
             outcome, status = self._failure(exc)
         else:
             metrics.requests.labels("grpc", "OK").inc()
-            return export_response(result.rejected, result.message).SerializeToString()
+            return self._signal.response(result.rejected, result.message).SerializeToString()
         # Aborting outside the `except` keeps the failure (whose traceback holds the
         # request's frames, body included) out of gRPC's abort exception, which stays
         # in a reference cycle with the call until the next garbage collection.
@@ -178,13 +184,18 @@ def grpc_options(server: ServerSettings, limits: IngestSettings) -> list[tuple[s
 
 
 def build_grpc_server(settings: ServerSettings, limits: IngestSettings, ingest: Ingest) -> grpc.aio.Server:
-    """A grpc.aio server with the trace service, not yet bound or started."""
+    """A grpc.aio server with the export service of every signal the ingest takes, not yet bound or started."""
     server = grpc.aio.server(options=grpc_options(settings, limits), compression=None)
-    servicer = TraceServicer(settings, limits, ingest)
-    handler = grpc.method_handlers_generic_handler(
-        SERVICE_NAME,
-        # raw bytes in and out; client-streaming so that the handler decides before reading
-        {"Export": grpc.stream_unary_rpc_method_handler(servicer.Export)},
-    )
-    server.add_generic_rpc_handlers((handler,))
+    slots = asyncio.Semaphore(read_slots(limits))
+    handlers = []
+    for signal in SIGNALS:
+        if not ingest.accepts(signal):
+            continue
+        servicer = ExportServicer(settings, limits, ingest, signal, slots)
+        handlers.append(grpc.method_handlers_generic_handler(
+            signal.grpc_service,
+            # raw bytes in and out; client-streaming so that the handler decides before reading
+            {"Export": grpc.stream_unary_rpc_method_handler(servicer.Export)},
+        ))
+    server.add_generic_rpc_handlers(tuple(handlers))
     return server

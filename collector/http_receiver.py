@@ -1,10 +1,11 @@
-"""OTLP/HTTP receiver (`POST /v1/traces`) plus `/metrics` and `/health`, as an ASGI app.
+"""OTLP/HTTP receiver (`POST /v1/traces`, `/v1/logs`, `/v1/metrics`) plus `/metrics` and `/health`,
+as an ASGI app.
 
 A thin adapter: bound the body, reserve its share of the in-flight budget before
 reading it (the declared `Content-Length`; a body without one reserves as it arrives),
 so a refused request is answered without being read into memory; pick the decoder from
-`Content-Type`, hand the request to the shared `Ingest`, and answer in the request's encoding — `ExportTraceServiceResponse`
-on success (with `partial_success` when spans were dropped), `google.rpc.Status` on
+`Content-Type`, hand the request to the shared `Ingest`, and answer in the request's encoding — the
+signal's export response on success (with `partial_success` when items were dropped), `google.rpc.Status` on
 error, with 429/503 + `Retry-After` when the client should try again.
 """
 
@@ -24,6 +25,7 @@ from agentmortem.collector.config import IngestSettings
 from agentmortem.collector.ingest import Admission, BadRequest, Ingest, Overloaded, Unauthenticated, Unavailable
 from agentmortem.collector.metrics import CONTENT_TYPE_LATEST
 from agentmortem.collector.payload import JSON, PayloadError, decode_body, encode_response, encode_status, media_type
+from agentmortem.collector.signals import SIGNALS, Signal
 from agentmortem.platform.auth import presented_key
 from agentmortem.platform.store import Store
 
@@ -66,14 +68,16 @@ def build_http_app(limits: IngestSettings, ingest: Ingest, store: Store) -> Star
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def receive(request: Request, kind: str, tenant: str | None, reservation: Reservation) -> Admission:
+    async def receive(
+        request: Request, kind: str, tenant: str | None, reservation: Reservation, signal: Signal
+    ) -> Admission:
         body = await read_body(request, reservation)
         encoding = request.headers.get("content-encoding")
-        decoded = decode_body(body, encoding, kind, limits.max_decompressed_bytes)
+        decoded = decode_body(body, encoding, kind, limits.max_decompressed_bytes, signal)
         # The decoded request goes straight into `admit`, which keeps only its bytes.
-        return ingest.admit(decoded.request, decoded.raw, tenant, "http", reservation, decoded.salvage)
+        return ingest.admit(decoded.request, decoded.raw, tenant, "http", reservation, decoded.salvage, signal)
 
-    async def export_traces(request: Request) -> Response:
+    async def export(request: Request, signal: Signal) -> Response:
         kind = ""
         try:
             kind = media_type(request.headers.get("content-type"))
@@ -81,7 +85,7 @@ def build_http_app(limits: IngestSettings, ingest: Ingest, store: Store) -> Star
                 presented_key(request.headers.get("authorization"), request.headers.get("x-api-key"))
             )
             with ingest.reserve(declared_length(request)) as reservation:
-                admission = await receive(request, kind, tenant, reservation)
+                admission = await receive(request, kind, tenant, reservation, signal)
             result = await ingest.finish(admission)
         except PayloadError as exc:
             return error(kind, exc.status, _INVALID_ARGUMENT, str(exc))
@@ -101,7 +105,13 @@ def build_http_app(limits: IngestSettings, ingest: Ingest, store: Store) -> Star
             log.exception("unexpected error while exporting over HTTP")
             return error(kind, 503, _UNAVAILABLE, "internal error; retry", limits.retry_after_seconds)
         metrics.requests.labels("http", "200").inc()
-        return Response(encode_response(kind, result.rejected, result.message), media_type=kind)
+        return Response(encode_response(kind, result.rejected, result.message, signal), media_type=kind)
+
+    def exporter(signal: Signal) -> Route:
+        async def endpoint(request: Request) -> Response:
+            return await export(request, signal)
+
+        return Route(signal.http_path, endpoint, methods=["POST"])
 
     async def metrics_endpoint(_: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
@@ -119,7 +129,7 @@ def build_http_app(limits: IngestSettings, ingest: Ingest, store: Store) -> Star
 
     return Starlette(
         routes=[
-            Route("/v1/traces", export_traces, methods=["POST"]),
+            *(exporter(signal) for signal in SIGNALS if ingest.accepts(signal)),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
         ]

@@ -1,4 +1,5 @@
-"""The one export handler both transports call: authenticate, admit, validate, queue, await durability.
+"""The one export handler both transports call, for every signal: authenticate, admit, validate,
+queue, await durability.
 
 Transports reserve a request's share of the in-flight budget before reading its body
 (`reserve`), decode it, hand it to `admit` and await `finish`; they map the exceptions
@@ -9,16 +10,18 @@ classified once, in this module.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 from google.protobuf.unknown_fields import UnknownFieldSet
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from agentmortem.collector.admission import InflightBudget, Reservation
 from agentmortem.collector.config import IngestSettings
-from agentmortem.collector.convert import SpanCheck, check_spans
-from agentmortem.collector.metrics import CollectorMetrics
+from agentmortem.collector.convert import SpanCheck
+from agentmortem.collector.metrics import CollectorMetrics, SignalCounters
+from agentmortem.collector.signals import TRACES, Signal
 from agentmortem.collector.writer import Admitted, GroupCommitWriter, Overloaded, Unavailable
 from agentmortem.platform.auth import KeyRing
 from agentmortem.platform.settings import AuthSettings
@@ -44,23 +47,26 @@ class ExportResult:
 
 @dataclass(frozen=True)
 class Admission:
-    """A request queued for writing: its checked spans, final once `future` resolves (with the
-    spans the database refused)."""
+    """A request queued for writing: its checked items, final once `future` resolves (with the
+    items the database refused)."""
 
     future: Future
     check: SpanCheck
     protocol: str
+    counters: SignalCounters
 
 
 class Ingest:
-    """Shared by the gRPC and HTTP receivers."""
+    """Shared by the gRPC and HTTP receivers. `writer` takes the spans; `signal_writers` the
+    other signals (by `Signal.name`), which are refused without one."""
 
     def __init__(
         self, limits: IngestSettings, auth: AuthSettings, writer: GroupCommitWriter, keys: KeyRing,
         metrics: CollectorMetrics, budget: InflightBudget | None = None,
+        signal_writers: Mapping[str, GroupCommitWriter] | None = None,
     ) -> None:
         self._require_auth = auth.require_auth
-        self._writer = writer
+        self._writers = {TRACES.name: writer, **(signal_writers or {})}
         self._keys = keys
         self.metrics = metrics
         self.retry_after_seconds = limits.retry_after_seconds
@@ -90,21 +96,24 @@ class Ingest:
             raise Unauthenticated("the API key is unknown or revoked")
         return tenant
 
+    def accepts(self, signal: Signal) -> bool:
+        return signal.name in self._writers
+
     async def export(
-        self, request: ExportTraceServiceRequest, raw: bytes | None, nbytes: int, tenant: str | None, protocol: str,
-        decoded: SpanCheck | None = None,
+        self, request: Any, raw: bytes | None, nbytes: int, tenant: str | None, protocol: str,
+        decoded: SpanCheck | None = None, signal: Signal = TRACES,
     ) -> ExportResult:
-        """Reserve, validate, queue and wait until the spans are durable (or raise).
+        """Reserve, validate, queue and wait until the items are durable (or raise).
 
         For callers that hold a decoded request already; `nbytes` is its size.
         """
         with self.reserve(nbytes) as reservation:
-            admission = self.admit(request, raw, tenant, protocol, reservation, decoded)
+            admission = self.admit(request, raw, tenant, protocol, reservation, decoded, signal)
         return await self.finish(admission)
 
     def admit(
-        self, request: ExportTraceServiceRequest, raw: bytes | None, tenant: str | None, protocol: str,
-        reservation: Reservation, decoded: SpanCheck | None = None,
+        self, request: Any, raw: bytes | None, tenant: str | None, protocol: str,
+        reservation: Reservation, decoded: SpanCheck | None = None, signal: Signal = TRACES,
     ) -> Admission:
         """Validate and queue a decoded request holding `reservation`; raises `Overloaded`/`Unavailable`.
 
@@ -115,15 +124,17 @@ class Ingest:
         outlive this call (callers pass it without keeping it), so only the bytes wait for
         the insert. On an error the reservation is released.
         """
+        counters = self.metrics.signals[signal.name]
         with reservation:
-            check = check_spans(request)
+            check = signal.check(request)
+            check.unit = signal.item
             if check.rejected:
-                self.metrics.spans_rejected.labels("invalid").inc(check.rejected)
+                counters.rejected.labels("invalid").inc(check.rejected)
             if decoded is not None:
                 if decoded.rejected:
-                    self.metrics.spans_rejected.labels("malformed").inc(decoded.rejected)
+                    counters.rejected.labels("malformed").inc(decoded.rejected)
                 check.absorb(decoded)
-            self.metrics.spans_received.labels(protocol).inc(check.accepted + check.rejected)
+            counters.received.labels(protocol).inc(check.accepted + check.rejected)
             if raw is None or len(UnknownFieldSet(request)):
                 # Unknown top-level fields could collide with the tenant field: re-encode without them.
                 request.DiscardUnknownFields()
@@ -132,27 +143,27 @@ class Ingest:
             item = Admitted(raw, tenant, check.accepted)
             try:
                 reservation.resize(len(raw), item.count)
-                future = self._writer.submit(item, reservation)
+                future = self._writers[signal.name].submit(item, reservation)
             except Overloaded:
-                self.metrics.spans_rejected.labels("overloaded").inc(item.count)
+                counters.rejected.labels("overloaded").inc(item.count)
                 raise
             except Unavailable:
-                self.metrics.spans_rejected.labels("unavailable").inc(item.count)
+                counters.rejected.labels("unavailable").inc(item.count)
                 raise
-        return Admission(future, check, protocol)
+        return Admission(future, check, protocol, counters)
 
     async def finish(self, admission: Admission) -> ExportResult:
-        """Wait until the admitted spans are durable; raises `Unavailable` if their write failed.
-        Spans the database refused are rejected in the result, never retried."""
-        check = admission.check
+        """Wait until the admitted items are durable; raises `Unavailable` if their write failed.
+        Items the database refused are rejected in the result, never retried."""
+        check, counters = admission.check, admission.counters
         try:
             written: SpanCheck = await asyncio.wrap_future(admission.future)
         except Unavailable:
-            self.metrics.spans_rejected.labels("write_failed").inc(check.accepted)
+            counters.rejected.labels("write_failed").inc(check.accepted)
             raise
         if written.rejected:
-            self.metrics.spans_rejected.labels("refused_by_database").inc(written.rejected)
+            counters.rejected.labels("refused_by_database").inc(written.rejected)
             check.accepted -= written.rejected
             check.absorb(written)
-        self.metrics.spans_accepted.labels(admission.protocol).inc(check.accepted)
+        counters.accepted.labels(admission.protocol).inc(check.accepted)
         return ExportResult(check.accepted, check.rejected, check.message())

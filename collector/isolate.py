@@ -20,7 +20,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agentmortem.collector.convert import SpanBatch, SpanCheck
+from agentmortem.collector.batch import Batch
+from agentmortem.collector.convert import SpanCheck
 from agentmortem.platform.store import DataRejected
 
 INSERT_BUDGET = 128
@@ -44,7 +45,7 @@ def _first_line(error: Exception) -> str:
     return text if len(text) <= _REASON_CHARS else text[:_REASON_CHARS] + "…"
 
 
-def isolate(batch: SpanBatch, insert: Callable[[SpanBatch], None], refused: DataRejected, budget: Budget) -> SpanCheck:
+def isolate(batch: Batch, insert: Callable[[Batch], None], refused: DataRejected, budget: Budget) -> SpanCheck:
     """Store what the database accepts of `batch`, which it refused whole with `refused`; the
     result counts the rows stored as accepted and the others as rejected, with reasons.
 
@@ -56,15 +57,15 @@ def isolate(batch: SpanBatch, insert: Callable[[SpanBatch], None], refused: Data
     while refused_ranges:
         start, stop, error = refused_ranges.pop()
         if stop - start == 1:
-            result.reject(f"span {batch.span_name(start)!r}: the database refused it: {_first_line(error)}")
+            result.reject(f"{batch.label(start)}: the database refused it: {_first_line(error)}")
             continue
         middle = (start + stop) // 2
         for low, high in ((middle, stop), (start, middle)):
             if budget.spent == budget.inserts:
                 for row in range(low, high):
                     result.reject(
-                        f"span {batch.span_name(row)!r}: not stored: the database refused this request's data "
-                        f"and the search for the refused spans stopped after {budget.inserts} inserts"
+                        f"{batch.label(row)}: not stored: the database refused this request's data "
+                        f"and the search for the refused rows stopped after {budget.inserts} inserts"
                     )
                 continue
             budget.spent += 1

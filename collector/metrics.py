@@ -11,8 +11,33 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 __all__ = ["CollectorMetrics", "CONTENT_TYPE_LATEST"]
 
 
+# Each signal's counters are named after what it carries (`agentmortem_receiver_spans_received`,
+# `…_log_records_received`, `…_data_points_received`); `collector.signals` names the same.
+_SIGNAL_ITEMS = (("traces", "spans"), ("logs", "log_records"), ("metrics", "data_points"))
+
+
+class SignalCounters:
+    """What one signal's requests carried: received, accepted (durable), rejected (by reason), written."""
+
+    def __init__(self, registry: CollectorRegistry, signal: str, items: str) -> None:
+        what = items.replace("_", " ").capitalize()
+        self.received = Counter(
+            f"agentmortem_receiver_{items}_received", f"{what} decoded from requests", ["protocol"], registry=registry
+        )
+        self.accepted = Counter(
+            f"agentmortem_receiver_{items}_accepted", f"{what} durably written and acknowledged",
+            ["protocol"], registry=registry,
+        )
+        self.rejected = Counter(
+            f"agentmortem_receiver_{items}_rejected", f"{what} refused, by reason", ["reason"], registry=registry
+        )
+        self.written = Counter(
+            f"agentmortem_writer_{items}_written", f"{what} inserted into the {signal} table(s)", registry=registry
+        )
+
+
 class CollectorMetrics:
-    """Counters and gauges for receiving, rejecting and writing spans."""
+    """Counters and gauges for receiving, rejecting and writing spans, log records and data points."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -21,19 +46,10 @@ class CollectorMetrics:
             "agentmortem_receiver_requests", "Export requests by protocol and outcome",
             ["protocol", "outcome"], registry=r,
         )
-        self.spans_received = Counter(
-            "agentmortem_receiver_spans_received", "Spans decoded from requests", ["protocol"], registry=r
-        )
-        self.spans_accepted = Counter(
-            "agentmortem_receiver_spans_accepted", "Spans durably written and acknowledged",
-            ["protocol"], registry=r,
-        )
-        self.spans_rejected = Counter(
-            "agentmortem_receiver_spans_rejected", "Spans refused, by reason", ["reason"], registry=r
-        )
-        self.spans_written = Counter(
-            "agentmortem_writer_spans_written", "Spans inserted into otel_traces", registry=r
-        )
+        self.signals = {name: SignalCounters(r, name, items) for name, items in _SIGNAL_ITEMS}
+        traces = self.signals["traces"]
+        self.spans_received, self.spans_accepted = traces.received, traces.accepted
+        self.spans_rejected, self.spans_written = traces.rejected, traces.written
         self.inserts = Counter(
             "agentmortem_writer_inserts", "Insert statements by outcome", ["outcome"], registry=r
         )

@@ -1,12 +1,14 @@
-"""Request bodies → `ExportTraceServiceRequest`: size limits, gzip, protobuf and OTLP/JSON.
+"""Request bodies → the signal's export request (`ExportTraceServiceRequest`, logs, metrics): size
+limits, gzip, protobuf and OTLP/JSON.
 
 OTLP/JSON differs from the proto3 JSON mapping in one way that matters: trace and span
 ids are hex, not base64. We rewrite the ids, then let protobuf's JSON parser apply the
 rest (lowerCamelCase or original names, enums as integers, int64 as strings, unknown
 fields ignored as the spec requires). Every failure is a `PayloadError` naming the problem.
 
-A body refused only for invalid UTF-8 or values nested too deep is not refused whole:
-`collector.salvage` keeps what can be kept, and `Decoded.salvage` says what it changed.
+A trace body refused only for invalid UTF-8 or values nested too deep is not refused whole:
+`collector.salvage` keeps what can be kept, and `Decoded.salvage` says what it changed. Logs
+and metrics are decoded strictly (invalid JSON text is still repaired as for traces).
 """
 
 from __future__ import annotations
@@ -20,10 +22,6 @@ from typing import Any
 import orjson
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
 
 from agentmortem.collector.convert import SpanCheck
 from agentmortem.collector.salvage import (
@@ -34,6 +32,7 @@ from agentmortem.collector.salvage import (
     salvage_protobuf,
     too_deep,
 )
+from agentmortem.collector.signals import TRACES, JsonPath, Signal
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -44,7 +43,7 @@ class Decoded:
     """A decoded body: the request, its protobuf encoding when there is one, and what a
     tolerant decode dropped or repaired (None when the strict decode took it all)."""
 
-    request: ExportTraceServiceRequest
+    request: Any  # the signal's export request
     raw: bytes | None
     salvage: SpanCheck | None = None
 
@@ -81,25 +80,29 @@ def gunzip_bounded(body: bytes, limit: int) -> bytes:
     return out
 
 
-def decode_body(body: bytes, encoding: str | None, kind: str, limit: int) -> Decoded:
-    """Decompress (if asked) and decode a body of media type `kind`."""
+def decode_body(body: bytes, encoding: str | None, kind: str, limit: int, signal: Signal = TRACES) -> Decoded:
+    """Decompress (if asked) and decode a body of media type `kind` carrying `signal`."""
     enc = (encoding or "identity").strip().lower()
     if enc == "gzip":
         body = gunzip_bounded(body, limit)
     elif enc not in ("identity", ""):
         raise PayloadError(415, f"unsupported Content-Encoding {encoding!r}: use gzip or none")
     if kind == PROTOBUF:
-        return parse_protobuf(body)
-    return parse_otlp_json(body)
+        return parse_protobuf(body, signal)
+    return parse_otlp_json(body, signal)
 
 
-def parse_protobuf(body: bytes) -> Decoded:
-    request = ExportTraceServiceRequest()
+def parse_protobuf(body: bytes, signal: Signal = TRACES) -> Decoded:
+    request = signal.request_type()
     try:
         request.ParseFromString(body)
         return Decoded(request, body)
     except DecodeError as exc:
         refusal = exc
+    if signal is not TRACES:
+        raise PayloadError(
+            400, f"body is not a valid OTLP protobuf {signal.request_type.__name__}: {refusal}"
+        ) from refusal
     try:
         request, raw, salvage = salvage_protobuf(body)
     except Malformed:
@@ -109,7 +112,7 @@ def parse_protobuf(body: bytes) -> Decoded:
     return Decoded(request, raw, salvage)
 
 
-def parse_otlp_json(body: bytes) -> Decoded:
+def parse_otlp_json(body: bytes, signal: Signal = TRACES) -> Decoded:
     notes = []
     try:
         document = orjson.loads(body)
@@ -117,15 +120,16 @@ def parse_otlp_json(body: bytes) -> Decoded:
         document, repaired = _tolerant_json(body, exc)
         notes.append(repaired_note(repaired))
     if not isinstance(document, dict):
-        raise PayloadError(400, "OTLP/JSON body must be an object with resourceSpans")
-    _hex_ids_to_base64(document)
-    request = ExportTraceServiceRequest()
+        raise PayloadError(400, f"OTLP/JSON body must be an object with {signal.json_root}")
+    for path in signal.json_id_paths:
+        _hex_ids_to_base64(document, path)
+    request = signal.request_type()
     try:
         json_format.ParseDict(document, request, ignore_unknown_fields=True)
         salvage = SpanCheck()
     except json_format.ParseError as exc:
-        refusal = PayloadError(400, f"body is not a valid OTLP/JSON ExportTraceServiceRequest: {exc}")
-        if not too_deep(exc):
+        refusal = PayloadError(400, f"body is not a valid OTLP/JSON {signal.request_type.__name__}: {exc}")
+        if signal is not TRACES or not too_deep(exc):
             raise refusal from exc
         try:
             request, salvage = salvage_json(document)
@@ -174,41 +178,26 @@ def _fix_ids(obj: dict, where: str) -> None:
             obj[name] = _hex_to_b64(obj[name], f"{where}.{name}")
 
 
-def _hex_ids_to_base64(document: dict) -> None:
-    for r_i, rs in enumerate(_list(document, "resourceSpans", "resource_spans")):
-        for s_i, ss in enumerate(_list(rs, "scopeSpans", "scope_spans")):
-            for sp_i, span in enumerate(_list(ss, "spans")):
-                if not isinstance(span, dict):
-                    continue
-                where = f"resourceSpans[{r_i}].scopeSpans[{s_i}].spans[{sp_i}]"
-                _fix_ids(span, where)
-                for l_i, link in enumerate(_list(span, "links")):
-                    if isinstance(link, dict):
-                        _fix_ids(link, f"{where}.links[{l_i}]")
+def _hex_ids_to_base64(document: dict, path: JsonPath) -> None:
+    """Rewrite the hex ids of every object `path` leads to (e.g. each span, each exemplar)."""
+    found: list[tuple[Any, str]] = [(document, "")]
+    for names in path:
+        step = []
+        for obj, where in found:
+            held = obj.get(names[0], obj.get(names[1])) if isinstance(obj, dict) else None
+            if isinstance(held, list):
+                step += [(item, f"{where}.{names[0]}[{i}]") for i, item in enumerate(held)]
+            elif isinstance(held, dict):
+                step.append((held, f"{where}.{names[0]}"))
+        found = step
+    for obj, where in found:
+        if isinstance(obj, dict):
+            _fix_ids(obj, where.lstrip("."))
 
 
-def _list(obj: Any, *names: str) -> list:
-    if not isinstance(obj, dict):
-        return []
-    for name in names:
-        value = obj.get(name)
-        if isinstance(value, list):
-            return value
-    return []
-
-
-def export_response(rejected: int, message: str) -> ExportTraceServiceResponse:
-    """The success answer; `partial_success` only when spans were dropped."""
-    response = ExportTraceServiceResponse()
-    if rejected or message:
-        response.partial_success.rejected_spans = rejected
-        response.partial_success.error_message = message
-    return response
-
-
-def encode_response(kind: str, rejected: int, message: str) -> bytes:
-    """An `ExportTraceServiceResponse` in the request's encoding."""
-    response = export_response(rejected, message)
+def encode_response(kind: str, rejected: int, message: str, signal: Signal = TRACES) -> bytes:
+    """The signal's export answer in the request's encoding."""
+    response = signal.response(rejected, message)
     if kind == JSON:
         return orjson.dumps(json_format.MessageToDict(response))
     return response.SerializeToString()

@@ -1,9 +1,9 @@
-"""The collector factory: wires writer, key ring and both receivers over a ready store.
+"""The collector factory: wires a writer per signal, the key ring and both receivers over a ready store.
 
-`CollectorService.start()` makes `otel_traces` as durable as configured (`apply_durability`),
+`CollectorService.start()` makes the signals' tables as durable as configured (`apply_durability`),
 binds the listeners (port 0 picks a free port; the bound ports are on the instance) and
 `stop()` shuts down in the safe order: stop accepting, let in-flight requests finish, then
-drain the writer so every admitted span is written. The tables must exist already: the
+drain the writers so every admitted span, log record and data point is written. The tables must exist already: the
 command line creates or verifies them before any service starts (`agentmortem.cli.schema`).
 """
 
@@ -19,6 +19,7 @@ from agentmortem.collector.http_receiver import build_http_app
 from agentmortem.collector.ingest import Ingest
 from agentmortem.collector.metrics import CollectorMetrics
 from agentmortem.collector.native import clear_spool
+from agentmortem.collector.signals import LOGS, METRICS, SIGNALS
 from agentmortem.collector.writer import GroupCommitWriter, WriterLimits
 from agentmortem.platform.auth import KeyRing
 from agentmortem.platform.hosting import QuietServer, bind_socket, serve_asgi
@@ -39,7 +40,7 @@ def writer_limits(limits: IngestSettings) -> WriterLimits:
 
 
 class CollectorService:
-    """OTLP gRPC + HTTP receivers writing durably into `otel_traces`."""
+    """OTLP gRPC + HTTP receivers writing traces, logs and metrics durably into the contrib tables."""
 
     listeners = 2
 
@@ -48,8 +49,11 @@ class CollectorService:
         self.store, self.store_settings, self.server, self.limits = store, store_settings, server, limits
         self.metrics = CollectorMetrics()
         self.writer = GroupCommitWriter(store, writer_limits(limits), self.metrics)
+        self.signal_writers = {
+            signal.name: GroupCommitWriter(store, writer_limits(limits), self.metrics, signal) for signal in (LOGS, METRICS)
+        }
         self.keys = KeyRing(store, auth.key_cache_seconds)
-        self.ingest = Ingest(limits, auth, self.writer, self.keys, self.metrics)
+        self.ingest = Ingest(limits, auth, self.writer, self.keys, self.metrics, signal_writers=self.signal_writers)
         self.grpc_port: int | None = None
         self.http_port: int | None = None
         self._grpc = None
@@ -57,12 +61,17 @@ class CollectorService:
 
     def prepare(self) -> None:
         """Durability as configured; staged files a killed process left behind removed."""
-        apply_durability(self.store, self.store_settings)
+        apply_durability(self.store, self.store_settings, [t for signal in SIGNALS for t in signal.tables])
         clear_spool(self.store)
+
+    @property
+    def writers(self) -> list[GroupCommitWriter]:
+        return [self.writer, *self.signal_writers.values()]
 
     async def start(self) -> None:
         self.prepare()
-        self.writer.start()
+        for writer in self.writers:
+            writer.start()
         s = self.server
         self._grpc = build_grpc_server(s, self.limits, self.ingest)
         self.grpc_port = self._grpc.add_insecure_port(f"{_grpc_host(s.host)}:{s.otlp_grpc_port}")
@@ -83,8 +92,9 @@ class CollectorService:
         if self._http is not None:
             self._http.should_exit = True
             await self._http.task  # type: ignore[attr-defined]
-        await asyncio.to_thread(self.writer.stop)
-        log.info("collector stopped; all admitted spans written")
+        for writer in self.writers:
+            await asyncio.to_thread(writer.stop)
+        log.info("collector stopped; all admitted spans, log records and data points written")
 
 
 class IngestWriter:

@@ -1,4 +1,4 @@
-"""Group commit into `otel_traces`: many requests share one insert; each waits for its own durability.
+"""Group commit: many requests of one signal share one insert; each waits for its own durability.
 
 `submit()` queues a request that already holds its share of the in-flight budget
 (`collector.admission`) and returns a future that resolves once the insert holding its
@@ -11,7 +11,8 @@ ClickHouse decodes the concatenated protobuf envelopes itself (`collector.native
 Python per span; small groups are converted in Python and sent as `JSONColumns`, whose
 fixed cost per insert is far lower. Both write identical rows (tests hold them equal);
 requests with attribute values nested deeper than the native structure goes
-(`collector.nesting`) are always converted.
+(`collector.nesting`) are always converted. Logs and metrics have only the converted path:
+one writer per signal (`collector.signals`), each with its own queue.
 
 If a shared insert fails, each request is written alone, converted, so one bad request
 cannot fail the others. When the database refuses a request's data itself
@@ -29,15 +30,14 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
 from agentmortem.collector.admission import Overloaded, Reservation
-from agentmortem.collector.convert import SpanBatch, SpanCheck, json_columns, request_to_batch
+from agentmortem.collector.batch import Batch
+from agentmortem.collector.convert import SpanCheck
 from agentmortem.collector.isolate import INSERT_BUDGET, Budget, isolate
 from agentmortem.collector.metrics import CollectorMetrics
 from agentmortem.collector.native import envelope, insert_native
 from agentmortem.collector.nesting import renders_natively
-from agentmortem.platform.schema import INSERT_COLUMNS, TRACES_TABLE
+from agentmortem.collector.signals import TRACES, Signal
 from agentmortem.platform.store import DataRejected, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -57,20 +57,16 @@ class WriteFailed(Unavailable):
 
 @dataclass(frozen=True)
 class Admitted:
-    """One request's valid spans, ready for either insert path.
+    """One request's valid items (spans, log records, data points), ready for either insert path.
 
     Only the encoding is kept: the decoded message costs several times its bytes, and
-    the native path, which takes every large group, never needs it.
+    the native path, which takes every large group of spans, never needs it; the converted
+    path decodes it again.
     """
 
     raw: bytes  # the request's protobuf encoding (no unknown top-level fields)
     tenant: str | None
-    count: int  # valid spans
-
-    @property
-    def request(self) -> ExportTraceServiceRequest:
-        """The request decoded again, for the converted path (decoded on each access)."""
-        return ExportTraceServiceRequest.FromString(self.raw)
+    count: int  # valid items
 
     def envelope(self) -> bytes:
         return envelope(self.raw, self.tenant)
@@ -94,19 +90,21 @@ class WriterLimits:
 
 
 class GroupCommitWriter:
-    """Bounded queue + one writer thread doing column-oriented group inserts."""
+    """Bounded queue + writer threads doing column-oriented group inserts of one signal."""
 
-    def __init__(self, store: Store, limits: WriterLimits, metrics: CollectorMetrics) -> None:
+    def __init__(self, store: Store, limits: WriterLimits, metrics: CollectorMetrics, signal: Signal = TRACES) -> None:
         self._store = store
         self._limits = limits
         self._metrics = metrics
+        self.signal = signal
+        self._written = metrics.signals[signal.name].written
         self._cond = threading.Condition()
         self._pending: list[_Pending] = []
         self._pending_spans = 0
         self._pending_bytes = 0
         self._stopping = False
         self._threads = [
-            threading.Thread(target=self._run, name=f"agentmortem-writer-{i}", daemon=True)
+            threading.Thread(target=self._run, name=f"agentmortem-{signal.name}-writer-{i}", daemon=True)
             for i in range(limits.writer_threads)
         ]
 
@@ -194,7 +192,7 @@ class GroupCommitWriter:
 
     def _write_group(self, group: list[_Pending]) -> None:
         budget = Budget(self._limits.isolation_inserts)  # shared: refused requests cannot stall the writer
-        if sum(p.item.count for p in group) < self._limits.native_min_spans:
+        if self.signal is not TRACES or sum(p.item.count for p in group) < self._limits.native_min_spans:
             self._write_part(group, False, budget)
             return
         natively = [renders_natively(p.item.raw) for p in group]
@@ -213,7 +211,7 @@ class GroupCommitWriter:
                 self._timed(sum(item.count for item in items), insert_native, self._store,
                             b"".join(item.envelope() for item in items))
             else:
-                self._insert_batch(_converted(items))
+                self._insert_batch(self._converted(items))
         except StoreError as exc:
             log.warning("insert of %d request(s) failed (%s); writing each alone", len(part), exc)
             for pending in part:
@@ -229,12 +227,13 @@ class GroupCommitWriter:
             pending.future.set_exception(failed)
 
     def _write_alone(self, item: Admitted, budget: Budget) -> SpanCheck:
-        """One request, converted; the spans the database refuses are isolated and rejected."""
-        batch = _converted([item])
+        """One request, converted; the items the database refuses are isolated and rejected."""
+        batch = self._converted([item])
         try:
             self._insert_batch(batch)
         except DataRejected as exc:
-            log.warning("the database refused the data of a request of %d spans (%s); isolating", item.count, exc)
+            log.warning("the database refused the data of a request of %d %s (%s); isolating",
+                        item.count, self.signal.items, exc)
             try:
                 return isolate(batch, self._insert_batch, exc, budget)
             except StoreError as failure:
@@ -243,12 +242,15 @@ class GroupCommitWriter:
             raise WriteFailed(f"database write failed: {exc}") from exc
         return SpanCheck(accepted=item.count)
 
-    def _insert_batch(self, batch: SpanBatch) -> None:
-        try:
-            payload = json_columns(batch)
-        except TypeError as exc:  # a value orjson cannot encode (its error is a TypeError)
-            raise DataRejected(f"cannot encode batch: {exc}") from exc
-        self._timed(batch.count, self._store.insert_formatted, TRACES_TABLE, INSERT_COLUMNS, payload, "JSONColumns")
+    def _converted(self, items: list[Admitted]) -> Batch:
+        signal = self.signal
+        batch = signal.convert(signal.decode(items[0].raw), items[0].tenant)
+        for item in items[1:]:
+            batch.extend(signal.convert(signal.decode(item.raw), item.tenant))
+        return batch
+
+    def _insert_batch(self, batch: Batch) -> None:
+        self._timed(batch.count, self.signal.insert, self._store, batch)
 
     def _timed(self, spans: int, insert: Callable[..., None], *args: object) -> None:
         started = time.perf_counter()
@@ -259,15 +261,9 @@ class GroupCommitWriter:
             raise
         self._metrics.insert_seconds.observe(time.perf_counter() - started)
         self._metrics.inserts.labels("ok").inc()
-        self._metrics.spans_written.inc(spans)
+        self._written.inc(spans)
 
     def _release(self, group: list[_Pending]) -> None:
         for pending in group:
             pending.reservation.release()
 
-
-def _converted(items: list[Admitted]) -> SpanBatch:
-    batch = SpanBatch()
-    for item in items:
-        batch.extend(request_to_batch(item.request, item.tenant))
-    return batch

@@ -35,4 +35,4 @@ def test_health_reports_the_database(server):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signals_stop_the_server_cleanly(server, sig):
     assert server.stop(sig) == 0
-    assert "collector stopped; all admitted spans written" in server.log()
+    assert "collector stopped; all admitted spans, log records and data points written" in server.log()

@@ -90,7 +90,7 @@ def test_refused_requests_of_one_group_share_the_search_budget(refusing_store):
 
 
 def _batch(names: list[str]) -> SpanBatch:
-    return request_to_batch(_request(*names).request)
+    return request_to_batch(ExportTraceServiceRequest.FromString(_request(*names).raw))
 
 
 def test_the_search_for_refused_spans_is_bounded(refusing_store):
@@ -140,7 +140,7 @@ def test_a_database_that_fails_stays_retryable(store, failure):
 def test_a_request_clickhouse_cannot_decode_is_stored_converted(store):
     """upb keeps an unknown group field (wire types 3/4) inside a span; ClickHouse's Protobuf
     reader refuses the whole block, so the request goes the converted way."""
-    request = _request("a", "b").request  # decoded from the item's bytes
+    request = ExportTraceServiceRequest.FromString(_request("a", "b").raw)
     span = request.resource_spans[0].scope_spans[0].spans[0]
     group = varint(100 << 3 | 3) + varint(1 << 3) + b"\x05" + varint(100 << 3 | 4)  # field 100 { field 1: 5 }
     span.MergeFromString(group)
