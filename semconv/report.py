@@ -19,6 +19,7 @@ from rich.table import Table
 
 from agentmortem.semconv import keys as k
 from agentmortem.semconv.cost import ModelPrice, is_priced
+from agentmortem.semconv.services import service_signals, signals_of
 from agentmortem.semconv.spec import (
     Attr,
     Concat,
@@ -29,7 +30,6 @@ from agentmortem.semconv.spec import (
     Source,
     TextItem,
 )
-from agentmortem.semconv.services import service_signals, signals_of
 from agentmortem.semconv.sql import canonical_select
 from agentmortem.semconv.table import CATEGORY_RULES, FIELDS
 
