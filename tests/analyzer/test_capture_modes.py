@@ -19,7 +19,8 @@ import pytest
 from tests.support.servers import query_data_dir
 
 MODES = ("SPAN_ONLY", "EVENT_ONLY")
-EXPECTED = {"ungrounded": "ungrounded_output", "loop": "loop", "empty": "empty_output", "healthy": ""}
+EXPECTED = {"ungrounded": "ungrounded_output", "loop": "loop", "empty": "empty_output", "healthy": "",
+            "streaming": ""}
 
 
 def produce(srv, scenario: str, mode: str) -> str:
@@ -31,10 +32,14 @@ def produce(srv, scenario: str, mode: str) -> str:
     return trace_id
 
 
+def api(srv) -> str:
+    return f"http://127.0.0.1:{srv.ports['api_port']}"
+
+
 def explanation(srv, trace_id: str, timeout: float = 60) -> dict:
     """The run's post-mortem, once the analyzer has written it."""
     deadline = time.monotonic() + timeout
-    url = f"http://127.0.0.1:{srv.ports['api_port']}/v1/runs/{trace_id}/explanation"
+    url = f"{api(srv)}/v1/runs/{trace_id}/explanation"
     while True:
         response = httpx.get(url, timeout=10)
         if response.status_code == 200:
@@ -53,6 +58,8 @@ def verdicts(tmp_path_factory) -> dict[tuple[str, str], dict]:
     try:
         traces = {(s, m): produce(srv, s, m) for s in EXPECTED for m in MODES}
         found = {key: explanation(srv, trace_id) | {"trace_id": trace_id} for key, trace_id in traces.items()}
+        for verdict in found.values():
+            verdict["tree"] = httpx.get(f"{api(srv)}/v1/runs/{verdict['run_id']}/tree", timeout=10).json()
     finally:
         assert srv.stop() == 0, srv.log()
     in_spans = dict(query_data_dir(srv.data_dir, (
@@ -78,3 +85,19 @@ def test_both_capture_modes_reach_the_same_verdict(verdicts, scenario):
 def test_the_post_mortem_quotes_content_that_exists_only_in_log_records(verdicts):
     verdict = verdicts[("ungrounded", "EVENT_ONLY")]
     assert "118.40" in verdict["markdown"], verdict["markdown"]
+
+
+def _nodes(nodes: list[dict]):
+    for node in nodes:
+        yield node
+        yield from _nodes(node["children"])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_streamed_calls_show_their_time_to_first_chunk_from_metric_exemplars(verdicts, mode):
+    chats = [n for n in _nodes(verdicts[("streaming", mode)]["tree"]["roots"]) if n["category"] == "llm"]
+    assert len(chats) == 2
+    for chat in chats:
+        assert 0 < chat["measurements"]["time_to_first_chunk"] < chat["duration_ms"] / 1000
+    unstreamed = [n for n in _nodes(verdicts[("healthy", mode)]["tree"]["roots"]) if n["category"] == "llm"]
+    assert unstreamed and all(n["measurements"] == {} for n in unstreamed)

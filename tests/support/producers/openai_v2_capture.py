@@ -1,5 +1,5 @@
 """One scripted agent run instrumented by the official `opentelemetry-instrumentation-openai-v2`,
-exported over real OTLP/HTTP (spans AND log records) to a running collector.
+exported over real OTLP/HTTP (spans, log records and metrics) to a running collector.
 
     OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=EVENT_ONLY \\
         python -m tests.support.producers.openai_v2_capture SCENARIO http://127.0.0.1:4318
@@ -17,10 +17,13 @@ import sys
 import openai
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -41,6 +44,9 @@ SCENARIOS: dict[str, tuple[list[Step], app.Agent, str]] = {
     "empty": ([call("lookup_order", A17), say("")], app.support("lookup_order"), "Where is my order A17?"),
     "healthy": ([call("lookup_order", A17), say("Order A17 has shipped; the total was 42.5.")],
                 app.support("lookup_order"), "Where is my order A17?"),
+    # streamed model calls: time to first chunk is measured by the instrumentation's metrics
+    "streaming": ([call("lookup_order", A17), say("Order A17 has shipped; the total was 42.5.")],
+                  app.support("lookup_order", stream=True), "Where is my order A17?"),
 }
 
 
@@ -65,10 +71,14 @@ def main() -> None:
     tracer_provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces")))
     logger_provider = LoggerProvider(resource=resource)
     logger_provider.add_log_record_processor(SimpleLogRecordProcessor(OTLPLogExporter(endpoint=f"{endpoint}/v1/logs")))
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=f"{endpoint}/v1/metrics"),
+                                           export_interval_millis=3_600_000)
+    meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
     trace.set_tracer_provider(tracer_provider)
     app.tracer = tracer_provider.get_tracer("capture.support_app", "1.0")
     app.CONTENT = False  # the app's own spans never carry content: only the instrumentation's placement differs
-    OpenAIInstrumentor().instrument(tracer_provider=tracer_provider, logger_provider=logger_provider)
+    OpenAIInstrumentor().instrument(tracer_provider=tracer_provider, logger_provider=logger_provider,
+                                    meter_provider=meter_provider)
 
     steps, agent, prompt = SCENARIOS[scenario]
     server = ScriptedOpenAI(steps)
@@ -80,6 +90,7 @@ def main() -> None:
     server.stop()
     tracer_provider.force_flush()
     logger_provider.force_flush()
+    meter_provider.force_flush()
     print(*ids.seen)
 
 
