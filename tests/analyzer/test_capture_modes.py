@@ -96,8 +96,11 @@ def _nodes(nodes: list[dict]):
 @pytest.mark.parametrize("mode", MODES)
 def test_streamed_calls_show_their_time_to_first_chunk_from_metric_exemplars(verdicts, mode):
     chats = [n for n in _nodes(verdicts[("streaming", mode)]["tree"]["roots"]) if n["category"] == "llm"]
-    assert len(chats) == 2
-    for chat in chats:
+    measured = [n for n in chats if "time_to_first_chunk" in n["measurements"]]
+    # SDKs sample exemplars (Python: the last measurement per histogram bucket and export), so not
+    # every call need carry one; those that do are within their span
+    assert len(chats) == 2 and measured
+    for chat in measured:
         assert 0 < chat["measurements"]["time_to_first_chunk"] < chat["duration_ms"] / 1000
     unstreamed = [n for n in _nodes(verdicts[("healthy", mode)]["tree"]["roots"]) if n["category"] == "llm"]
     assert unstreamed and all(n["measurements"] == {} for n in unstreamed)
