@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 
 import pytest
-from opentelemetry import trace
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
@@ -125,3 +124,14 @@ def test_batch_protocol_rows_and_labels():
     assert part.count == 2
     assert part.label(0) == "log record of scope 'lib'"
     assert part.label(1) == "log record 'gen_ai.choice'"
+
+
+def test_the_fast_path_agrees_with_the_rules():
+    """The converter skips the rule table for the usual record; every kind of break must still be caught."""
+    records = [LogRecord(time_unix_nano=1, severity_number=300), LogRecord(observed_time_unix_nano=2**63),
+               LogRecord(trace_id=b"\x01" * 17), LogRecord(span_id=b"\x01"), LogRecord(time_unix_nano=7)]
+    request = log_request(*records, scope="lib")
+    batch = logs_to_batch(request)
+    assert [why for why, _ in batch.check.reasons] == [why for why, _ in check_log_records(request).reasons]
+    assert (batch.check.accepted, batch.check.rejected, batch.count) == (1, 4, 1)
+    assert batch.check.reasons[0][0] == "log record 0 of scope 'lib': severity_number 300 is outside 0-255"

@@ -129,7 +129,7 @@ def test_edges_summary_nan_untyped_and_bad_exemplars(store):
     no_ids.exemplars.add(as_int=9, time_unix_nano=10**18)
     bad = int_gauge.gauge.data_points.add(time_unix_nano=10**18, as_int=1)
     bad.exemplars.append(Exemplar(trace_id=b"\x01" * 3, as_double=1.0))
-    too_late = int_gauge.gauge.data_points.add(time_unix_nano=2**33 * 10**9)
+    int_gauge.gauge.data_points.add(time_unix_nano=2**33 * 10**9)  # after DateTime ends
     untyped = Metric(name="untyped")
     pointless = Metric(name="pointless")
     pointless.sum.is_monotonic = True
