@@ -134,3 +134,14 @@ def test_agents_past_the_cap_count_as_other(astore):
     text = an.client.get("/metrics").text
     assert series(text, ANALYSED)[labels(agent=AGENT, tenant="t2", outcome="ok")] == 0.0
     assert labels(agent=AGENT, tenant="t3", outcome="ok") not in series(text, ANALYSED)
+
+
+def test_rounds_of_several_batches_in_worker_processes_count_every_batch(astore):
+    for i, scenario in enumerate(("tool_error", "healthy_two_cities", "rate_limited", "loop")):
+        store_scenario(astore, scenario, tenant=f"t{i % 2}")
+    an = Analyzer(astore, analyzer_workers=2, analyzer_batch_traces=1)  # staged, four batches, two processes
+    try:
+        an.round()
+    finally:
+        an.scheduler.close()
+    assert an.scrape(ANALYSED) == stored_verdicts(astore) and sum(an.scrape(ANALYSED).values()) == 4
