@@ -49,8 +49,6 @@ class RunVerdict(NamedTuple):
     failure_class: str
 
 
-
-
 # = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str), without building an
 # encoder per call (one per run and one per signal).
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
