@@ -10,12 +10,11 @@ from agentmortem.analyzer.core.analysis import analyze_run
 from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.config import AnalyzerSettings
-from agentmortem.analyzer.engine.load import load_spans
+from agentmortem.analyzer.engine.load import load_spans, spans_from_payload
 from agentmortem.analyzer.engine.migrations import migrate_analyzer
 from agentmortem.analyzer.engine.pipeline import load_runs
 from agentmortem.analyzer.engine.scheduler import Scheduler
 from agentmortem.analyzer.engine.stage import RoundStage, staged_batches
-from agentmortem.analyzer.engine.load import spans_from_payload
 from agentmortem.demo.scenarios import SCENARIOS
 from agentmortem.semconv import keys as k
 from tests.support.content_as_logs import content_as_logs

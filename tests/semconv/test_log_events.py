@@ -15,9 +15,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from agentmortem.semconv import keys as k
 from tests.support.canonical_spans import diff, load, python_spans, sql_spans
+from tests.support.demo_traces import SharedIds, store_spans
 from tests.support.log_rows import LogRecord, insert_logs, records_from_request
 
 EVENT_ONLY = {"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "EVENT_ONLY"}
@@ -62,11 +66,6 @@ _CALL = {"id": "call_1", "type": "function", "function": {"name": "get_weather",
 
 def _one_llm_span(store) -> None:
     """One model-call span without content (its content comes from log records)."""
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-    from tests.support.demo_traces import SharedIds, store_spans
     exporter = InMemorySpanExporter()
     provider = TracerProvider(id_generator=SharedIds(TRACE, SPAN))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
@@ -128,11 +127,6 @@ def test_details_and_evaluation_events_equal_the_same_content_on_the_span(store)
                         LogRecord(TRACE, SPAN, k.EVENT_EVALUATION_RESULT, evaluation, timestamp_ns=_at(9))])
     [from_logs] = _agreeing(store)
     store.command("TRUNCATE TABLE otel_traces")
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-    from tests.support.demo_traces import SharedIds, store_spans
     exporter = InMemorySpanExporter()
     provider = TracerProvider(id_generator=SharedIds("1" * 32, "2" * 16))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
