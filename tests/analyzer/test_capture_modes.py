@@ -21,6 +21,8 @@ from tests.support.servers import query_data_dir
 MODES = ("SPAN_ONLY", "EVENT_ONLY")
 EXPECTED = {"ungrounded": "ungrounded_output", "loop": "loop", "empty": "empty_output", "healthy": "",
             "streaming": ""}
+# (openai-v2 2.4b0 records duration and token metrics, not time to first chunk: its stream wrapper is
+# its own; the per-span figures from exemplars are tested in tests/analyzer/api/test_measurements.py)
 
 
 def produce(srv, scenario: str, mode: str) -> str:
@@ -58,8 +60,6 @@ def verdicts(tmp_path_factory) -> dict[tuple[str, str], dict]:
     try:
         traces = {(s, m): produce(srv, s, m) for s in EXPECTED for m in MODES}
         found = {key: explanation(srv, trace_id) | {"trace_id": trace_id} for key, trace_id in traces.items()}
-        for verdict in found.values():
-            verdict["tree"] = httpx.get(f"{api(srv)}/v1/runs/{verdict['run_id']}/tree", timeout=10).json()
     finally:
         assert srv.stop() == 0, srv.log()
     in_spans = dict(query_data_dir(srv.data_dir, (
@@ -86,21 +86,3 @@ def test_the_post_mortem_quotes_content_that_exists_only_in_log_records(verdicts
     verdict = verdicts[("ungrounded", "EVENT_ONLY")]
     assert "118.40" in verdict["markdown"], verdict["markdown"]
 
-
-def _nodes(nodes: list[dict]):
-    for node in nodes:
-        yield node
-        yield from _nodes(node["children"])
-
-
-@pytest.mark.parametrize("mode", MODES)
-def test_streamed_calls_show_their_time_to_first_chunk_from_metric_exemplars(verdicts, mode):
-    chats = [n for n in _nodes(verdicts[("streaming", mode)]["tree"]["roots"]) if n["category"] == "llm"]
-    measured = [n for n in chats if "time_to_first_chunk" in n["measurements"]]
-    # SDKs sample exemplars (Python: the last measurement per histogram bucket and export), so not
-    # every call need carry one; those that do are within their span
-    assert len(chats) == 2 and measured
-    for chat in measured:
-        assert 0 < chat["measurements"]["time_to_first_chunk"] < chat["duration_ms"] / 1000
-    unstreamed = [n for n in _nodes(verdicts[("healthy", mode)]["tree"]["roots"]) if n["category"] == "llm"]
-    assert unstreamed and all(n["measurements"] == {} for n in unstreamed)

@@ -191,6 +191,18 @@ def _repr_answer(text: str) -> str:
     return parts[-1].strip() if parts else ""
 
 
+def has_tool_message(input_messages: str) -> bool:
+    """Whether a model's input holds a tool's result (a `tool` message or a `tool_call_response` part):
+    the run fetched something, though its tool spans may not record what."""
+    for m in messages(input_messages, default_role="user"):
+        if m.get("role") in ("tool", "function", "ipython"):
+            return True
+        parts = m.get("parts")
+        if isinstance(parts, list) and any(isinstance(p, dict) and p.get("type") == "tool_call_response" for p in parts):
+            return True
+    return False
+
+
 def given_text(input_messages: str) -> str:
     """Everything in a model's input except its own earlier answers (assistant messages)."""
     texts = [

@@ -23,6 +23,7 @@ from agentmortem.analyzer.core.facts.content import (
     all_text,
     assistant_text,
     given_text,
+    has_tool_message,
     is_non_answer,
     tool_calls,
     tool_definitions,
@@ -345,6 +346,14 @@ class RunView:
         if rs is None:
             return bool(self.failures)
         return (not text and not rs.span.tool_calls) or is_non_answer(text) or bool(self.failure(rs))
+
+    @cached_property
+    def fetched(self) -> bool:
+        """The run fetched sources: a tool result or retrieved documents on a span, or a tool's result
+        in a model's input (the instrumentation may record content only on the model calls)."""
+        spans = [rs.span for rs in self.run.spans]
+        return (any(s.tool_result or s.retrieved_documents for s in spans)
+                or any(s.category == "llm" and s.input_messages and has_tool_message(s.input_messages) for s in spans))
 
     @cached_property
     def source_text(self) -> str:

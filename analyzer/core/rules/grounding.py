@@ -135,7 +135,7 @@ def _grounding(view: RunView) -> tuple[float | None, list[Claim], list[Claim]]:
     claims = extract_claims(answer) if answer else []
     if not claims:  # checked first: gathering the sources is the costly part
         return None, [], []
-    if not any(rs.span.tool_result or rs.span.retrieved_documents for rs in view.run.spans):
+    if not view.fetched:
         return None, [], []  # nothing fetched: the model answered from its own knowledge, not from sources
     source = view.source_text
     if not source.strip():
