@@ -1,17 +1,187 @@
-"""Placeholder until the logs conversion lands (being written on its own branch)."""
+"""OTLP `ExportLogsServiceRequest` → column lists for `otel_logs`, plus log record validation.
+
+Values are written the way the contrib clickhouseexporter writes them: `Timestamp` is the record's
+time or, when that is 0, its observed time; ids in hex, empty when absent or all zeros; `Body` and
+attribute values through pdata's `AsString()` (see `collector.convert`); `ServiceName` is the
+resource's first `service.name` when it is a string. `TraceFlags` keeps the low byte of the record's
+flags — the W3C trace flags, all the column holds. Records that break a rule of `LOG_RULES` are
+counted as rejected with a reason; the rest go on. One pass, no per-record allocations beyond the
+row values; serialised as `JSONColumns` by orjson like the spans.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
-from agentmortem.collector.convert import SpanCheck
+import orjson
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+from agentmortem.collector.convert import SpanCheck, any_value_str, attributes_map
+from agentmortem.collector.rules import Check, Id, Time, problem_finder
+from agentmortem.platform.signal_tables import LOG_COLUMNS, LOGS_TABLE, logs_insert_columns
+from agentmortem.platform.store import DataRejected, Store
+from agentmortem.semconv.keys import RESOURCE_SERVICE_NAME, TENANT
+
+COLUMN_NAMES: tuple[str, ...] = tuple(column.name for column in LOG_COLUMNS)
+
+LOG_RULES: tuple[tuple[str, Check], ...] = (
+    ("trace_id", Id(16, optional=True)),
+    ("span_id", Id(8, optional=True)),
+    ("time_unix_nano", Time(stored_in=LOGS_TABLE)),
+    ("observed_time_unix_nano", Time(stored_in=LOGS_TABLE)),
+)
+"""Field of `LogRecord` → the rule it must pass, in the order problems are reported."""
+
+_rule_problem = problem_finder(LOG_RULES)
+_MAX_SEVERITY = 255  # `SeverityNumber UInt8`; OTLP defines 0-24
 
 
-def _missing(*_: Any) -> Any:
-    raise NotImplementedError("logs conversion is not merged yet")
+def record_problem(record: Any) -> str | None:
+    """Why `record` (an OTLP `LogRecord`) cannot be stored in `otel_logs`, or None when it can."""
+    found = _rule_problem(record)
+    if found is None and not 0 <= record.severity_number <= _MAX_SEVERITY:
+        return f"severity_number {record.severity_number} is outside 0-{_MAX_SEVERITY}"
+    return found
 
 
-check_log_records = check_data_points = _missing
-logs_to_batch = metrics_to_batch = _missing
-insert_logs = insert_metrics = _missing
-__all__ = ["SpanCheck"]
+_ZERO_TRACE = bytes(16)
+_ZERO_SPAN = bytes(8)
+_TS = COLUMN_NAMES.index("Timestamp")
+_SCOPE = COLUMN_NAMES.index("ScopeName")
+_EVENT = COLUMN_NAMES.index("EventName")
+
+
+@dataclass
+class LogBatch:
+    """`otel_logs` columns ready for a column-oriented insert, in `COLUMN_NAMES` order."""
+
+    columns: list[list[Any]] = field(default_factory=lambda: [[] for _ in COLUMN_NAMES])
+    check: SpanCheck = field(default_factory=SpanCheck)
+
+    @property
+    def count(self) -> int:
+        return len(self.columns[0])
+
+    def extend(self, other: LogBatch) -> None:
+        for mine, theirs in zip(self.columns, other.columns):
+            mine.extend(theirs)
+
+    def rows(self, start: int, stop: int) -> LogBatch:
+        """Rows `start` to `stop` (exclusive) as a batch of their own."""
+        return LogBatch([column[start:stop] for column in self.columns])
+
+    def label(self, row: int) -> str:
+        """How a message names the record of `row`: its event name, else its scope."""
+        event = self.columns[_EVENT][row]
+        if event:
+            return f"log record {event!r}"
+        return f"log record of scope {self.columns[_SCOPE][row]!r}"
+
+
+def _where(index: int, scope_name: str) -> str:
+    return f"log record {index} of scope {scope_name!r}"
+
+
+def check_log_records(request: ExportLogsServiceRequest) -> SpanCheck:
+    """Validate every log record of a request (the rules `logs_to_batch` applies)."""
+    check = SpanCheck()
+    for resource_logs in request.resource_logs:
+        for scope_logs in resource_logs.scope_logs:
+            for index, record in enumerate(scope_logs.log_records):
+                problem = record_problem(record)
+                if problem is None:
+                    check.accepted += 1
+                else:
+                    check.reject(f"{_where(index, scope_logs.scope.name)}: {problem}")
+    return check
+
+
+def resource_columns(resource: Any, tenant: str | None) -> tuple[dict[str, str], str]:
+    """A resource's attributes with the tenant stamped (a client-sent one removed when there is
+    none, so no request can claim a tenant) and its `ServiceName` (pdata `Str()` of the first
+    `service.name`)."""
+    attributes = attributes_map(resource.attributes)
+    if tenant is not None:
+        attributes[TENANT] = tenant
+    else:
+        attributes.pop(TENANT, None)
+    service = ""
+    for kv in resource.attributes:
+        if kv.key == RESOURCE_SERVICE_NAME:
+            service = kv.value.string_value
+            break
+    return attributes, service
+
+
+def logs_to_batch(request: ExportLogsServiceRequest, tenant: str | None = None) -> LogBatch:
+    """Convert a decoded OTLP logs request; invalid records are counted in `batch.check`."""
+    batch = LogBatch()
+    (
+        c_ts, c_trace, c_span, c_flags, c_sev_text, c_sev_num, c_service, c_body, c_res_url, c_res,
+        c_scope_url, c_scope, c_scope_ver, c_scope_attrs, c_attrs, c_event,
+    ) = batch.columns
+    check = batch.check
+    zero_trace, zero_span = _ZERO_TRACE, _ZERO_SPAN
+    for resource_logs in request.resource_logs:
+        res_attrs, service = resource_columns(resource_logs.resource, tenant)
+        res_url = resource_logs.schema_url
+        for scope_logs in resource_logs.scope_logs:
+            scope = scope_logs.scope
+            scope_name, scope_version, scope_url = scope.name, scope.version, scope_logs.schema_url
+            scope_attrs = attributes_map(scope.attributes)
+            for index, record in enumerate(scope_logs.log_records):
+                problem = record_problem(record)
+                if problem is not None:
+                    check.reject(f"{_where(index, scope_name)}: {problem}")
+                    continue
+                check.accepted += 1
+                c_ts.append(record.time_unix_nano or record.observed_time_unix_nano)
+                trace_id = record.trace_id
+                c_trace.append(trace_id.hex() if trace_id and trace_id != zero_trace else "")
+                span_id = record.span_id
+                c_span.append(span_id.hex() if span_id and span_id != zero_span else "")
+                c_flags.append(record.flags & 0xFF)
+                c_sev_text.append(record.severity_text)
+                c_sev_num.append(record.severity_number)
+                c_service.append(service)
+                body = record.body
+                text = body.string_value  # "" unless a non-empty string
+                c_body.append(text if text else any_value_str(body))
+                c_res_url.append(res_url)
+                c_res.append(res_attrs)
+                c_scope_url.append(scope_url)
+                c_scope.append(scope_name)
+                c_scope_ver.append(scope_version)
+                c_scope_attrs.append(scope_attrs)
+                c_attrs.append(attributes_map(record.attributes))
+                c_event.append(record.event_name)
+    return batch
+
+
+def seconds(ns: int) -> orjson.Fragment:
+    """Unix nanoseconds as a JSON number of seconds: exact in `DateTime64(9)`, truncated to the
+    second in `DateTime` (as the exporter's driver truncates a Go time)."""
+    return orjson.Fragment(f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}")
+
+
+def json_payload(names: tuple[str, ...], columns: dict[str, list[Any]]) -> bytes:
+    """`columns` (only those in `names`) as a `JSONColumns` document; `DataRejected` when orjson
+    cannot encode a value."""
+    try:
+        return orjson.dumps({name: columns[name] for name in names})
+    except TypeError as exc:  # orjson's error for a value it cannot encode
+        raise DataRejected(f"cannot encode batch: {exc}") from exc
+
+
+def insert_logs(store: Store, batch: LogBatch) -> None:
+    """Insert `batch` into `otel_logs`, writing only the columns the stored table has.
+
+    Raises `DataRejected` when a value cannot be encoded or the database refuses the data; other
+    store errors propagate."""
+    if not batch.count:
+        return
+    names = logs_insert_columns(store)
+    columns = dict(zip(COLUMN_NAMES, batch.columns))
+    columns["Timestamp"] = [seconds(ns) for ns in batch.columns[_TS]]
+    store.insert_formatted(LOGS_TABLE, names, json_payload(names, columns), "JSONColumns")

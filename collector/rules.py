@@ -32,7 +32,18 @@ class Id:
 
 @dataclass(frozen=True)
 class Time:
-    """Unix nanoseconds within `DateTime64(9)`."""
+    """Unix nanoseconds no later than `limit_ns` (by default the end of `DateTime64(9)`);
+    `stored_in` names what cannot store a later time, for the message."""
+
+    limit_ns: int = MAX_TIMESTAMP_NS
+    limit_text: str = MAX_TIMESTAMP_TEXT
+    stored_in: str = "otel_traces"
+
+
+MAX_DATETIME_NS = (2**32 - 1) * 1_000_000_000 + 999_999_999
+"""The last instant `DateTime` (whole seconds, unsigned 32-bit) holds: the newest contrib metrics
+tables keep their times in it."""
+MAX_DATETIME_TEXT = "2106-02-07T06:28:15Z"
 
 
 @dataclass(frozen=True)
@@ -80,10 +91,15 @@ def _id_problem(rule: Id) -> Problem:
     return problem
 
 
-def _time_problem(value: int, path: str) -> str | None:
-    if value <= MAX_TIMESTAMP_NS:
-        return None
-    return f"{path} {value} is after {MAX_TIMESTAMP_TEXT}, the last time otel_traces can store"
+def _time_problem(rule: Time) -> Problem:
+    limit, text, where = rule.limit_ns, rule.limit_text, rule.stored_in
+
+    def problem(value: int, path: str) -> str | None:
+        if value <= limit:
+            return None
+        return f"{path} {value} is after {text}, the last time {where} can store"
+
+    return problem
 
 
 def _each_problem(rule: Each) -> Problem:
@@ -106,7 +122,7 @@ def _python(check: Check) -> Problem:
     if isinstance(check, Id):
         return _id_problem(check)
     if isinstance(check, Time):
-        return _time_problem
+        return _time_problem(check)
     return _each_problem(check)
 
 
@@ -121,6 +137,28 @@ def span_problem(span: Any) -> str | None:
         if found:
             return found
     return None
+
+
+def problem_finder(rules: tuple[tuple[str, Check], ...]) -> Callable[[Any], str | None]:
+    """`span_problem` for another message type: why a message breaks `rules` (field → rule), or None."""
+    checks = tuple((_python(check), name) for name, check in rules)
+    fields = attrgetter(*(name for name, _ in rules))
+    if len(rules) == 1:
+        (check, name), = checks
+
+        def one(message: Any) -> str | None:
+            return check(fields(message), name)
+
+        return one
+
+    def problem(message: Any) -> str | None:
+        for (check, name), value in zip(checks, fields(message)):
+            found = check(value, name)
+            if found:
+                return found
+        return None
+
+    return problem
 
 
 # -- SQL -----------------------------------------------------------------------------
@@ -138,7 +176,7 @@ def _sql(check: Check, expr: str) -> str:
         nonzero = f" AND {expr} != repeat('\\0', {check.size})" if check.nonzero else ""
         return f"length({expr}) = {check.size}{nonzero}"
     if isinstance(check, Time):
-        return f"{expr} <= {MAX_TIMESTAMP_NS}"
+        return f"{expr} <= {check.limit_ns}"
     inner = " AND ".join(_sql(sub, tuple_element("x", name)) for name, sub in check.rules)
     return f"arrayAll(x -> {inner}, {expr})"
 

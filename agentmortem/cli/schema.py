@@ -15,6 +15,7 @@ from agentmortem.analyzer.engine.migrations import analyzer_migrations, migrate_
 from agentmortem.collector.migrations import collector_migrations, migrate_collector
 from agentmortem.platform.migrations import Migration, SchemaNotReady, pending
 from agentmortem.platform.schema import TRACES_TABLE, verify_otel_traces
+from agentmortem.platform.signal_tables import TABLE_COLUMNS, verify_table
 from agentmortem.platform.settings import StoreSettings
 from agentmortem.platform.store import Store, StoreError
 
@@ -38,8 +39,8 @@ def _table_exists(store: Store, table: str) -> bool:
 def verify_schema(store: Store, command: str, settings: StoreSettings) -> None:
     """Raise `SchemaNotReady` unless every table and migration this release needs is there.
 
-    An `otel_traces` whose columns cannot take our spans raises `SchemaMismatch` (a migration
-    would not change it: the table is kept as it is)."""
+    An `otel_traces` (or `otel_logs`, `otel_metrics_*`) whose columns cannot take our data raises
+    `SchemaMismatch` (a migration would not change it: the table is kept as it is)."""
     missing = _missing(store, settings)
     if not missing:
         return
@@ -67,6 +68,9 @@ def _missing(store: Store, settings: StoreSettings) -> list[str]:
         verify_otel_traces(store)
     else:
         missing.append(f"table {TRACES_TABLE} does not exist")
+    for table in TABLE_COLUMNS:  # otel_logs, otel_metrics_*: a missing one is a pending migration
+        if _table_exists(store, table):
+            verify_table(store, table)
     todo = pending(store, collector_migrations(settings.ttl_days) + analyzer_migrations())
     if todo:
         missing.append(f"{len(todo)} migration(s) not applied: " + ", ".join(m.label for m in todo))

@@ -63,6 +63,7 @@ def test_migrations_are_idempotent_and_recorded(store):
         ("collector", 2, "otel_traces_trace_id_ts"),
         ("collector", 3, "api_keys"),
         ("collector", 4, "otel_logs"),
+        ("collector", 5, "otel_metrics"),
     ]
     engine = store.query("SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'otel_traces'")
     assert "PARTITION BY toDate(Timestamp)" in engine[0][0]
