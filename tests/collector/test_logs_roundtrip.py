@@ -1,0 +1,102 @@
+"""Real OTel SDK log records (Python `LoggerProvider`, OTLP exporters over gRPC and HTTP) → the
+collector → `otel_logs`, every column read back as the contrib clickhouseexporter renders it."""
+
+from __future__ import annotations
+
+import pytest
+from opentelemetry._logs import SeverityNumber
+from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, LogRecordExportResult, SimpleLogRecordProcessor
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+
+from tests.support.inprocess_collector import running_collector
+from tests.support.signal_exporters import PROTOCOLS, log_exporter
+
+RESOURCE_URL = "https://opentelemetry.io/schemas/1.30.0"
+SCOPE_URL = "https://example.com/scope-schema"
+T0 = 1_700_000_000_123_456_789
+
+# Log attributes of every AnyValue kind, and what pdata's AsString() makes of each.
+ATTRIBUTES = {
+    "str": "hello <world> & co",
+    "int": -42,
+    "float": 2.5,
+    "whole_float": 3.0,
+    "bool": True,
+    "bytes": b"\x00\xffok",
+    "list": ["x", 1, True, 0.5],
+    "map": {"z": 1, "k": "<v>", "nested": {"a": [1, 2]}},
+    "event.name": "as.attribute",  # the older spelling of an event's name stays an attribute
+}
+ATTRIBUTES_STORED = {
+    "str": "hello <world> & co",
+    "int": "-42",
+    "float": "2.5",
+    "whole_float": "3",
+    "bool": "true",
+    "bytes": "AP9vaw==",
+    "list": '["x",1,true,0.5]',
+    "map": '{"k":"\\u003cv\\u003e","nested":{"a":[1,2]},"z":1}',
+    "event.name": "as.attribute",
+}
+RESOURCE = {"service.name": "logs-svc", "host.cores": 2, "tags": ("a", "b")}
+RESOURCE_STORED = {"service.name": "logs-svc", "host.cores": "2", "tags": '["a","b"]'}
+SCOPE_ATTRIBUTES = {"scope.flag": False, "scope.n": 7}
+SCOPE_STORED = {"scope.flag": "false", "scope.n": "7"}
+
+READBACK = (
+    "toUnixTimestamp64Nano(Timestamp)", "TraceId", "SpanId", "TraceFlags", "SeverityText", "SeverityNumber",
+    "ServiceName", "Body", "ResourceSchemaUrl", "ResourceAttributes", "ScopeSchemaUrl", "ScopeName",
+    "ScopeVersion", "ScopeAttributes", "LogAttributes", "EventName",
+)
+
+
+def emit_records() -> tuple[list[ReadableLogRecord], str, str, int]:
+    """Four records: one inside a sampled span (ids, every attribute kind, an event name), a map body,
+    a list body without a time of its own, an int body without severity; returns them and the span's
+    ids and W3C trace flags (sampled, and "random" from SDKs that set it)."""
+    provider = LoggerProvider(resource=Resource(RESOURCE, schema_url=RESOURCE_URL))
+    memory = InMemoryLogRecordExporter()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(memory))
+    logger = provider.get_logger("py.logs", "0.9.1", schema_url=SCOPE_URL, attributes=SCOPE_ATTRIBUTES)
+    tracer = TracerProvider().get_tracer("py.logs")
+    with tracer.start_as_current_span("work") as span:
+        logger.emit(timestamp=T0, severity_number=SeverityNumber.WARN, severity_text="WARN", body="disk almost full",
+                    attributes=ATTRIBUTES, event_name="py.event")
+    context = span.get_span_context()
+    logger.emit(timestamp=T0 + 1, severity_number=SeverityNumber.ERROR, severity_text="ERROR",
+                body={"reason": "timeout", "attempts": 3, "ok": False, "ratio": 0.25})
+    logger.emit(severity_number=SeverityNumber.DEBUG2, body=["a", 2, {"b": None}])
+    logger.emit(timestamp=T0 + 3, body=12345)
+    provider.shutdown()
+    flags = int(context.trace_flags)
+    assert flags & 1
+    return list(memory.get_finished_logs()), f"{context.trace_id:032x}", f"{context.span_id:016x}", flags
+
+
+def expected_rows(records: list[ReadableLogRecord], trace_id: str, span_id: str, flags: int) -> list[tuple]:
+    common = ("logs-svc",)
+    untimed = records[2].log_record.observed_timestamp  # stored in place of the missing time
+    head = (RESOURCE_URL, RESOURCE_STORED, SCOPE_URL, "py.logs", "0.9.1", SCOPE_STORED)
+    return sorted([
+        (T0, trace_id, span_id, flags, "WARN", 13, *common, "disk almost full", *head, ATTRIBUTES_STORED, "py.event"),
+        (T0 + 1, "", "", 0, "ERROR", 17, *common, '{"attempts":3,"ok":false,"ratio":0.25,"reason":"timeout"}',
+         *head, {}, ""),
+        (untimed, "", "", 0, "", 6, *common, '["a",2,{"b":null}]', *head, {}, ""),
+        (T0 + 3, "", "", 0, "", 0, *common, "12345", *head, {}, ""),
+    ])
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_every_log_field_round_trips(protocol, store):
+    records, *ids = emit_records()
+    with running_collector(store) as service:
+        exporter = log_exporter(protocol, service)
+        assert exporter.export(records) == LogRecordExportResult.SUCCESS
+        exporter.shutdown()
+    rows = sorted(store.query(f"SELECT {', '.join(READBACK)} FROM otel_logs"))
+    expected = expected_rows(records, *ids)
+    assert len(rows) == len(expected) == 4
+    for got, want in zip(rows, expected):
+        assert dict(zip(READBACK, got)) == dict(zip(READBACK, want))
