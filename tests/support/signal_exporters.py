@@ -13,8 +13,6 @@ from agentmortem.collector.service import CollectorService
 
 PROTOCOLS = ("grpc", "http")
 
-# As the specification's "delta" preference: counters and histograms follow it, up-down counters
-# (and gauges, which have none) stay cumulative.
 _FOLLOWING = (Counter, Histogram, ObservableCounter)
 
 
@@ -25,12 +23,16 @@ def log_exporter(protocol: str, service: CollectorService, headers: dict[str, st
     return HttpLogExporter(endpoint=f"http://127.0.0.1:{service.http_port}/v1/logs", timeout=10, headers=headers)
 
 
-def metric_exporter(protocol: str, service: CollectorService, temporality: AggregationTemporality):
-    """An OTLP metric exporter of `protocol` for `service` preferring `temporality` for counters and
-    histograms."""
-    preferred = dict.fromkeys(_FOLLOWING, temporality)
+def preferred_temporality(temporality: AggregationTemporality) -> dict[type, AggregationTemporality]:
+    """A metric reader's preference as the specification's "delta" or "cumulative" preset: counters and
+    histograms follow `temporality`, up-down counters (and gauges, which have none) stay cumulative."""
+    return dict.fromkeys(_FOLLOWING, temporality)
+
+
+def metric_exporter(protocol: str, service: CollectorService, headers: dict[str, str] | None = None):
+    """An OTLP metric exporter of `protocol` for `service` (it exports what a reader collected, in the
+    temporality that reader chose)."""
     if protocol == "grpc":
-        return GrpcMetricExporter(endpoint=f"127.0.0.1:{service.grpc_port}", insecure=True, timeout=10,
-                                  preferred_temporality=preferred)
+        return GrpcMetricExporter(endpoint=f"127.0.0.1:{service.grpc_port}", insecure=True, timeout=10, headers=headers)
     return HttpMetricExporter(endpoint=f"http://127.0.0.1:{service.http_port}/v1/metrics", timeout=10,
-                              preferred_temporality=preferred)
+                              headers=headers)
