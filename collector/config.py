@@ -25,14 +25,17 @@ class IngestSettings(BaseSettings):
         64 * 1024 * 1024, gt=0, description="Largest accepted OTLP/HTTP request body after gzip"
     )
     max_inflight_spans: int = Field(
-        200_000, gt=0, description="Spans accepted but not yet durable; past it → 429/RESOURCE_EXHAUSTED"
+        200_000, gt=0,
+        description="Spans, log records and data points accepted but not yet durable; past it → 429/RESOURCE_EXHAUSTED"
     )
     max_inflight_bytes: int = Field(
         256 * 1024 * 1024, gt=0,
         description="Bytes held by requests in flight, from the first byte read until durable (bodies "
         "being read, then each request's protobuf encoding); past it → 429/RESOURCE_EXHAUSTED",
     )
-    batch_max_spans: int = Field(20_000, gt=0, description="Group commit: flush at this many spans")
+    batch_max_spans: int = Field(
+        20_000, gt=0, description="Group commit: flush at this many spans (log records, data points; a writer per signal)"
+    )
     batch_max_bytes: int = Field(
         32 * 1024 * 1024, gt=0,
         description="Group commit: at most this many request bytes per insert (bounds an insert's working memory)",
@@ -43,7 +46,7 @@ class IngestSettings(BaseSettings):
     retry_after_seconds: int = Field(
         1, ge=1, description="Retry-After / RetryInfo hint under overload (every listener, the connection cap too)"
     )
-    writer_threads: int = Field(1, ge=1, le=16, description="Concurrent group inserts")
+    writer_threads: int = Field(1, ge=1, le=16, description="Concurrent group inserts per signal")
     native_min_spans: int = Field(
         5000, ge=1, description="Groups at least this large are decoded by ClickHouse itself (no Python per span)"
     )

@@ -25,7 +25,13 @@ from agentmortem.collector.convert import SpanCheck, any_value_str, attributes_m
 from agentmortem.collector.convert_logs import json_payload, seconds
 from agentmortem.collector.rules import MAX_DATETIME_NS, MAX_DATETIME_TEXT, Check, Each, Id, Time, problem_finder
 from agentmortem.platform.signal_tables import (
-    EXP_HISTOGRAM_TABLE, GAUGE_TABLE, HISTOGRAM_TABLE, METRIC_COLUMNS, METRIC_TABLES, SUM_TABLE, SUMMARY_TABLE,
+    EXP_HISTOGRAM_TABLE,
+    GAUGE_TABLE,
+    HISTOGRAM_TABLE,
+    METRIC_COLUMNS,
+    METRIC_TABLES,
+    SUM_TABLE,
+    SUMMARY_TABLE,
     insert_columns,
 )
 from agentmortem.platform.store import Store
@@ -220,16 +226,19 @@ def _append_points(kind: str, metric: Any, data: Any, head: tuple, columns: list
     (c_attrs, c_start, c_time), rest = columns[len(meta): len(meta) + 3], columns[len(meta) + 3:]
     temporality = int(data.aggregation_temporality) if kind != "gauge" and kind != "summary" else 0
     for index, point in enumerate(data.data_points):
-        problem = find(point)
-        if problem is not None:
-            check.reject(f"{_where(kind, metric, index)}: {problem}")
-            continue
+        start_ns, time_ns = point.start_time_unix_nano, point.time_unix_nano
+        # the usual case without a call (exemplars are checked by the rules); `find` decides the rest
+        if not (start_ns <= MAX_DATETIME_NS and time_ns <= MAX_DATETIME_NS) or (kind != "summary" and point.exemplars):
+            problem = find(point)
+            if problem is not None:
+                check.reject(f"{_where(kind, metric, index)}: {problem}")
+                continue
         check.accepted += 1
         for column, value in zip(heads, meta):
             column.append(value)
         c_attrs.append(attributes_map(point.attributes))
-        c_start.append(point.start_time_unix_nano)
-        c_time.append(point.time_unix_nano)
+        c_start.append(start_ns)
+        c_time.append(time_ns)
         if kind == "summary":
             quantiles = point.quantile_values
             values = (point.count, _float(point.sum), _floats(q.quantile for q in quantiles),
@@ -260,15 +269,18 @@ def insert_metrics(store: Store, batch: MetricBatch) -> None:
     Raises `DataRejected` when a value cannot be encoded or the database refuses the data; other
     store errors propagate. Tables are written in order: a failure leaves the earlier ones written."""
     for table in METRIC_TABLES:
-        columns = batch.tables[table]
-        if not columns[0]:
-            continue
-        names = TABLE_COLUMNS[table]
-        by_name = dict(zip(names, columns))
-        for name in _TIME_COLUMNS:
-            by_name[name] = [seconds(ns) for ns in by_name[name]]
-        if table != SUMMARY_TABLE:
-            by_name[_EXEMPLAR_TIMES] = [[seconds(ns) for ns in times] if times else times
-                                        for times in by_name[_EXEMPLAR_TIMES]]
-        written = insert_columns(store, table)
-        store.insert_formatted(table, written, json_payload(written, by_name), "JSONColumns")
+        if batch.table_count(table):
+            written = insert_columns(store, table)
+            store.insert_formatted(table, written, table_payload(batch, table, written), "JSONColumns")
+
+
+def table_payload(batch: MetricBatch, table: str, names: tuple[str, ...] | None = None) -> bytes:
+    """The `JSONColumns` document of `batch`'s rows of `table` (columns `names`, by default all);
+    `DataRejected` when orjson cannot encode a value."""
+    by_name = dict(zip(TABLE_COLUMNS[table], batch.tables[table]))
+    for name in _TIME_COLUMNS:
+        by_name[name] = [seconds(ns) for ns in by_name[name]]
+    if table != SUMMARY_TABLE:
+        by_name[_EXEMPLAR_TIMES] = [[seconds(ns) for ns in times] if times else times
+                                    for times in by_name[_EXEMPLAR_TIMES]]
+    return json_payload(names or TABLE_COLUMNS[table], by_name)

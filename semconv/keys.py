@@ -18,6 +18,13 @@ COLUMNS_READ = (TRACE_ID, SPAN_ID, PARENT_SPAN_ID, SPAN_NAME, SPAN_KIND, SERVICE
                 STATUS_MESSAGE, TIMESTAMP, DURATION, SPAN_ATTRIBUTES, RESOURCE_ATTRIBUTES, EVENT_NAMES,
                 EVENT_ATTRIBUTES)
 
+# -- otel_logs and otel_metrics_* columns (contrib clickhouseexporter) ---------------
+LOGS_TABLE, LOG_ATTRIBUTES, LOG_EVENT_NAME = "otel_logs", "LogAttributes", "EventName"
+EVENT_NAME_ATTRIBUTE = "event.name"  # log records from SDKs that predate the EventName field
+METRIC_NAME = "MetricName"
+METRIC_TABLES = ("otel_metrics_gauge", "otel_metrics_sum", "otel_metrics_histogram",
+                 "otel_metrics_exponential_histogram", "otel_metrics_summary")
+
 # -- resource ----------------------------------------------------------------------
 # agentmortem's own: the tenant a span was received for, stamped on its resource by the collector
 # (the only definition; the collector, the raw-table SQL and the mapping all take it from here).
@@ -49,6 +56,15 @@ GEN_AI_AGENT_ID = "gen_ai.agent.id"
 GEN_AI_WORKFLOW_NAME = "gen_ai.workflow.name"
 GEN_AI_CONVERSATION_ID = "gen_ai.conversation.id"
 GEN_AI_RETRIEVAL_DOCUMENTS = "gen_ai.retrieval.documents"
+GEN_AI_MEMORY_RECORDS = "gen_ai.memory.records"  # semconv-genai: records a memory operation read or wrote
+GEN_AI_MEMORY_STORE_ID = "gen_ai.memory.store.id"
+GEN_AI_MEMORY_QUERY_TEXT = "gen_ai.memory.query.text"
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS = "gen_ai.usage.cache_write.input_tokens"  # semconv-genai's later name
+# `gen_ai.operation.name` values that only semantic-conventions-genai defines (not core 1.x)
+GEN_AI_REPO_OPERATIONS = ("plan", "search_memory", "create_memory", "update_memory", "upsert_memory",
+                          "delete_memory", "create_memory_store", "delete_memory_store")
+GEN_AI_SKILLS = "gen_ai.skills"  # proposed in semconv-genai (skills in an agent's context), not settled
 ERROR_TYPE = "error.type"
 EVENT_OPERATION_DETAILS = "gen_ai.client.inference.operation.details"
 EVENT_EVALUATION_RESULT = "gen_ai.evaluation.result"
@@ -74,6 +90,7 @@ EVENT_MESSAGE_ROLES = {  # per-message events (1.28-1.36) -> role
     "gen_ai.assistant.message": "assistant",
     "gen_ai.tool.message": "tool",
 }
+EVENT_CHOICE = "gen_ai.choice"  # the per-message events' answer event
 EVENT_CONTENT = "content"
 PROMPT_INDEXED = r"^(gen_ai\.prompt\.\d+\.)"
 COMPLETION_INDEXED = r"^(gen_ai\.completion\.\d+\.)"

@@ -2,7 +2,8 @@
 
 `coverage_report(store)` counts spans per category and convention (through the same
 compiled SQL the analyzer reads), lists GenAI-looking attribute keys that no rule of
-the table maps, and models whose tokens cannot be priced. `render_report` prints it.
+the table maps, models whose tokens cannot be priced, and per service the signals it sends
+and the convention versions they speak (`semconv.services`). `render_report` prints it.
 The store is anything with `query(sql, params) -> rows` (collector's `Store`).
 """
 
@@ -18,6 +19,7 @@ from rich.table import Table
 
 from agentmortem.semconv import keys as k
 from agentmortem.semconv.cost import ModelPrice, is_priced
+from agentmortem.semconv.services import service_signals, signals_of
 from agentmortem.semconv.spec import (
     Attr,
     Concat,
@@ -115,6 +117,7 @@ def coverage_report(
         "unmapped_keys": _unmapped_keys(store, source),
         "unpriced_models": unpriced,
         "unpriced_spans": unpriced_spans,
+        "services": service_signals(store, source),
     }
 
 
@@ -137,6 +140,7 @@ def render_report(report: dict[str, Any], width: int = 100) -> str:
     keys = report["unmapped_keys"]
     console.print(_table("GenAI-looking keys no rule maps", ("key", "spans"),
                          [(r["key"], r["spans"]) for r in keys]) if keys else "No unmapped GenAI-looking keys.")
+    _render_services(console, report["services"])
     models = report["unpriced_models"]
     if models:
         console.print(_table(f"Models without prices ({report['unpriced_spans']} spans unpriced)",
@@ -144,3 +148,25 @@ def render_report(report: dict[str, Any], width: int = 100) -> str:
     else:
         console.print("Every model with token counts has a price.")
     return out.getvalue()
+
+
+def _render_services(console: Console, services: list[dict[str, Any]]) -> None:
+    if not services:
+        console.print("No service has sent traces, logs or metrics.")
+        return
+    rows = []
+    for entry in services:
+        versions = [f"{signal}: {', '.join(entry['versions'][signal]) or '-'}" for signal in signals_of(entry)]
+        conventions = ", ".join(c["convention"] for c in entry["conventions"]) or "-"
+        sent = ", ".join(f"{signal} {entry['signals'][signal]}" for signal in signals_of(entry))
+        rows.append((entry["service"], sent, conventions, "; ".join(versions)))
+    console.print(_table("Signals and convention versions per service",
+                         ("service", "sends", "span conventions", "GenAI versions per signal"), rows))
+    metrics = [(e["service"], m["name"], m["version"], m["measures"] or "-", m["points"])
+               for e in services for m in e["metrics"]]
+    if metrics:
+        console.print(_table("GenAI metrics per service", ("service", "metric", "version", "measures", "points"),
+                             metrics))
+    events = [(e["service"], ", ".join(e["events"])) for e in services if e["events"]]
+    if events:
+        console.print(_table("GenAI log events per service", ("service", "events"), events))

@@ -34,11 +34,20 @@ from agentmortem.semconv.spec import (
 AGENTISH = ("agent", "workflow")
 
 # -- categories ----------------------------------------------------------------------------
+# `gen_ai.operation.name` values of GenAI semconv 1.x and of semantic-conventions-genai (the dedicated
+# repository since core 1.42): inference (`gen_ai.client.inference` spans), agents, workflows, memory.
+# A memory search reads grounding data the way retrieval does; memory writes and store lifecycle are
+# bookkeeping, neither a model call nor a tool the model chose.
+_MEMORY_OPERATIONS = {
+    "search_memory": "retrieval", "create_memory": "other", "update_memory": "other", "upsert_memory": "other",
+    "delete_memory": "other", "create_memory_store": "other", "delete_memory_store": "other",
+}
 _OPERATIONS = {
     "chat": "llm", "text_completion": "llm", "generate_content": "llm", "completion": "llm",
     "embeddings": "embedding", "embedding": "embedding", "retrieval": "retrieval", "rerank": "rerank",
     "execute_tool": "tool", "invoke_agent": "agent", "create_agent": "agent",
     "invoke_workflow": "workflow", "plan": "agent", "apply_guardrail": "guardrail",
+    **_MEMORY_OPERATIONS,
 }
 _KINDS = {  # OpenInference, Traceloop, LangSmith and MLflow span kinds, lower-cased
     "llm": "llm", "chat_model": "llm", "embedding": "embedding", "chain": "workflow", "workflow": "workflow",
@@ -69,6 +78,8 @@ NAME_RULES: tuple[NameRule, ...] = (
     NameRule(r"^embeddings ", "embedding"),
     NameRule(r"^retrieval ", "retrieval"),
     NameRule(r"^apply_guardrail ", "guardrail"),
+    NameRule(r"^plan( |$)", "agent"),
+    NameRule(r"^search_memory( |$)", "retrieval"),
     NameRule(r"\.(chat|completion)$", "llm"),
     NameRule(r"\.workflow$", "workflow"),
     NameRule(r"\.task$", "workflow"),
@@ -149,6 +160,7 @@ FIELDS: tuple[Field, ...] = (
         Attr(k.GEN_AI_AGENT_NAME), Attr(k.OI_AGENT_NAME), Attr(k.GEN_AI_WORKFLOW_NAME, when=AGENTISH),
         Attr(k.TRACELOOP_ENTITY_NAME, when=AGENTISH), Attr(k.AI_FUNCTION_ID, when=AGENTISH),
         NameAfter("invoke_agent ", when=AGENTISH), NameAfter("invoke_workflow ", when=AGENTISH),
+        NameAfter("create_agent ", when=AGENTISH), NameAfter("plan ", when=AGENTISH),
         Col(k.SPAN_NAME, when=AGENTISH),
     )),
     Field("agent_id", "str", (Attr(k.GEN_AI_AGENT_ID),)),
@@ -266,6 +278,7 @@ FIELDS: tuple[Field, ...] = (
     Field("retrieved_documents", "json", (
         JsonItems(Attr(k.GEN_AI_RETRIEVAL_DOCUMENTS), DOCUMENT),
         IndexedItems(k.OI_DOCUMENTS_INDEXED, (("id", "id"), ("content", "content"), ("score", "score")), DOCUMENT),
+        JsonItems(Attr(k.GEN_AI_MEMORY_RECORDS), DOCUMENT, when=("retrieval",)),  # what search_memory found
     )),
     Field("error_type", "str", (
         Attr(k.ERROR_TYPE), EventAttr(k.EVENT_EXCEPTION, k.EXCEPTION_TYPE),

@@ -15,8 +15,8 @@ from agentmortem.analyzer.engine.migrations import analyzer_migrations, migrate_
 from agentmortem.collector.migrations import collector_migrations, migrate_collector
 from agentmortem.platform.migrations import Migration, SchemaNotReady, pending
 from agentmortem.platform.schema import TRACES_TABLE, verify_otel_traces
-from agentmortem.platform.signal_tables import TABLE_COLUMNS, verify_table
 from agentmortem.platform.settings import StoreSettings
+from agentmortem.platform.signal_tables import TABLE_COLUMNS, verify_table
 from agentmortem.platform.store import Store, StoreError
 
 

@@ -1,4 +1,5 @@
-"""`agentmortem semconv report`: which conventions the stored spans map to, unmapped keys, unpriced models."""
+"""`agentmortem semconv report`: which conventions the stored spans map to, unmapped keys, unpriced models,
+and per service the signals it sends and the GenAI convention versions they speak."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     semconv = sub.add_parser("semconv", help="semantic-convention tools")
     semconv_sub = semconv.add_subparsers(dest="semconv_command", required=True)
     report = semconv_sub.add_parser(
-        "report", help="which conventions and categories the stored spans map to, unmapped keys, unpriced models")
+        "report", help="which conventions and categories the stored spans map to, unmapped keys, unpriced models, "
+                  "signals and GenAI convention versions per service")
     add_store_args(report)
     report.add_argument("--json", action="store_true", help="print the report as JSON")
     report.add_argument("--width", type=int, default=100, help="table width in characters")

@@ -72,7 +72,7 @@ def signal_types_by_span(signals: list[dict]) -> dict[str, list[str]]:
 
 
 def tree_out(run: dict, tree: list[Node], shown: Capped, path: list[str], signals: list[dict],
-             limit_reached: bool) -> schemas.RunTree:
+             limit_reached: bool, measurements: dict[str, dict[str, float]] | None = None) -> schemas.RunTree:
     """`tree` (the run's, or a subtree of it) nested as far as `shown` goes; `path` is the run's critical path."""
     nodes = shown.nodes
     on_path = set(path)
@@ -88,6 +88,7 @@ def tree_out(run: dict, tree: list[Node], shown: Capped, path: list[str], signal
             "error_type": n.span.error_type, "orphan": n.orphan, "on_critical_path": n.span_id in on_path,
             "is_root_cause": n.span_id == rc, "signal_types": flagged.get(n.span_id, []),
             "hidden_descendants": shown.hidden_below.get(n.span_id, 0),
+            "measurements": (measurements or {}).get(n.span_id, {}),
         }
 
     return schemas.RunTree(

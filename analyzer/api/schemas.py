@@ -128,6 +128,9 @@ class TreeNode(BaseModel):
     children: list[TreeNode]
     hidden_descendants: int = Field(0, description="spans under this one not in the response (depth or size cap); "
                                                    "ask ?span_id= this span for them")
+    measurements: dict[str, float] = Field(
+        default_factory=dict, description="per-call figures from the metrics' exemplars recorded in this span, in "
+        "seconds: time_to_first_chunk, time_per_output_chunk (mean)")
 
 
 class RunTree(BaseModel):

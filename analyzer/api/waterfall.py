@@ -38,8 +38,13 @@ def _duration(ms: float) -> str:
     return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.0f} ms"
 
 
-def rows(tree: list[Node], shown: Capped, root_cause: str, signals: list[dict]) -> tuple[list[Row], int]:
-    """One row per shown span (tree order; times on the scale of the whole `tree`) and the SVG height."""
+_FIGURES = {"time_to_first_chunk": "first chunk after", "time_per_output_chunk": "per chunk"}
+
+
+def rows(tree: list[Node], shown: Capped, root_cause: str, signals: list[dict],
+         measurements: dict[str, dict[str, float]] | None = None) -> tuple[list[Row], int]:
+    """One row per shown span (tree order; times on the scale of the whole `tree`) and the SVG height;
+    `measurements` (span id → figure → seconds, from metric exemplars) join the span's title."""
     nodes = shown.nodes
     if not nodes:
         return [], ROW_HEIGHT
@@ -62,7 +67,10 @@ def rows(tree: list[Node], shown: Capped, root_cause: str, signals: list[dict]) 
         ms = n.span.duration_ns / 1e6
         tags = ", ".join(flagged.get(n.span_id, []))
         below = shown.hidden_below.get(n.span_id, 0)
-        title = (f"step {n.step} · {n.span.span_name} · {_duration(ms)} · {n.span_id}" + (f" · {tags}" if tags else "")
+        figures = "".join(f" · {_FIGURES.get(k, k)} {_duration(v * 1000)}"
+                          for k, v in sorted((measurements or {}).get(n.span_id, {}).items()))
+        title = (f"step {n.step} · {n.span.span_name} · {_duration(ms)}{figures} · {n.span_id}"
+                 + (f" · {tags}" if tags else "")
                  + (f" · {below:,} spans below not drawn" if below else ""))
         indent = min(n.depth, MAX_INDENT_LEVELS) * INDENT
         room = min(48, int((LABEL_WIDTH - LABEL_PAD - indent) / CHAR_WIDTH))  # past it, the bar would cover the name

@@ -1,13 +1,16 @@
-"""Ingest benchmark: spans per second acknowledged *and durable*, OTLP/HTTP protobuf and gRPC.
+"""Ingest benchmark: spans (log records, data points) per second acknowledged *and durable*,
+OTLP/HTTP protobuf and gRPC.
 
 Starts `agentmortem collector` (or `serve`, with `--command serve`) on the embedded
 default in a temporary directory, then 4 client processes each send pre-encoded requests
-of 500 GenAI-shaped spans (~15 attributes each) as fast as acknowledgements come back.
-After the run the server is stopped and the stored span count is checked against the
-acknowledged count. Besides spans/s it prints the server's CPU time per span, which
+of 500 GenAI-shaped spans (~15 attributes each; `--signal logs`: GenAI log events,
+`--signal metrics`: histogram data points) as fast as acknowledgements come back.
+After the run the server is stopped and the stored count is checked against the
+acknowledged count. Besides items/s it prints the server's CPU time per item, which
 stays meaningful when other work shares the cores.
 
-    python tests/benchmarks/bench_ingest.py [--seconds 15] [--clients 4] [--spans 500] [--command serve]
+    python tests/benchmarks/bench_ingest.py [--signal traces|logs|metrics] [--seconds 15] [--clients 4]
+                                            [--items 500] [--command serve]
 """
 
 from __future__ import annotations
@@ -22,12 +25,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from agentmortem.collector.signals import LOGS, METRICS, TRACES, Signal  # noqa: E402
 from tests.support.pressure import genai_request  # noqa: E402
+from tests.support.signal_load import genai_logs_request, genai_metrics_request  # noqa: E402
+
+BODIES = {TRACES.name: genai_request, LOGS.name: genai_logs_request, METRICS.name: genai_metrics_request}
 from tests.support.procfs import cpu_seconds  # noqa: E402
 from tests.support.servers import query_data_dir, start_server  # noqa: E402
 
 
-def _client(protocol: str, target: str, bodies: list[bytes], seconds: float, out: mp.Queue) -> None:
+def _client(protocol: str, target: str, method: str, bodies: list[bytes], seconds: float, out: mp.Queue) -> None:
     acked = refused = 0
     deadline = time.monotonic() + seconds
     i = 0
@@ -47,8 +54,7 @@ def _client(protocol: str, target: str, bodies: list[bytes], seconds: float, out
         import grpc
 
         with grpc.insecure_channel(target) as channel:
-            export = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-                                         request_serializer=None, response_deserializer=None)
+            export = channel.unary_unary(method, request_serializer=None, response_deserializer=None)
             while time.monotonic() < deadline:
                 try:
                     export(bodies[i % len(bodies)], timeout=30)
@@ -59,13 +65,15 @@ def _client(protocol: str, target: str, bodies: list[bytes], seconds: float, out
     out.put((acked, refused))
 
 
-def run(protocol: str, clients: int, spans: int, seconds: float, command: str) -> None:
+def run(signal: Signal, protocol: str, clients: int, spans: int, seconds: float, command: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         srv = start_server(Path(tmp), command=command)
-        target = f"{srv.http_url}/v1/traces" if protocol == "http" else srv.grpc_target
-        bodies = [genai_request(spans) for _ in range(8)]
+        target = f"{srv.http_url}{signal.http_path}" if protocol == "http" else srv.grpc_target
+        method = f"/{signal.grpc_service}/Export"
+        bodies = [BODIES[signal.name](spans) for _ in range(8)]
         out: mp.Queue = mp.Queue()
-        procs = [mp.Process(target=_client, args=(protocol, target, bodies, seconds, out)) for _ in range(clients)]
+        procs = [mp.Process(target=_client, args=(protocol, target, method, bodies, seconds, out))
+                 for _ in range(clients)]
         cpu_before = cpu_seconds(srv.proc.pid)
         started = time.monotonic()
         for p in procs:
@@ -78,10 +86,11 @@ def run(protocol: str, clients: int, spans: int, seconds: float, command: str) -
         srv.stop()
         acked = sum(a for a, _ in results) * spans
         refused = sum(r for _, r in results)
-        stored = query_data_dir(Path(tmp), "SELECT count() FROM otel_traces")[0][0]
-        print(f"{command} {protocol:5s} clients={clients} spans/request={spans}: {acked / elapsed:,.0f} spans/s "
-              f"acknowledged ({acked:,} spans in {elapsed:.1f}s, {refused} refused requests, {stored:,} stored); "
-              f"server CPU {server_cpu / max(acked, 1) * 1e6:.1f} µs/span")
+        stored = sum(query_data_dir(Path(tmp), f"SELECT count() FROM {table}")[0][0] for table in signal.tables)
+        unit = signal.items.replace("_", " ")
+        print(f"{command} {signal.name} {protocol:5s} clients={clients} {unit}/request={spans}: "
+              f"{acked / elapsed:,.0f} {unit}/s acknowledged ({acked:,} in {elapsed:.1f}s, {refused} refused "
+              f"requests, {stored:,} stored); server CPU {server_cpu / max(acked, 1) * 1e6:.1f} µs/{signal.item}")
         assert stored == acked, "stored count differs from acknowledged count"
 
 
@@ -89,14 +98,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--spans", type=int, default=500)
+    parser.add_argument("--signal", choices=[TRACES.name, LOGS.name, METRICS.name], default=TRACES.name)
+    parser.add_argument("--items", "--spans", type=int, default=500, help="spans (records, points) per request")
     parser.add_argument("--protocol", choices=["http", "grpc", "both"], default="both")
     parser.add_argument("--command", choices=["collector", "serve"], default="collector",
                         help="collector alone, or serve (collector + analyzer + API sharing the cores)")
     args = parser.parse_args()
     print(f"cpu cores: {os.cpu_count()}")
     for protocol in (["http", "grpc"] if args.protocol == "both" else [args.protocol]):
-        run(protocol, args.clients, args.spans, args.seconds, args.command)
+        signal = next(s for s in (TRACES, LOGS, METRICS) if s.name == args.signal)
+        run(signal, protocol, args.clients, args.items, args.seconds, args.command)
 
 
 if __name__ == "__main__":

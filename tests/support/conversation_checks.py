@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -72,10 +73,11 @@ def assert_agent_loop(spans: list[CanonicalSpan], cached: bool = True) -> tuple[
     return agent, first, final, tool
 
 
-def handmade(build: Callable[[Tracer], None]) -> bytes:
-    """Serialized spans that `build` creates with a plain SDK tracer (for spec-shaped spans)."""
+def handmade(build: Callable[[Tracer], None], service: str = "") -> bytes:
+    """Serialized spans that `build` creates with a plain SDK tracer (for spec-shaped spans), of
+    service `service` when given (else the SDK's default name)."""
     exporter = InMemorySpanExporter()
-    provider = TracerProvider()
+    provider = TracerProvider(resource=Resource.create({"service.name": service})) if service else TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     build(provider.get_tracer("handmade"))
     provider.force_flush()

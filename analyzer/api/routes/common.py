@@ -1,4 +1,4 @@
-"""Helpers several routers share: finding a run in scope (or 404) and loading its tree."""
+"""Helpers several routers share: finding a run in scope (or 404), loading its tree and the figures metrics add to it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import HTTPException
 
 from agentmortem.analyzer.api.deps import ApiContext
 from agentmortem.analyzer.api.queries.details import load_trace_runs
+from agentmortem.analyzer.api.queries.measurements import span_measurements
 from agentmortem.analyzer.api.queries.runs import get_run
 from agentmortem.analyzer.api.queries.scope import Scope
 from agentmortem.analyzer.api.tree import Node, run_nodes
@@ -32,6 +33,15 @@ def run_tree(ctx: ApiContext, scope: Scope, run: dict, light: bool = False) -> L
     runs = load_trace_runs(ctx.store, scope.of(run["tenant"]), run["trace_id"], ctx.api.api_max_spans, light)
     loaded = sum(len(r.spans) for r in runs)
     return LoadedTree(run_nodes(runs, run["run_id"]), loaded >= ctx.api.api_max_spans)
+
+
+def tree_measurements(ctx: ApiContext, scope: Scope, run: dict, nodes: list[Node]) -> dict[str, dict[str, float]]:
+    """Per-span figures the metrics' exemplars add to the run's spans (`queries.measurements`)."""
+    if not nodes:
+        return {}
+    start = min(n.span.start_ns for n in nodes)
+    end = max(n.end_ns for n in nodes)
+    return span_measurements(ctx.store, scope.of(run["tenant"]), run["trace_id"], start, end)
 
 
 def run_tree_nodes(ctx: ApiContext, scope: Scope, run: dict, light: bool = False) -> list[Node]:

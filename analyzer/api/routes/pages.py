@@ -16,7 +16,7 @@ from agentmortem.analyzer.api import present, waterfall
 from agentmortem.analyzer.api.deps import ContextDep, PageDep, ScopeDep
 from agentmortem.analyzer.api.queries.details import SignalFilter, get_explanation, list_signals
 from agentmortem.analyzer.api.queries.runs import RunFilter, count_runs, list_runs
-from agentmortem.analyzer.api.routes.common import run_or_404, run_tree
+from agentmortem.analyzer.api.routes.common import run_or_404, run_tree, tree_measurements
 from agentmortem.analyzer.api.tree import cap
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -109,7 +109,8 @@ def run_page(request: Request, ctx: ContextDep, scope: ScopeDep, run_id: str,
     nodes = loaded.nodes
     shown = cap(nodes, max_depth or ctx.api.api_tree_max_depth, max_rows or ctx.api.api_page_max_rows,
                 keep=frozenset({row["root_cause_span_id"]}))
-    rows, height = waterfall.rows(nodes, shown, row["root_cause_span_id"], signals)
+    rows, height = waterfall.rows(nodes, shown, row["root_cause_span_id"], signals,
+                                  tree_measurements(ctx, scope, row, nodes))
     return templates.TemplateResponse(request, "run.html", {
         "run": present.run_dict(row), "x": explanation, "signals": signals, "rows": rows, "height": height,
         "hidden": shown.hidden, "shown": shown, "total": len(nodes), "limit_reached": loaded.limit_reached,

@@ -12,7 +12,7 @@ from agentmortem.analyzer.api import export, present, schemas
 from agentmortem.analyzer.api.deps import ContextDep, PageDep, ScopeDep
 from agentmortem.analyzer.api.queries.details import SignalFilter, get_explanation, list_signals
 from agentmortem.analyzer.api.queries.runs import SORT_VALUES, BadCursor, RunFilter, count_runs, list_runs
-from agentmortem.analyzer.api.routes.common import run_or_404, run_tree, run_tree_nodes
+from agentmortem.analyzer.api.routes.common import run_or_404, run_tree, run_tree_nodes, tree_measurements
 from agentmortem.analyzer.api.tree import cap, critical_path, subtree
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
@@ -95,7 +95,7 @@ def tree(
     depth = min(max_depth or ctx.api.api_tree_max_depth, ctx.api.api_tree_max_depth)
     signals, _ = list_signals(ctx.store, scope.of(row["tenant"]), SignalFilter(run_id=row["run_id"]), limit=10_000)
     return present.tree_out(row, part, cap(part, depth, ctx.api.api_max_spans), critical_path(loaded.nodes), signals,
-                            loaded.limit_reached)
+                            loaded.limit_reached, tree_measurements(ctx, scope, row, part))
 
 
 @router.get("/{run_id}/explanation", response_model=schemas.Explanation,
