@@ -35,7 +35,7 @@ const span = new BasicTracerProvider().getTracer('node.producer').startSpan('nod
 const inSpan = trace.setSpan(context.active(), span);
 const loggers = new LoggerProvider({
   resource,
-  processors: [new SimpleLogRecordProcessor(new LogExporter({ url: url('logs'), timeoutMillis: 10000 }))],
+  processors: [new SimpleLogRecordProcessor({ exporter: new LogExporter({ url: url('logs'), timeoutMillis: 10000 }) })],
 });
 const logger = loggers.getLogger('node.producer', '1.2.3', { attributes: { 'scope.kind': 'test' } });
 logger.emit({
