@@ -32,6 +32,8 @@ from agentmortem.collector.batch import Batch
 from agentmortem.collector.convert import SpanCheck, check_spans, insert_spans, request_to_batch
 from agentmortem.collector.convert_logs import check_log_records, insert_logs, logs_to_batch
 from agentmortem.collector.convert_metrics import check_data_points, insert_metrics, metrics_to_batch
+from agentmortem.platform.schema import LOGS_TABLE, TRACES_TABLE
+from agentmortem.platform.signal_tables import METRIC_TABLES
 from agentmortem.platform.store import Store
 
 # A path through an OTLP/JSON document to the objects that hold hex ids: each step is a field
@@ -81,7 +83,7 @@ TRACES = Signal(
     rejected_field="rejected_spans", grpc_service="opentelemetry.proto.collector.trace.v1.TraceService",
     json_root="resourceSpans",
     json_id_paths=(_RESOURCE_SPANS, (*_RESOURCE_SPANS, ("links", "links"))),
-    check=check_spans, convert=request_to_batch, insert=insert_spans, tables=("otel_traces",),
+    check=check_spans, convert=request_to_batch, insert=insert_spans, tables=(TRACES_TABLE,),
 )
 
 LOGS = Signal(
@@ -90,7 +92,7 @@ LOGS = Signal(
     rejected_field="rejected_log_records", grpc_service="opentelemetry.proto.collector.logs.v1.LogsService",
     json_root="resourceLogs",
     json_id_paths=((("resourceLogs", "resource_logs"), ("scopeLogs", "scope_logs"), ("logRecords", "log_records")),),
-    check=check_log_records, convert=logs_to_batch, insert=insert_logs, tables=("otel_logs",),
+    check=check_log_records, convert=logs_to_batch, insert=insert_logs, tables=(LOGS_TABLE,),
 )
 
 METRICS = Signal(
@@ -103,9 +105,7 @@ METRICS = Signal(
         for kind, snake in (("gauge", "gauge"), ("sum", "sum"), ("histogram", "histogram"),
                             ("exponentialHistogram", "exponential_histogram"))
     ),
-    check=check_data_points, convert=metrics_to_batch, insert=insert_metrics,
-    tables=("otel_metrics_gauge", "otel_metrics_sum", "otel_metrics_histogram",
-            "otel_metrics_exponential_histogram", "otel_metrics_summary"),
+    check=check_data_points, convert=metrics_to_batch, insert=insert_metrics, tables=METRIC_TABLES,
 )
 
 SIGNALS: tuple[Signal, ...] = (TRACES, LOGS, METRICS)

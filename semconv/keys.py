@@ -18,9 +18,15 @@ COLUMNS_READ = (TRACE_ID, SPAN_ID, PARENT_SPAN_ID, SPAN_NAME, SPAN_KIND, SERVICE
                 STATUS_MESSAGE, TIMESTAMP, DURATION, SPAN_ATTRIBUTES, RESOURCE_ATTRIBUTES, EVENT_NAMES,
                 EVENT_ATTRIBUTES)
 
-# -- otel_logs and otel_metrics_* columns (contrib clickhouseexporter) ---------------
-LOGS_TABLE, LOG_ATTRIBUTES, LOG_EVENT_NAME = "otel_logs", "LogAttributes", "EventName"
-EVENT_NAME_ATTRIBUTE = "event.name"  # log records from SDKs that predate the EventName field
+# -- otel_logs and otel_metrics_* (contrib clickhouseexporter) and log records as span events -----
+# A log record with a trace id, a span id and an event name is read as one more event of its span
+# (`semconv.sql.logs`): named by its `EventName` column, else by its `event.name` attribute (older
+# SDKs), its attributes the record's `LogAttributes` plus its body (the `Body` column: a string as is,
+# a map or array as JSON) under the reserved key `LOG_BODY` (a name no convention uses).
+LOGS_TABLE = "otel_logs"
+LOG_EVENT_NAME, LOG_ATTRIBUTES, LOG_BODY_COLUMN = "EventName", "LogAttributes", "Body"
+LOG_EVENT_NAME_ATTRIBUTE = "event.name"
+LOG_BODY = "agentmortem.log.body"
 METRIC_NAME = "MetricName"
 METRIC_TABLES = ("otel_metrics_gauge", "otel_metrics_sum", "otel_metrics_histogram",
                  "otel_metrics_exponential_histogram", "otel_metrics_summary")
@@ -69,6 +75,8 @@ ERROR_TYPE = "error.type"
 EVENT_OPERATION_DETAILS = "gen_ai.client.inference.operation.details"
 EVENT_EVALUATION_RESULT = "gen_ai.evaluation.result"
 EVENT_OPERATION_EXCEPTION = "gen_ai.client.operation.exception"
+EVENT_INFERENCE_EXCEPTION = "gen_ai.client.inference.exception"
+EVENT_EXECUTE_TOOL_EXCEPTION = "gen_ai.execute_tool.exception"
 GEN_AI_EVALUATION_NAME = "gen_ai.evaluation.name"
 GEN_AI_EVALUATION_SCORE_VALUE = "gen_ai.evaluation.score.value"
 GEN_AI_EVALUATION_SCORE_LABEL = "gen_ai.evaluation.score.label"
@@ -92,6 +100,7 @@ EVENT_MESSAGE_ROLES = {  # per-message events (1.28-1.36) -> role
 }
 EVENT_CHOICE = "gen_ai.choice"  # the per-message events' answer event
 EVENT_CONTENT = "content"
+EVENT_CHOICE = "gen_ai.choice"  # a log event (1.28-1.36): body {index, finish_reason, message: {role, content, tool_calls}}
 PROMPT_INDEXED = r"^(gen_ai\.prompt\.\d+\.)"
 COMPLETION_INDEXED = r"^(gen_ai\.completion\.\d+\.)"
 COMPLETION_TOOL_CALLS_INDEXED = r"^(gen_ai\.completion\.\d+\.tool_calls\.\d+\.)"

@@ -66,7 +66,7 @@ def _logs(store: Queryable, services: dict[str, dict[str, Any]]) -> None:
     rows = store.query(
         f"SELECT `{k.SERVICE_NAME}`, count(), groupUniqArrayIf(event, startsWith(event, {{prefix:String}})) "
         f"FROM (SELECT `{k.SERVICE_NAME}`, {name} AS event FROM {k.LOGS_TABLE}) GROUP BY `{k.SERVICE_NAME}`",
-        {"event_key": k.EVENT_NAME_ATTRIBUTE, "prefix": GENAI_PREFIX},
+        {"event_key": k.LOG_EVENT_NAME_ATTRIBUTE, "prefix": GENAI_PREFIX},
     )
     for service, n, events in rows:
         entry = _entry(services, service)

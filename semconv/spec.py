@@ -161,6 +161,23 @@ class EventItems:
 
 
 @dataclass(frozen=True)
+class EventJson:
+    """Items held as JSON by span events whose name is a key of `names` (GenAI log events fold
+    into their span's events with the record's body under `keys.LOG_BODY`): per event, the JSON
+    object at `path` in its attribute `key`, or with `elements` each object of the array there.
+    With `name_as`, an item without that key gets the name's value under it (the body of a
+    `gen_ai.user.message` event names no role: the event name does). Present when some item is."""
+
+    names: tuple[tuple[str, str], ...]  # (event name, value for name_as)
+    key: str
+    shape: Shape
+    path: tuple[str, ...] = ()
+    elements: bool = False
+    name_as: str = ""
+    when: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class TextItem:
     """A single message `{role, content}` from a plain text source."""
 
@@ -177,7 +194,7 @@ class Concat:
     when: tuple[str, ...] = ()
 
 
-ItemSource = JsonItems | IndexedItems | IndexedValues | EventItems | TextItem | Concat
+ItemSource = JsonItems | IndexedItems | IndexedValues | EventItems | EventJson | TextItem | Concat
 Source = Scalar | ItemSource
 
 # -- fields, categories, conventions ---------------------------------------------------------

@@ -18,6 +18,7 @@ from agentmortem.semconv.spec import (
     ConventionRule,
     EventAttr,
     EventItems,
+    EventJson,
     Field,
     IndexedItems,
     IndexedValues,
@@ -129,6 +130,12 @@ EVALUATION = Shape((
 
 _DETAILS_IN = EventAttr(k.EVENT_OPERATION_DETAILS, k.GEN_AI_INPUT_MESSAGES)
 _DETAILS_OUT = EventAttr(k.EVENT_OPERATION_DETAILS, k.GEN_AI_OUTPUT_MESSAGES)
+_DETAILS_SYSTEM = EventAttr(k.EVENT_OPERATION_DETAILS, k.GEN_AI_SYSTEM_INSTRUCTIONS)
+_DETAILS_TOOLS = EventAttr(k.EVENT_OPERATION_DETAILS, k.GEN_AI_TOOL_DEFINITIONS)
+# GenAI log events (1.28-1.36) carry their content in the record's body (`keys.LOG_BODY`).
+_CHOICE = ((k.EVENT_CHOICE, "assistant"),)
+_EXCEPTION_EVENTS = (k.EVENT_EXCEPTION, k.EVENT_OPERATION_EXCEPTION, k.EVENT_INFERENCE_EXCEPTION,
+                     k.EVENT_EXECUTE_TOOL_EXCEPTION)
 _MSG_FIELDS = (("role", "role"), ("content", "content"))
 _OI_PARTS = (("content", k.OI_MESSAGE_PART_TEXT),)
 
@@ -233,6 +240,7 @@ FIELDS: tuple[Field, ...] = (
     )),
     Field("tool_definitions", "json", (
         JsonItems(Attr(k.GEN_AI_TOOL_DEFINITIONS), TOOL_DEFINITION),
+        JsonItems(_DETAILS_TOOLS, TOOL_DEFINITION),
         IndexedValues(k.OI_TOOLS_JSON_SCHEMA_INDEXED, TOOL_DEFINITION),
         IndexedItems(k.LLM_REQUEST_FUNCTIONS_INDEXED,
                      (("name", "name"), ("description", "description"), ("parameters", "parameters")),
@@ -243,6 +251,7 @@ FIELDS: tuple[Field, ...] = (
     Field("tool_calls", "json", (
         JsonItems(Attr(k.GEN_AI_OUTPUT_MESSAGES), TOOL_CALL, flatten="parts", only_types=("tool_call",)),
         JsonItems(_DETAILS_OUT, TOOL_CALL, flatten="parts", only_types=("tool_call",)),
+        EventJson(_CHOICE, k.LOG_BODY, TOOL_CALL, path=("message", "tool_calls"), elements=True),
         IndexedItems(k.OI_OUTPUT_TOOL_CALLS_INDEXED,
                      (("id", "id"), ("name", "function.name"), ("arguments", "function.arguments")), TOOL_CALL),
         IndexedItems(k.COMPLETION_TOOL_CALLS_INDEXED,
@@ -252,11 +261,12 @@ FIELDS: tuple[Field, ...] = (
     Field("input_messages", "json", (
         Concat((JsonItems(Attr(k.GEN_AI_SYSTEM_INSTRUCTIONS), SYSTEM_MESSAGE),
                 JsonItems(Attr(k.GEN_AI_INPUT_MESSAGES), MESSAGE))),
-        JsonItems(_DETAILS_IN, MESSAGE),
+        Concat((JsonItems(_DETAILS_SYSTEM, SYSTEM_MESSAGE), JsonItems(_DETAILS_IN, MESSAGE))),
         IndexedItems(k.OI_INPUT_MESSAGES_INDEXED, _MSG_FIELDS, MESSAGE, joined=_OI_PARTS),
         IndexedItems(k.PROMPT_INDEXED, _MSG_FIELDS, MESSAGE),
         JsonItems(Attr(k.AI_PROMPT_MESSAGES), MESSAGE),
         JsonItems(EventAttr(k.EVENT_CONTENT_PROMPT, k.GEN_AI_PROMPT), MESSAGE),
+        EventJson(tuple(k.EVENT_MESSAGE_ROLES.items()), k.LOG_BODY, MESSAGE, name_as="role"),
         EventItems(tuple(k.EVENT_MESSAGE_ROLES.items()),
                    (("content", k.EVENT_CONTENT),), MESSAGE, name_as="role"),
         JsonItems(Attr(k.GEN_AI_PROMPT), MESSAGE, path=("messages",)),
@@ -267,6 +277,7 @@ FIELDS: tuple[Field, ...] = (
     Field("output_messages", "json", (
         JsonItems(Attr(k.GEN_AI_OUTPUT_MESSAGES), MESSAGE),
         JsonItems(_DETAILS_OUT, MESSAGE),
+        EventJson(_CHOICE, k.LOG_BODY, MESSAGE, path=("message",), name_as="role"),
         IndexedItems(k.OI_OUTPUT_MESSAGES_INDEXED, _MSG_FIELDS, MESSAGE, joined=_OI_PARTS),
         IndexedItems(k.COMPLETION_INDEXED, _MSG_FIELDS, MESSAGE),
         TextItem("assistant", Attr(k.AI_RESPONSE_TEXT)),
@@ -281,12 +292,10 @@ FIELDS: tuple[Field, ...] = (
         JsonItems(Attr(k.GEN_AI_MEMORY_RECORDS), DOCUMENT, when=("retrieval",)),  # what search_memory found
     )),
     Field("error_type", "str", (
-        Attr(k.ERROR_TYPE), EventAttr(k.EVENT_EXCEPTION, k.EXCEPTION_TYPE),
-        EventAttr(k.EVENT_OPERATION_EXCEPTION, k.EXCEPTION_TYPE),
+        Attr(k.ERROR_TYPE), *(EventAttr(event, k.EXCEPTION_TYPE) for event in _EXCEPTION_EVENTS),
     )),
     Field("error_message", "str", (
-        EventAttr(k.EVENT_EXCEPTION, k.EXCEPTION_MESSAGE), EventAttr(k.EVENT_OPERATION_EXCEPTION, k.EXCEPTION_MESSAGE),
-        Col(k.STATUS_MESSAGE),
+        *(EventAttr(event, k.EXCEPTION_MESSAGE) for event in _EXCEPTION_EVENTS), Col(k.STATUS_MESSAGE),
     )),
     Field("evaluations", "json", (
         EventItems(((k.EVENT_EVALUATION_RESULT, ""),),

@@ -99,7 +99,8 @@ CONTRACT: list[tuple[str, object, str, object]] = [
      '{"m": {"input_per_mtok": 1, "output_per_mtok": 2}}'),
     ("AGENTMORTEM_API_KEY", None, "am_secret", "am_secret"),
 ]
-ADDED = {"AGENTMORTEM_CREATE_SCHEMA"}  # new since de535b2
+ADDED = {"AGENTMORTEM_CREATE_SCHEMA", "AGENTMORTEM_ANALYZER_METRICS_PORT",
+         "AGENTMORTEM_ANALYZER_METRICS_MAX_AGENTS"}  # new since de535b2
 
 
 @pytest.fixture

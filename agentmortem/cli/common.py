@@ -22,7 +22,8 @@ from agentmortem.settings import AgentmortemSettings
 log = logging.getLogger("agentmortem")
 
 # Command-line flags that set a setting (dest = the setting's field name).
-SETTING_FLAGS = ("clickhouse_url", "host", "otlp_grpc_port", "otlp_http_port", "api_port", "analyzer_shard")
+SETTING_FLAGS = ("clickhouse_url", "host", "otlp_grpc_port", "otlp_http_port", "api_port", "analyzer_shard",
+                 "analyzer_metrics_port")
 
 
 def setting_flags(args: argparse.Namespace) -> dict[str, Any]:

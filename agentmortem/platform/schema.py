@@ -9,6 +9,7 @@ from __future__ import annotations
 from agentmortem.platform.store import Store, StoreError
 
 TRACES_TABLE = "otel_traces"
+LOGS_TABLE = "otel_logs"  # log records (collector migration 0004); GenAI events in it are read as span events
 
 # Insert order; nested columns use their flattened names.
 INSERT_COLUMNS: tuple[str, ...] = (

@@ -60,6 +60,9 @@ class ServerSettings(BaseSettings):
     otlp_http_port: int = Field(4318, ge=0, le=65535, description="OTLP/HTTP port, also /metrics and /health "
                                                                   "(0 = any free)")
     api_port: int = Field(8000, ge=0, le=65535, description="Query API and pages port (0 = any free)")
+    analyzer_metrics_port: int = Field(
+        8001, ge=0, le=65535, description="`agentmortem analyzer` alone: port of its /metrics and /health "
+                                          "(0 = any free; `serve` puts them on the OTLP/HTTP port)")
     max_connections: int = Field(
         2048, ge=1, description="Open connections per listener; past it HTTP answers 503 + Retry-After, gRPC refuses"
     )

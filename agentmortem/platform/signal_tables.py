@@ -13,10 +13,9 @@ import threading
 import weakref
 from dataclasses import dataclass
 
-from agentmortem.platform.schema import SchemaMismatch
+from agentmortem.platform.schema import LOGS_TABLE, SchemaMismatch
 from agentmortem.platform.store import Store
 
-LOGS_TABLE = "otel_logs"
 GAUGE_TABLE = "otel_metrics_gauge"
 SUM_TABLE = "otel_metrics_sum"
 HISTOGRAM_TABLE = "otel_metrics_histogram"

@@ -74,6 +74,9 @@ class AnalyzerSettings(BaseSettings):
     baseline_interval_seconds: float = Field(60.0, gt=0, description="How often agent baselines are recomputed")
     baseline_window_days: int = Field(14, gt=0, description="Runs this recent make an agent's baseline")
     analyzer_shard: str = Field("0/1", description="This analyzer's share of traces, i/n (also --shard)")
+    analyzer_metrics_max_agents: int = Field(
+        200, ge=1, description="Distinct (tenant, agent) pairs the run metrics label on their own; runs of "
+                               "further agents count under agent=\"other\" (bounds the series)")
 
     @field_validator("analyzer_shard")
     @classmethod

@@ -17,7 +17,7 @@ import orjson
 
 from agentmortem.analyzer.core.model import Baseline, BaselineKey, TraceKey
 from agentmortem.analyzer.engine.tables import AGENT_BASELINES
-from agentmortem.platform.schema import TRACES_TABLE
+from agentmortem.platform.schema import LOGS_TABLE, TRACES_TABLE
 from agentmortem.platform.store import Store
 from agentmortem.semconv.model import CANONICAL_COLUMNS, CanonicalSpan
 from agentmortem.semconv.sql import RAW_TENANT, canonical_select, span_attributes_key
@@ -36,15 +36,23 @@ def key_column(name: str) -> str:
     return f"_key_{name}"
 
 
-def analysis_select(source: str, where: str, gather_by: str = "", by_key: Sequence[str] = ()) -> str:
+def analysis_select(source: str, where: str, gather_by: str = "", by_key: Sequence[str] = (),
+                    logs: str = "", logs_where: str = "") -> str:
     """The canonical SELECT the analysis reads: `canonical_select` of `ANALYSIS_COLUMNS`, in
-    `CANONICAL_COLUMNS` order.
+    `CANONICAL_COLUMNS` order (with `logs`: the GenAI log events of `logs` rows passing `logs_where`
+    read as events of their spans).
 
     Fields in `by_key` are not read (they come out empty); after the canonical columns, each has
     its `key_column`: `semconv.sql.span_attributes_key`, for mapping it once per distinct key."""
     keys = {key_column(name): span_attributes_key(name) for name in by_key}
     return canonical_select(source, where=where, gather_by=gather_by, extra=keys,
-                            columns=[c for c in ANALYSIS_COLUMNS if c not in by_key])
+                            columns=[c for c in ANALYSIS_COLUMNS if c not in by_key], logs=logs, logs_where=logs_where)
+
+
+def logs_where(ids: str, *keys: str) -> str:
+    """Log records of some traces: trace ids in the SQL set `ids` (the logs table's bloom filter index
+    skips granules), (tenant, trace id) in one of the SQL sets `keys`."""
+    return f"TraceId IN {ids} AND ({' OR '.join(f'({RAW_TENANT}, TraceId) IN {k}' for k in keys)})"
 
 
 def keys_where(tenant: str) -> str:
@@ -89,10 +97,13 @@ _BIG_PARAMETER_SETS = ("{big_ids:Array(String)}", "{big_keys:Array(Tuple(String,
 
 
 @lru_cache(maxsize=8)
-def _spans_sql(source: str, for_analysis: bool, bounded: bool = False) -> str:
+def _spans_sql(source: str, for_analysis: bool, bounded: bool = False, logs: str = LOGS_TABLE) -> str:
     where = traces_where(source, *_PARAMETER_SETS, *(_BIG_PARAMETER_SETS if bounded else ()))
+    records = logs_where(_PARAMETER_SETS[0], _PARAMETER_SETS[1], *(_BIG_PARAMETER_SETS[1:] if bounded else ())) if logs else ""
     gather_by = "TraceId"
-    return analysis_select(source, where, gather_by) if for_analysis else canonical_select(source, where, gather_by)
+    if for_analysis:
+        return analysis_select(source, where, gather_by, logs=logs, logs_where=records)
+    return canonical_select(source, where, gather_by, logs=logs, logs_where=records)
 
 
 def span_counts(store: Store, keys: Sequence[TraceKey], source: str = TRACES_TABLE) -> dict[TraceKey, int]:
@@ -129,14 +140,15 @@ _PAYLOAD_FORMAT = "JSONCompactColumns"
 
 
 def spans_payload(store: Store, keys: Sequence[TraceKey], source: str = TRACES_TABLE, for_analysis: bool = False,
-                  bounded: Mapping[TraceKey, int] | None = None, max_spans: int = 0) -> bytes:
+                  bounded: Mapping[TraceKey, int] | None = None, max_spans: int = 0, logs: str = LOGS_TABLE) -> bytes:
     """The canonical spans of these traces, encoded (see `spans_from_payload`); of the traces in
-    `bounded` (those of `keys` with more than `max_spans` spans), the first `max_spans` only."""
+    `bounded` (those of `keys` with more than `max_spans` spans), the first `max_spans` only. The
+    GenAI log events of their spans in `logs` ("" for none) count as the spans' events."""
     if not keys:
         return b""
     wanted = set(keys)
     bounded = {k: n for k, n in (bounded or {}).items() if k in wanted}
-    return query_payload(store, _spans_sql(source, for_analysis, bool(bounded)),
+    return query_payload(store, _spans_sql(source, for_analysis, bool(bounded), logs),
                          keys_parameters(keys, bounded, max_spans))
 
 
@@ -178,10 +190,11 @@ def spans_from_payload(payload: bytes) -> list[CanonicalSpan]:
 
 
 def load_spans(store: Store, keys: Sequence[TraceKey], source: str = TRACES_TABLE,
-               for_analysis: bool = False) -> list[CanonicalSpan]:
-    """Every stored span of these traces (duplicates included; run building drops them).
-    `for_analysis` leaves the fields the analysis never reads at their defaults, for speed."""
-    return spans_from_payload(spans_payload(store, keys, source, for_analysis))
+               for_analysis: bool = False, logs: str = LOGS_TABLE) -> list[CanonicalSpan]:
+    """Every stored span of these traces (duplicates included; run building drops them), with the
+    GenAI log events of `logs` ("" for none) as its events. `for_analysis` leaves the fields the
+    analysis never reads at their defaults, for speed."""
+    return spans_from_payload(spans_payload(store, keys, source, for_analysis, logs=logs))
 
 
 def trace_keys(store: Store, trace_ids: Sequence[str] | None = None, source: str = TRACES_TABLE) -> list[TraceKey]:

@@ -32,7 +32,7 @@ from agentmortem.analyzer.engine.load import (
     trace_keys,
 )
 from agentmortem.analyzer.engine.workers import AnalysisWorkers
-from agentmortem.analyzer.engine.write import Tables, replace_results, result_rows
+from agentmortem.analyzer.engine.write import RunVerdict, Tables, replace_results, result_rows
 from agentmortem.platform.store import Store
 from agentmortem.semconv.model import CanonicalSpan
 
@@ -42,6 +42,8 @@ class BatchResult:
     written: tuple[TraceKey, ...]  # traces whose analysis was written
     pending: tuple[TraceKey, ...]  # traces waiting for their root (not written)
     runs: int
+    # Verdicts the written runs entered (new runs, changed verdicts; `write.entered_verdicts`).
+    entered: Mapping[RunVerdict, int] = field(default_factory=dict)
 
 
 def _analyze_loaded(spans: Iterable[CanonicalSpan], traces: Sequence[TraceKey], rules: RuleSettings,
@@ -125,8 +127,7 @@ def analyze_traces(
         job = replace(job, version=version)
     payload = spans_payload(store, job.traces, for_analysis=True, bounded=job.bounded, max_spans=max_spans)
     tables, result = analyze_payload(payload, job, rules, baselines)
-    replace_results(store, tables, result.written, job.version)
-    return result
+    return replace(result, entered=replace_results(store, tables, result.written, job.version))
 
 
 _gc_lock = threading.Lock()
@@ -228,8 +229,7 @@ def _result(workers: AnalysisWorkers | None, future: Future) -> tuple[Tables, Ba
 
 
 def _written(entry: tuple[Future, BatchResult]) -> BatchResult:
-    entry[0].result()
-    return entry[1]
+    return replace(entry[1], entered=entry[0].result())
 
 
 def load_runs(store: Store, traces: Sequence[TraceKey] | None, rules: RuleSettings) -> list[Run]:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from agentmortem.analyzer.core.model import TraceKey
@@ -38,6 +38,7 @@ from agentmortem.analyzer.engine.pipeline import analyze_batches, ready
 from agentmortem.analyzer.engine.stage import RoundStage, stage_prefix, staged_batches
 from agentmortem.analyzer.engine.tables import AGENT_ANALYSIS_STATE, AGENT_WATERMARKS
 from agentmortem.analyzer.engine.workers import AnalysisWorkers
+from agentmortem.analyzer.engine.write import RunVerdict
 from agentmortem.platform.store import Store
 
 log = logging.getLogger(__name__)
@@ -126,11 +127,15 @@ class Scheduler:
     """One analyzer's rounds over its shard of traces."""
 
     def __init__(self, store: Store, settings: AnalyzerSettings, rules: RuleSettings, shard: Shard | None = None,
-                 on_round: Callable[[RoundResult], None] | None = None) -> None:
+                 on_round: Callable[[RoundResult], None] | None = None,
+                 on_entered: Callable[[Mapping[RunVerdict, int]], None] | None = None) -> None:
+        """`on_round` hears each round's result; `on_entered`, as each batch is written, the verdicts
+        its runs entered (so a round that fails half-way still reports what it wrote)."""
         self.store, self.settings, self.rules = store, settings, rules
         self.shard = shard or settings.shard
         self.name = f"shard {self.shard.name}"
         self.on_round = on_round
+        self.on_entered = on_entered
         self._watermark: int | None = None
         self._baselines_at = 0.0
         # Worker processes pay off from two batches in a round on; they start on first use.
@@ -193,6 +198,8 @@ class Scheduler:
                                           may_abandon=lambda t: quiet[t] >= abandon_ms, workers=workers,
                                           load=stage.payload if stage else None, bounded=bounded,
                                           max_spans=max_spans):
+                if self.on_entered and result.entered:  # written: counted even if what follows fails
+                    self.on_entered(result.entered)
                 self._record(by_key, result.written, result.pending)
                 written, pending = written + len(result.written), pending + len(result.pending)
                 runs += result.runs

@@ -4,7 +4,9 @@
 worker thread every `analyzer_interval_seconds`; `stop()` lets the current round finish.
 The tables must exist already: the command line creates or verifies them before any
 service starts (`agentmortem.cli.schema`). A failing round is logged and retried next time.
-Counters join the given Prometheus registry (in `serve`, the collector's `/metrics`).
+Counters join the given Prometheus registry (in `serve`, the collector's `/metrics`; the
+`analyzer` command alone serves them on a port of its own): the analyzer's health here, the
+runs it judged by agent, tenant and verdict in `run_metrics`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from agentmortem.analyzer.core.rule_context import RuleSettings
 from agentmortem.analyzer.engine.config import AnalyzerSettings, Shard
+from agentmortem.analyzer.engine.run_metrics import RunMetrics
 from agentmortem.analyzer.engine.scheduler import RoundResult, Scheduler
 from agentmortem.platform.store import Store, StoreError
 
@@ -24,10 +27,11 @@ log = logging.getLogger(__name__)
 
 
 class AnalyzerMetrics:
-    """The analyzer's own health."""
+    """The analyzer's own health, and the runs it judged (`by_agent`)."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None, max_agents: int = 200) -> None:
         r = self.registry = registry or CollectorRegistry()
+        self.by_agent = RunMetrics(r, max_agents)
         self.traces = Counter("agentmortem_analyzer_traces_analysed", "Traces analyzed and written", registry=r)
         self.runs = Counter("agentmortem_analyzer_runs_analysed", "Runs analyzed and written", registry=r)
         self.rounds = Counter("agentmortem_analyzer_rounds", "Analysis rounds by outcome", ["outcome"], registry=r)
@@ -50,8 +54,9 @@ class AnalyzerService:
     def __init__(self, store: Store, settings: AnalyzerSettings, rules: RuleSettings,
                  shard: Shard | None = None, registry: CollectorRegistry | None = None) -> None:
         self.store, self.settings = store, settings
-        self.metrics = AnalyzerMetrics(registry)
-        self.scheduler = Scheduler(store, settings, rules, shard, on_round=self.metrics.observe)
+        self.metrics = AnalyzerMetrics(registry, settings.analyzer_metrics_max_agents)
+        self.scheduler = Scheduler(store, settings, rules, shard, on_round=self.metrics.observe,
+                                   on_entered=self.metrics.by_agent.observe)
         self._stop = asyncio.Event()
         self._task: asyncio.Task | None = None
 

@@ -33,8 +33,15 @@ from types import TracebackType
 
 from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.analyzer.engine.config import Shard
-from agentmortem.analyzer.engine.load import analysis_select, key_column, keyed_payload, query_payload, traces_where
-from agentmortem.platform.schema import TRACES_TABLE
+from agentmortem.analyzer.engine.load import (
+    analysis_select,
+    key_column,
+    keyed_payload,
+    logs_where,
+    query_payload,
+    traces_where,
+)
+from agentmortem.platform.schema import LOGS_TABLE, TRACES_TABLE
 from agentmortem.platform.store import Store
 from agentmortem.semconv.model import CANONICAL_COLUMNS
 from agentmortem.semconv.sql import RAW_TENANT, field_by_key_select, lit
@@ -112,7 +119,7 @@ class RoundStage:
     """
 
     def __init__(self, store: Store, prefix: str, batches: Sequence[Sequence[TraceKey]], source: str = TRACES_TABLE,
-                 bounded: Mapping[TraceKey, int] | None = None, max_spans: int = 0) -> None:
+                 bounded: Mapping[TraceKey, int] | None = None, max_spans: int = 0, logs: str = LOGS_TABLE) -> None:
         if not all(batches) or any(list(b) != sorted(b) for b in batches) or any(
                 a[-1] >= b[0] for a, b in zip(batches, batches[1:])):
             raise ValueError("staged batches must be consecutive ranges of sorted traces")
@@ -121,6 +128,7 @@ class RoundStage:
         self.values_table = f"{self.table}_values"
         self.batches = [list(b) for b in batches]
         self.bounded, self.max_spans = set(bounded or ()), max_spans
+        self.logs = logs
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._closing = threading.Event()
@@ -142,9 +150,11 @@ class RoundStage:
         if self.bounded:
             sets += [f"({ids} WHERE Big)", f"({keys} WHERE Big)"]
         traces = traces_where(self.source, *sets)
-        self._insert_sql = [f"INSERT INTO {self.table} {analysis_select(self.source, traces, by_key=BY_KEY)}"] + [
-            f"INSERT INTO {self.values_table} SELECT {lit(name)}, key, value "
-            f"FROM ({field_by_key_select(name, self.source, self._one_span_per_key(name, ids, keys))})"
+        records = logs_where(f"({ids})", f"({keys})") if self.logs else ""
+        self._insert_sql = [f"INSERT INTO {self.table} "
+                            f"{analysis_select(self.source, traces, by_key=BY_KEY, logs=self.logs, logs_where=records)}"] + [
+            f"INSERT INTO {self.values_table} SELECT {lit(name)}, key, value FROM "
+            f"({field_by_key_select(name, self.source, self._one_span_per_key(name, ids, keys), self.logs, records)})"
             for name in BY_KEY]
         self.store.command(f"CREATE TABLE {self.ids_table} (Tenant String, TraceId String, Big Bool) "
                            "ENGINE = MergeTree ORDER BY (Tenant, TraceId)")

@@ -7,15 +7,21 @@ get tombstones (`Deleted = 1`), so `FINAL` readers see exactly the latest analys
 Every row carries its trace's tenant, part of each table's key: one tenant's analysis of
 a trace id never replaces (or tombstones) another's. One column-oriented insert per table
 per batch.
+
+`replace_results` also tells which runs entered a new verdict: written for the first time, or
+with an outcome, failure class or agent that differ from their stored row (read with the
+tombstones' keys, so it costs no query of its own). Re-analysis that confirms a verdict (late
+spans that change nothing, a forced re-run) enters nothing: what the run metrics count.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Sequence
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from agentmortem.analyzer.core.analysis import Analyzed
 from agentmortem.analyzer.core.model import TraceKey
@@ -30,6 +36,17 @@ RUNS_TABLE, SIGNALS_TABLE, EXPLANATIONS_TABLE = AGENT_RUNS.name, AGENT_SIGNALS.n
 KEYS: dict[str, tuple[str, ...]] = {t.name: (*t.order_by, t.c.TraceId) for t in RESULT_TABLES}
 _RESULTS_OF = keys_where(AGENT_RUNS.c.Tenant)  # the rows of some traces in a result table
 R, S, E = AGENT_RUNS.c, AGENT_SIGNALS.c, AGENT_EXPLANATIONS.c
+# A run's verdict as the metrics see it (`RunVerdict`), and where it is read from a stored row.
+VERDICT_COLUMNS = (R.AgentName, R.Outcome, R.FailureClass)
+
+
+class RunVerdict(NamedTuple):
+    """A run's verdict as the run metrics count it."""
+
+    tenant: str
+    agent: str
+    outcome: str
+    failure_class: str
 
 
 # = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str), without building an
@@ -106,21 +123,34 @@ def explanation_row(a: Analyzed, version: int) -> dict[str, Any]:
             E.Markdown: e.markdown, E.Structured: _json(e.structured), E.Version: version}
 
 
-def _existing_keys(store: Store, table: Table, traces: Sequence[TraceKey]) -> list[dict[str, Any]]:
+def _existing(store: Store, table: Table, traces: Sequence[TraceKey], extra: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The stored rows of `traces`: their keys, plus the `extra` columns."""
     # Times come back as nanoseconds, as the rows carry them.
     cols = ", ".join(f"toUnixTimestamp64Nano({c}) AS {c}" if table.type_of(c) == "DateTime64(9)" else c
-                     for c in KEYS[table.name])
+                     for c in (*KEYS[table.name], *extra))
     return store.query_dicts(f"SELECT {cols} FROM {table.final} WHERE {_RESULTS_OF}", keys_parameters(traces))
 
 
-def _tombstones(store: Store, table: Table, rows: list[dict], traces: Sequence[TraceKey], version: int) -> list[dict]:
+def _tombstones(table: Table, rows: list[dict], existing: list[dict], version: int) -> list[dict]:
     keys = KEYS[table.name]
     fresh = {tuple(r[k] for k in keys) for r in rows}
     return [
-        {**old, table.version: version, table.deleted: 1}
-        for old in _existing_keys(store, table, traces)
+        {**{k: old[k] for k in keys}, table.version: version, table.deleted: 1}
+        for old in existing
         if tuple(old[k] for k in keys) not in fresh
     ]
+
+
+def entered_verdicts(rows: list[dict], existing: list[dict]) -> Counter[RunVerdict]:
+    """The verdicts of the `agent_runs` rows that differ from their stored rows (`existing`, read
+    with `VERDICT_COLUMNS`), or that have none: runs counted once per verdict they reach."""
+    stored = {(old[R.Tenant], old[R.RunId]): tuple(old[c] for c in VERDICT_COLUMNS) for old in existing}
+    entered: Counter[RunVerdict] = Counter()
+    for r in rows:
+        verdict = tuple(r[c] for c in VERDICT_COLUMNS)
+        if stored.get((r[R.Tenant], r[R.RunId])) != verdict:
+            entered[RunVerdict(r[R.Tenant], *verdict)] += 1
+    return entered
 
 
 def _insert(store: Store, table: Table, rows: list[dict]) -> None:
@@ -149,13 +179,19 @@ def result_rows(analyzed: Sequence[Analyzed], version: int) -> Tables:
     }
 
 
-def replace_results(store: Store, tables: Tables, traces: Sequence[TraceKey], version: int) -> None:
-    """Replace the stored analysis of `traces` with `tables` (rows of runs of those traces)."""
+def replace_results(store: Store, tables: Tables, traces: Sequence[TraceKey], version: int) -> Counter[RunVerdict]:
+    """Replace the stored analysis of `traces` with `tables` (rows of runs of those traces);
+    returns the verdicts runs entered (`entered_verdicts`)."""
+    entered: Counter[RunVerdict] = Counter()
     if not traces:
-        return
+        return entered
     # Children before parents would not matter to FINAL readers; explanations last so that
     # an explanation never exists without its run row.
     for table in (AGENT_SIGNALS, AGENT_RUNS, AGENT_EXPLANATIONS):
         rows = tables[table.name]
-        _insert(store, table, rows + _tombstones(store, table, rows, traces, version))
+        existing = _existing(store, table, traces, VERDICT_COLUMNS if table is AGENT_RUNS else ())
+        if table is AGENT_RUNS:
+            entered = entered_verdicts(rows, existing)
+        _insert(store, table, rows + _tombstones(table, rows, existing, version))
+    return entered
 

@@ -14,6 +14,7 @@ from agentmortem.semconv.jsonvalues import DIGITS_RE
 from agentmortem.semconv.spec import (
     Concat,
     EventItems,
+    EventJson,
     Field,
     IndexedItems,
     IndexedValues,
@@ -32,7 +33,7 @@ from agentmortem.semconv.sql.row import (
 )
 from agentmortem.semconv.sql.scalars import first_present, scalar, when
 from agentmortem.semconv.sql.shapes import objects, objects_from_arrays, text_object
-from agentmortem.semconv.sql.text import lit, lits, path_args
+from agentmortem.semconv.sql.text import js, lit, lits, path_args
 from agentmortem.semconv.sql.typed import fast_shape_keys, typed_objects, typed_unsafe
 
 
@@ -88,6 +89,26 @@ def _indexed_present(pattern: str, keys: str) -> str:
     return f"({keys_may_contain((head,))} AND notEmpty({keys}))" if head else f"notEmpty({keys})"
 
 
+def _event_json(src: EventJson) -> str:
+    """`shapes.objects` of an `EventJson` source's items: per picked event, (its JSON at the path, the
+    value for `name_as`), each array element with `elements`; objects only; the name's value appended
+    as a last key (the item's own key, first, wins: a JSON object's first equal key is the one read)."""
+    names, values = lits([n for n, _ in src.names]), lits([v for _, v in src.names])
+    picked = f"arrayFilter(i -> has({names}, {EV_NAMES}[i]), arrayEnumerate({EV_NAMES}))"
+    docs = (f"arrayMap(i -> (JSONExtractRaw({EV_ATTRS}[i][{lit(src.key)}]{path_args(src.path)}), "
+            f"transform({EV_NAMES}[i], {names}, {values}, '')), {picked})")
+    if src.elements:
+        docs = f"arrayFlatten(arrayMap(d -> arrayMap(e -> (e, d.2), JSONExtractArrayRaw(d.1)), {docs}))"
+    docs = f"arrayFilter(d -> startsWith(d.1, '{{'), {docs})"
+    if src.name_as:
+        added = lit(f'"{src.name_as}":')
+        arr = (f"arrayMap(d -> if(d.1 = '{{}}', concat('{{', {added}, {js('d.2')}, '}}'), "
+               f"concat(substring(d.1, 1, length(d.1) - 1), ',', {added}, {js('d.2')}, '}}')), {docs})")
+    else:
+        arr = f"arrayMap(d -> d.1, {docs})"
+    return objects(src.shape, arr)
+
+
 def items(src: Source) -> tuple[str, str]:
     """(presence condition, Array(String) of canonical JSON objects) for an item source."""
     if isinstance(src, JsonItems):
@@ -126,6 +147,9 @@ def items(src: Source) -> tuple[str, str]:
         arrays += [(key, f"arrayMap(i -> {EV_ATTRS}[i][{lit(attr)}], {picked})") for key, attr in src.fields]
         return (when(src, f"hasAny({EV_NAMES}, {names})"),
                 objects_from_arrays(src.shape, arrays))
+    if isinstance(src, EventJson):
+        arr = _event_json(src)  # written twice, computed once (equal expressions are one node)
+        return when(src, f"notEmpty({arr})"), arr
     if isinstance(src, TextItem):
         text = scalar(src.source)
         return (when(src, when(src.source, f"{text} != ''")),

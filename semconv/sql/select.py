@@ -14,6 +14,7 @@ from agentmortem.semconv.jsonvalues import ARRAY_START_RE, INT_RE, NUMBER_RE
 from agentmortem.semconv.model import CANONICAL_COLUMNS, CanonicalSpan
 from agentmortem.semconv.spec import Col
 from agentmortem.semconv.sql.items import json_field
+from agentmortem.semconv.sql.logs import rows_with_log_events
 from agentmortem.semconv.sql.row import MAP_CASTS, READ, column
 from agentmortem.semconv.sql.scalars import category_expr, convention_expr, scalar_field
 from agentmortem.semconv.sql.text import check_name, lit
@@ -73,8 +74,19 @@ def default_expr(name: str) -> str:
     return lit(default)
 
 
+def raw_rows(source: str, where: str, logs: str = "", logs_where: str = "") -> str:
+    """The rows of raw table `source` passing `where`, as a FROM item; with a logs table `logs`, a
+    subquery of the columns the mapping reads, with the log events of each span (those of `logs`
+    rows passing `logs_where`) folded into its events (`semconv.sql.logs`)."""
+    check_name(source)
+    if logs:
+        return f"({rows_with_log_events(source, where, logs, logs_where)})"
+    return f"{source}\nWHERE {where}" if where.strip() else source
+
+
 def canonical_select(source: str = "otel_traces", where: str = "", gather_by: str = "",
-                     extra: Mapping[str, str] | None = None, columns: Collection[str] | None = None) -> str:
+                     extra: Mapping[str, str] | None = None, columns: Collection[str] | None = None,
+                     logs: str = "", logs_where: str = "") -> str:
     """A SELECT over raw table `source` giving `CANONICAL_COLUMNS` in order.
 
     `where` is a trusted SQL fragment over the raw columns, written by our own code with
@@ -95,6 +107,10 @@ def canonical_select(source: str = "otel_traces", where: str = "", gather_by: st
     `columns`: the canonical columns the caller reads (default: all). Every other one comes out
     as its default (`default_expr`), a typed constant, so its mapping is never planned or run;
     a column without a default cannot be left out (ValueError), and `category` is always mapped.
+
+    `logs` (a logs table, e.g. `otel_logs`) and `logs_where` (trusted SQL over its columns, which
+    should select the records of the traces `where` selects): GenAI log events read as events of
+    their spans (`raw_rows`).
     """
     check_name(source)
     if gather_by:
@@ -113,7 +129,7 @@ def canonical_select(source: str = "otel_traces", where: str = "", gather_by: st
             helpers.append(f"{helper} AS {helper_alias(name)}")
         exprs.append(f"{expr} AS {name}")
     exprs += [f"{expr} AS {name}" for name, expr in (extra or {}).items()]
-    filtered = f"\nWHERE {where}" if where.strip() else ""
-    rows = (f"(SELECT {READ} FROM {source}{filtered} ORDER BY {gather_by} SETTINGS max_block_size = {_GATHERED_BLOCK_ROWS})"
-            if gather_by else f"{source}{filtered}")
+    rows = raw_rows(source, where, logs, logs_where)
+    if gather_by:
+        rows = f"(SELECT {READ} FROM {rows} ORDER BY {gather_by} SETTINGS max_block_size = {_GATHERED_BLOCK_ROWS})"
     return "WITH\n  " + ",\n  ".join(helpers) + "\nSELECT\n  " + ",\n  ".join(exprs) + f"\nFROM {rows}"

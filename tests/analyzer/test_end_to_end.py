@@ -10,8 +10,9 @@ import sys
 import time
 import urllib.request
 
-from agentmortem.demo.scenarios import SCENARIOS
+from agentmortem.demo.scenarios import AGENT, SCENARIOS
 from agentmortem.demo.send import send_demo
+from tests.support.prometheus_text import labels, series
 from tests.support.servers import query_data_dir
 
 
@@ -42,6 +43,10 @@ def test_demo_runs_are_explained_within_seconds(server_factory):
     while metric(srv.http_url, "agentmortem_analyzer_runs_analysed_total") < expected_runs:
         assert time.monotonic() < deadline, srv.log()
         time.sleep(0.2)
+    # `serve` has the run metrics on the same /metrics: the demo's two tool errors, counted once each
+    text = urllib.request.urlopen(f"{srv.http_url}/metrics", timeout=5).read().decode()
+    failed = series(text, "agentmortem_runs_failed_total")
+    assert failed[labels(agent=AGENT, tenant="", failure_class="tool_error")] == 2, failed
     assert srv.stop() == 0
     rows = dict(query_data_dir(srv.data_dir, "SELECT TraceId, FailureClass FROM agent_runs FINAL WHERE ParentRunId = ''"))
     assert rows[sent["tool_error"].trace_id] == "tool_error"

@@ -56,7 +56,7 @@ def test_the_upgrade_keeps_every_row_and_keys_results_by_tenant(old_store):
     old_seen = dict(store.query("SELECT TraceId, toUnixTimestamp64Milli(max(LastSeen)) FROM agent_trace_activity "
                                 "GROUP BY TraceId"))
     applied = migrate_analyzer(store)
-    assert [m.version for m in applied] == [4, 5]
+    assert [m.version for m in applied] == [4, 5, 6]
     for table, rows in before.items():
         assert store.query(f"SELECT * FROM {table} ORDER BY ALL") == rows and len(rows) == 3
     assert sorting_key(store, "agent_signals") == "Tenant, RunId, Seq"

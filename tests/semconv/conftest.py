@@ -59,6 +59,20 @@ def produce(stub_url: str, tmp_path_factory: pytest.TempPathFactory) -> Callable
 
 
 @pytest.fixture(scope="session")
+def produce_with_logs(stub_url: str, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., tuple[bytes, bytes]]:
+    """`produce_with_logs(module, **env)` → (serialized spans, serialized log records) of a producer
+    that also writes its log records (to its output path + ".logs")."""
+    def run(module: str, **extra_env: str) -> tuple[bytes, bytes]:
+        env = {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
+        env.update({"STUB_URL": stub_url, "PYTHONPATH": str(ROOT)}, **extra_env)
+        out = tmp_path_factory.mktemp("spans") / "spans.pb"
+        spans = _run([sys.executable, "-m", f"tests.support.producers.{module}"], env, out)
+        return spans, Path(str(out) + ".logs").read_bytes()
+
+    return run
+
+
+@pytest.fixture(scope="session")
 def vercel_spans(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """Spans from the Vercel AI SDK in Node (npm packages pinned in its package.json)."""
     if shutil.which("node") is None or shutil.which("npm") is None:

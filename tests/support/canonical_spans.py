@@ -10,7 +10,8 @@ from agentmortem.platform.schema import INSERT_COLUMNS
 from agentmortem.platform.store import Store
 from agentmortem.semconv.model import CanonicalSpan
 from agentmortem.semconv.sql import canonical_select
-from tests.support.reference_mapping import canonical_from_row
+from tests.support.log_rows import raw_logs
+from tests.support.reference_mapping import canonical_from_row, fold_log_events
 
 
 def load(store: Store, data: bytes) -> int:
@@ -23,15 +24,19 @@ def load(store: Store, data: bytes) -> int:
 RAW_ROWS_SQL = "SELECT * REPLACE (toUnixTimestamp64Nano(Timestamp) AS Timestamp) FROM otel_traces ORDER BY SpanId"
 
 
-def sql_spans(store: Store) -> list[CanonicalSpan]:
-    """Canonical spans as ClickHouse computes them, ordered by span id."""
-    rows = store.query_dicts(f"SELECT * FROM ({canonical_select()}) ORDER BY span_id")
+def sql_spans(store: Store, logs: bool = False) -> list[CanonicalSpan]:
+    """Canonical spans as ClickHouse computes them, ordered by span id (with `logs`, every `otel_logs`
+    GenAI event read as an event of its span)."""
+    select = canonical_select(logs="otel_logs", logs_where="1") if logs else canonical_select()
+    rows = store.query_dicts(f"SELECT * FROM ({select}) ORDER BY span_id")
     return [CanonicalSpan(**{**r, "finish_reasons": tuple(r["finish_reasons"])}) for r in rows]
 
 
-def python_spans(store: Store) -> list[CanonicalSpan]:
-    """Canonical spans as Python computes them from the raw rows, ordered by span id."""
-    return [canonical_from_row(row) for row in store.query_dicts(RAW_ROWS_SQL)]
+def python_spans(store: Store, logs: bool = False) -> list[CanonicalSpan]:
+    """Canonical spans as Python computes them from the raw rows, ordered by span id (with `logs`,
+    folded with the raw `otel_logs` rows)."""
+    rows = store.query_dicts(RAW_ROWS_SQL)
+    return [canonical_from_row(row) for row in (fold_log_events(rows, raw_logs(store)) if logs else rows)]
 
 
 def diff(a: CanonicalSpan, b: CanonicalSpan) -> str:

@@ -27,6 +27,7 @@ from agentmortem.semconv.spec import (
     Concat,
     EventAttr,
     EventItems,
+    EventJson,
     Field,
     IndexedItems,
     IndexedValues,
@@ -261,6 +262,18 @@ def items(src: Source, row: dict, category: str) -> list[dict] | None:
             item.update({key: attributes.get(attr, "") for key, attr in src.fields})
             built.append(shape_of(src.shape, item))
         return built
+    if isinstance(src, EventJson):
+        found = []
+        for name, attributes in zip(row.get(k.EVENT_NAMES) or [], row.get(k.EVENT_ATTRIBUTES) or []):
+            if name not in dict(src.names):
+                continue
+            parsed = strict_json_or_missing(attributes.get(src.key, ""))
+            doc = _MISSING if parsed is _MISSING else _at(parsed, src.path)
+            docs = (doc if isinstance(doc, list) else []) if src.elements else [doc]
+            for d in docs:
+                if isinstance(d, dict):
+                    found.append({**d, src.name_as: d.get(src.name_as, dict(src.names)[name])} if src.name_as else d)
+        return [shape_of(src.shape, d) for d in found] or None
     if isinstance(src, TextItem):
         text = scalar(src.source, row)
         if text == "" or not _applies(src.source, category):
@@ -337,6 +350,31 @@ def column_value(name: str, row: dict, category: str) -> Any:
             return tuple(v if isinstance(v, str) else "" for v in parsed)
         return (text,) if text else ()
     return text
+
+
+def log_event_name(log: dict) -> str:
+    """A log record's event name: its `EventName` column, else its `event.name` attribute."""
+    return log.get(k.LOG_EVENT_NAME) or (log.get(k.LOG_ATTRIBUTES) or {}).get(k.LOG_EVENT_NAME_ATTRIBUTE, "")
+
+
+def fold_log_events(rows: list[dict], logs: list[dict]) -> list[dict]:
+    """Twin of `semconv.sql.logs.rows_with_log_events`: `otel_traces` rows with their spans' log records
+    (`otel_logs` rows) after their own events; records once each, in time order; others left out."""
+    per_span: dict[tuple, set] = {}
+    for log in logs:
+        name = log_event_name(log)
+        if not (log["TraceId"] and log["SpanId"] and name):
+            continue
+        attrs = {**log.get(k.LOG_ATTRIBUTES, {}), k.LOG_BODY: log.get(k.LOG_BODY_COLUMN, "")}
+        span = (log.get(k.RESOURCE_ATTRIBUTES, {}).get(k.TENANT, ""), log["TraceId"], log["SpanId"])
+        per_span.setdefault(span, set()).add((_timestamp_ns(log[k.TIMESTAMP]), name, tuple(attrs.items())))
+    folded = []
+    for row in rows:
+        span = (row.get(k.RESOURCE_ATTRIBUTES, {}).get(k.TENANT, ""), row[k.TRACE_ID], row[k.SPAN_ID])
+        events = sorted(per_span.get(span, ()), key=lambda e: (e[0], e[1], [a for a, _ in e[2]], [v for _, v in e[2]]))
+        folded.append({**row, k.EVENT_NAMES: list(row.get(k.EVENT_NAMES) or []) + [e[1] for e in events],
+                       k.EVENT_ATTRIBUTES: list(row.get(k.EVENT_ATTRIBUTES) or []) + [dict(e[2]) for e in events]})
+    return folded
 
 
 def canonical_from_row(row: dict) -> CanonicalSpan:

@@ -71,6 +71,7 @@ def start_server(
             "AGENTMORTEM_OTLP_GRPC_PORT": "0",
             "AGENTMORTEM_OTLP_HTTP_PORT": "0",
             "AGENTMORTEM_API_PORT": "0",
+            "AGENTMORTEM_ANALYZER_METRICS_PORT": "0",
             "AGENTMORTEM_HOST": "127.0.0.1",
         }
     )

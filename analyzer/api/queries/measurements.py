@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections import defaultdict
 
 from agentmortem.analyzer.api.queries.scope import Scope, Where
+from agentmortem.platform.signal_tables import EXP_HISTOGRAM_TABLE, HISTOGRAM_TABLE
 from agentmortem.platform.store import Store
 from agentmortem.semconv.metrics import metrics_measuring
-from agentmortem.semconv.sql import lit
+from agentmortem.semconv.sql import RAW_TENANT
 
 # Per-call figures spans lack, by the canonical meaning `semconv.metrics` gives the metric names.
 SPAN_FIGURES = ("time_to_first_chunk", "time_per_output_chunk")
-_TABLES = ("otel_metrics_histogram", "otel_metrics_exponential_histogram")
-_TENANT = f"ResourceAttributes[{lit('agentmortem.tenant')}]"
+_TABLES = (HISTOGRAM_TABLE, EXP_HISTOGRAM_TABLE)
 _MARGIN_S = 300  # metrics are exported after the span ends: read a little past the run
 
 
@@ -31,7 +31,7 @@ def _names() -> dict[str, str]:
 def span_measurements(store: Store, scope: Scope, trace_id: str, start_ns: int, end_ns: int) -> dict[str, dict[str, float]]:
     """Span id → {figure: seconds} from the exemplars of trace `trace_id` (the mean where a span has several)."""
     names = _names()
-    where = Where(scope, tenant_column=_TENANT)
+    where = Where(scope, tenant_column=RAW_TENANT)  # the metrics' resource attributes, as the spans' 
     where.add("MetricName IN {names:Array(String)}", names=sorted(names))
     where.add("TimeUnix >= toDateTime({since:Int64}) AND TimeUnix <= toDateTime({until:Int64})",
               since=start_ns // 1_000_000_000 - 1, until=end_ns // 1_000_000_000 + _MARGIN_S)
