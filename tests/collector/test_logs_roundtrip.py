@@ -11,7 +11,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
 from tests.support.inprocess_collector import running_collector
-from tests.support.signal_exporters import PROTOCOLS, log_exporter
+from tests.support.signal_exporters import COMPRESSED, log_exporter
 
 RESOURCE_URL = "https://opentelemetry.io/schemas/1.30.0"
 SCOPE_URL = "https://example.com/scope-schema"
@@ -53,8 +53,8 @@ READBACK = (
 
 
 def emit_records() -> tuple[list[ReadableLogRecord], str, str, int]:
-    """Four records: one inside a sampled span (ids, every attribute kind, an event name), a map body,
-    a list body without a time of its own, an int body without severity; returns them and the span's
+    """Five records: one inside a sampled span (ids, every attribute kind, an event name), a map body,
+    a list body without a time of its own, an int body without severity, a bytes body; returns them and the span's
     ids and W3C trace flags (sampled, and "random" from SDKs that set it)."""
     provider = LoggerProvider(resource=Resource(RESOURCE, schema_url=RESOURCE_URL))
     memory = InMemoryLogRecordExporter()
@@ -69,6 +69,7 @@ def emit_records() -> tuple[list[ReadableLogRecord], str, str, int]:
                 body={"reason": "timeout", "attempts": 3, "ok": False, "ratio": 0.25})
     logger.emit(severity_number=SeverityNumber.DEBUG2, body=["a", 2, {"b": None}])
     logger.emit(timestamp=T0 + 3, body=12345)
+    logger.emit(timestamp=T0 + 4, body=b"\x01\x02", attributes={"big": 2**63 - 1, "tiny": 1e-7, "empty": ""})
     provider.shutdown()
     flags = int(context.trace_flags)
     assert flags & 1
@@ -85,10 +86,12 @@ def expected_rows(records: list[ReadableLogRecord], trace_id: str, span_id: str,
          *head, {}, ""),
         (untimed, "", "", 0, "", 6, *common, '["a",2,{"b":null}]', *head, {}, ""),
         (T0 + 3, "", "", 0, "", 0, *common, "12345", *head, {}, ""),
+        (T0 + 4, "", "", 0, "", 0, *common, "AQI=", *head, {"big": "9223372036854775807", "tiny": "1e-7", "empty": ""},
+         ""),
     ])
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("protocol", COMPRESSED)
 def test_every_log_field_round_trips(protocol, store):
     records, *ids = emit_records()
     with running_collector(store) as service:
@@ -97,6 +100,6 @@ def test_every_log_field_round_trips(protocol, store):
         exporter.shutdown()
     rows = sorted(store.query(f"SELECT {', '.join(READBACK)} FROM otel_logs"))
     expected = expected_rows(records, *ids)
-    assert len(rows) == len(expected) == 4
+    assert len(rows) == len(expected) == 5
     for got, want in zip(rows, expected):
         assert dict(zip(READBACK, got)) == dict(zip(READBACK, want))
