@@ -19,7 +19,7 @@ from agentmortem.platform.store import Store
 
 
 @contextmanager
-def running_collector(store: Store, auth: AuthSettings | None = None, **limits: Any) -> Iterator[CollectorService]:
+def running_collector(store: Store, *, auth: AuthSettings | None = None, **limits: Any) -> Iterator[CollectorService]:
     """Start the collector on `store` with `limits` (ingest settings) overrides and `auth` (default: no
     keys required); stop it (flushing) on exit."""
     loop = asyncio.new_event_loop()
