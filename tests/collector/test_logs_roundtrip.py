@@ -3,9 +3,11 @@ collector → `otel_logs`, every column read back as the contrib clickhouseexpor
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from opentelemetry._logs import SeverityNumber
-from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
+from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler, ReadableLogRecord
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, LogRecordExportResult, SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -103,3 +105,43 @@ def test_every_log_field_round_trips(protocol, store):
     assert len(rows) == len(expected) == 5
     for got, want in zip(rows, expected):
         assert dict(zip(READBACK, got)) == dict(zip(READBACK, want))
+
+
+# The SDK's handler is deprecated in favour of opentelemetry-instrumentation-logging's (not a test
+# dependency); both bridge `logging` records the same way.
+@pytest.mark.filterwarnings("ignore:`LoggingHandler` in `opentelemetry-sdk` is deprecated:DeprecationWarning")
+def test_stdlib_logging_through_the_sdk_handler_round_trips(store):
+    """The common path in Python services: `logging` records bridged by the SDK's `LoggingHandler`,
+    an exception's type, message and stack trace among their attributes."""
+    provider = LoggerProvider(resource=Resource({"service.name": "stdlib-svc"}))
+    memory = InMemoryLogRecordExporter()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(memory))
+    logger = logging.getLogger("agentmortem.tests.stdlib")
+    logger.propagate, logger.level = False, logging.INFO
+    logger.addHandler(handler := LoggingHandler(logger_provider=provider))
+    try:
+        logger.info("starting %s", "job", extra={"job.id": 7})
+        try:
+            raise TimeoutError("tool call timed out")
+        except TimeoutError:
+            logger.exception("giving up")
+    finally:
+        logger.removeHandler(handler)
+    provider.shutdown()
+    records = list(memory.get_finished_logs())
+    with running_collector(store) as service:
+        exporter = log_exporter("http", service)
+        assert exporter.export(records) == LogRecordExportResult.SUCCESS
+    rows = store.query("SELECT toUnixTimestamp64Nano(Timestamp), SeverityText, SeverityNumber, Body, ScopeName, "
+                       "LogAttributes FROM otel_logs ORDER BY Timestamp")
+    assert [row[1:5] for row in rows] == [("INFO", 9, "starting job", "agentmortem.tests.stdlib"),
+                                         ("ERROR", 17, "giving up", "agentmortem.tests.stdlib")]
+    for (timestamp, *_, attributes), record in zip(rows, records):
+        sent = record.log_record.attributes
+        assert all(isinstance(v, str | int) for v in sent.values())
+        assert attributes == {key: str(value) for key, value in sent.items()}
+        assert timestamp == record.log_record.timestamp
+    assert rows[0][5]["job.id"] == "7"
+    assert rows[1][5]["exception.type"] == "TimeoutError"
+    assert rows[1][5]["exception.message"] == "tool call timed out"
+    assert "raise TimeoutError" in rows[1][5]["exception.stacktrace"]
