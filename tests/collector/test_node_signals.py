@@ -58,7 +58,8 @@ def test_node_sdk_logs_and_metrics_round_trip(node_producer, store, protocol, te
     assert logs == [
         (1_700_000_000_123_456_789, span["traceId"], span["spanId"], 1, "WARN", 13, "node-signals",
          "disk almost full", resource, *scope,
-         {"s": "text", "i": "42", "d": "2.5", "b": "true", "list": '["x","y"]', "map": '{"k":"v","n":1}'},
+         {"s": "text", "i": "42", "d": "2.5", "b": "true", "list": '["x","y"]', "map": '{"k":"v","n":1}',
+          "raw": "AQI="},
          "node.event"),
         (1_700_000_001_000_000_000, "", "", 0, "ERROR", 17, "node-signals", '{"attempts":3,"reason":"timeout"}',
          resource, *scope, {}, ""),

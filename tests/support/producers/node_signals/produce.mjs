@@ -44,7 +44,7 @@ logger.emit({
   severityText: 'WARN',
   eventName: 'node.event',
   body: 'disk almost full',
-  attributes: { s: 'text', i: 42, d: 2.5, b: true, list: ['x', 'y'], map: { k: 'v', n: 1 } },
+  attributes: { s: 'text', i: 42, d: 2.5, b: true, list: ['x', 'y'], map: { k: 'v', n: 1 }, raw: new Uint8Array([1, 2]) },
   context: inSpan,
 });
 logger.emit({
