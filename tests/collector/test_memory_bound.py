@@ -9,13 +9,12 @@ kernel's own (VmHWM).
 
 from __future__ import annotations
 
-import socket
 import time
 
 import grpc
 import httpx
 
-from tests.support.otlp_clients import EXPORT_METHOD, make_request
+from tests.support.otlp_clients import EXPORT_METHOD, hold_declared_body, make_request
 from tests.support.pressure import Template, apply_pressure
 from tests.support.servers import query_data_dir
 
@@ -54,23 +53,13 @@ def test_rss_stays_bounded_under_overload_and_nothing_acknowledged_is_lost(serve
     )
 
 
-def _hold_a_declared_body(http_port: int, length: int) -> socket.socket:
-    """Open a request that declares `length` bytes and send none of them yet."""
-    sock = socket.create_connection(("127.0.0.1", http_port))
-    sock.sendall(
-        b"POST /v1/traces HTTP/1.1\r\nHost: test\r\nContent-Type: application/x-protobuf\r\n"
-        + f"Content-Length: {length}\r\n\r\n".encode()
-    )
-    return sock
-
-
 def test_budget_is_reserved_before_a_body_is_read(server_factory):
     held_body, _ = make_request(15_000, "held")
     small_body, _ = make_request(20, "small")
     budget = len(held_body) + len(small_body) // 2  # room for the held request, not for both
     srv = server_factory({"AGENTMORTEM_MAX_INFLIGHT_BYTES": str(budget)}, command="collector")
     url, headers = f"{srv.http_url}/v1/traces", {"content-type": "application/x-protobuf"}
-    held = _hold_a_declared_body(srv.http_port, len(held_body))
+    held = hold_declared_body(srv.http_port, len(held_body))
     try:
         deadline = time.monotonic() + 10
         while True:  # the held request reserves its declared length as soon as its headers are in

@@ -19,14 +19,15 @@ from agentmortem.platform.store import Store
 
 
 @contextmanager
-def running_collector(store: Store, **limits: Any) -> Iterator[CollectorService]:
-    """Start the collector on `store` with `limits` (ingest settings) overrides; stop it (flushing) on exit."""
+def running_collector(store: Store, *, auth: AuthSettings | None = None, **limits: Any) -> Iterator[CollectorService]:
+    """Start the collector on `store` with `limits` (ingest settings) overrides and `auth` (default: no
+    keys required); stop it (flushing) on exit."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="collector-loop", daemon=True)
     thread.start()
     service = CollectorService(store, store_settings=StoreSettings(),
                                server=ServerSettings(host="127.0.0.1", otlp_grpc_port=0, otlp_http_port=0),
-                               limits=IngestSettings(**{"batch_max_delay_ms": 1.0, **limits}), auth=AuthSettings())
+                               limits=IngestSettings(**{"batch_max_delay_ms": 1.0, **limits}), auth=auth or AuthSettings())
     try:
         asyncio.run_coroutine_threadsafe(service.start(), loop).result(60)
         yield service

@@ -12,7 +12,24 @@ import grpc
 import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from agentmortem.collector.signals import Signal
+
 EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
+
+def export_method(signal: Signal) -> str:
+    """The gRPC method a signal's exporters call, as `channel.unary_unary` takes it."""
+    return f"/{signal.grpc_service}/Export"
+
+
+def hold_declared_body(http_port: int, length: int, path: str = "/v1/traces") -> socket.socket:
+    """Open a request to `path` that declares `length` bytes and send none of them yet."""
+    sock = socket.create_connection(("127.0.0.1", http_port))
+    sock.sendall(
+        f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/x-protobuf\r\n".encode()
+        + f"Content-Length: {length}\r\n\r\n".encode()
+    )
+    return sock
 
 
 def free_port() -> int:
