@@ -18,10 +18,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from agentmortem.analyzer.core.model import TraceKey
 from agentmortem.analyzer.core.rule_context import RuleSettings
+from agentmortem.analyzer.engine.migrations import migrate_analyzer
 from agentmortem.analyzer.engine.pipeline import analyze_traces
 from agentmortem.collector.convert import insert_spans, request_to_batch
 from agentmortem.collector.convert_metrics import insert_metrics, metrics_to_batch
-from agentmortem.analyzer.engine.migrations import migrate_analyzer
 from tests.support.api_client import make_client
 
 TTFC = ("gen_ai.client.operation.time_to_first_chunk", "gen_ai.client.inference.time_to_first_chunk")
