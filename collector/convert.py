@@ -14,7 +14,7 @@ import base64
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
 
 import orjson
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -63,7 +63,28 @@ class SpanCheck:
 
 
 @dataclass
-class SpanBatch:
+class ColumnBatch:
+    """Rows of one table as columns (one list per column, in the table's insert order), and what
+    checking their request found."""
+
+    columns: list[list[Any]]
+    check: SpanCheck = field(default_factory=SpanCheck)
+
+    @property
+    def count(self) -> int:
+        return len(self.columns[0])
+
+    def extend(self, other: ColumnBatch) -> None:
+        for mine, theirs in zip(self.columns, other.columns):
+            mine.extend(theirs)
+
+    def rows(self, start: int, stop: int) -> Self:
+        """Rows `start` to `stop` (exclusive) as a batch of their own."""
+        return type(self)([column[start:stop] for column in self.columns])
+
+
+@dataclass
+class SpanBatch(ColumnBatch):
     """Columns ready for a column-oriented insert, in `INSERT_COLUMNS` order.
 
     This is the reference conversion in Python (used for direct inserts and as the
@@ -71,19 +92,6 @@ class SpanBatch:
     """
 
     columns: list[list[Any]] = field(default_factory=lambda: [[] for _ in INSERT_COLUMNS])
-    check: SpanCheck = field(default_factory=lambda: SpanCheck())
-
-    @property
-    def count(self) -> int:
-        return len(self.columns[0])
-
-    def extend(self, other: SpanBatch) -> None:
-        for mine, theirs in zip(self.columns, other.columns):
-            mine.extend(theirs)
-
-    def rows(self, start: int, stop: int) -> SpanBatch:
-        """Rows `start` to `stop` (exclusive) as a batch of their own."""
-        return SpanBatch([column[start:stop] for column in self.columns])
 
     def label(self, row: int) -> str:
         """How a refusal names the row: `span 'chat gpt-4o'`."""
@@ -168,6 +176,23 @@ def attributes_map(attributes: Any) -> dict[str, str]:
 # -- request → columns --------------------------------------------------------------
 
 
+def resource_columns(resource: Any, tenant: str | None, service_as_text: bool = False) -> tuple[dict[str, str], str]:
+    """A resource's attributes with the tenant stamped as `agentmortem.tenant` (a client-sent one removed
+    when there is none, so no request can claim a tenant) and its `ServiceName`: the first
+    `service.name` (pdata's Map.Get), as pdata `Str()` ("" unless a string) or, for the metrics
+    tables, `AsString()` (`service_as_text`)."""
+    attributes = attributes_map(resource.attributes)
+    if tenant is not None:
+        attributes[TENANT] = tenant
+    else:
+        attributes.pop(TENANT, None)
+    for kv in resource.attributes:
+        if kv.key == RESOURCE_SERVICE_NAME:
+            return attributes, any_value_str(kv.value) if service_as_text else kv.value.string_value
+    return attributes, ""
+
+
+
 def check_spans(request: ExportTraceServiceRequest) -> SpanCheck:
     """Validate every span of a request (the rules `request_to_batch` and the native insert apply)."""
     check = SpanCheck()
@@ -197,16 +222,7 @@ def request_to_batch(request: ExportTraceServiceRequest, tenant: str | None = No
     kinds = SPAN_KINDS
     statuses = STATUS_CODES
     for resource_spans in request.resource_spans:
-        res_attrs = attributes_map(resource_spans.resource.attributes)
-        if tenant is not None:
-            res_attrs[TENANT] = tenant
-        else:
-            res_attrs.pop(TENANT, None)
-        service = ""
-        for kv in resource_spans.resource.attributes:
-            if kv.key == RESOURCE_SERVICE_NAME:  # pdata's Map.Get: the first of duplicate keys
-                service = kv.value.string_value  # pdata Str(): "" unless a string
-                break
+        res_attrs, service = resource_columns(resource_spans.resource, tenant)
         for scope_spans in resource_spans.scope_spans:
             scope_name = scope_spans.scope.name
             scope_version = scope_spans.scope.version

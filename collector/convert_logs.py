@@ -17,11 +17,10 @@ from typing import Any
 import orjson
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from agentmortem.collector.convert import SpanCheck, any_value_str, attributes_map
+from agentmortem.collector.convert import ColumnBatch, SpanCheck, any_value_str, attributes_map, resource_columns
 from agentmortem.collector.rules import MAX_TIMESTAMP_NS, Check, Id, Time, problem_finder
 from agentmortem.platform.signal_tables import LOG_COLUMNS, LOGS_TABLE, logs_insert_columns
 from agentmortem.platform.store import DataRejected, Store
-from agentmortem.semconv.keys import RESOURCE_SERVICE_NAME, TENANT
 
 COLUMN_NAMES: tuple[str, ...] = tuple(column.name for column in LOG_COLUMNS)
 
@@ -55,23 +54,10 @@ _EVENT = COLUMN_NAMES.index("EventName")
 
 
 @dataclass
-class LogBatch:
+class LogBatch(ColumnBatch):
     """`otel_logs` columns ready for a column-oriented insert, in `COLUMN_NAMES` order."""
 
     columns: list[list[Any]] = field(default_factory=lambda: [[] for _ in COLUMN_NAMES])
-    check: SpanCheck = field(default_factory=SpanCheck)
-
-    @property
-    def count(self) -> int:
-        return len(self.columns[0])
-
-    def extend(self, other: LogBatch) -> None:
-        for mine, theirs in zip(self.columns, other.columns):
-            mine.extend(theirs)
-
-    def rows(self, start: int, stop: int) -> LogBatch:
-        """Rows `start` to `stop` (exclusive) as a batch of their own."""
-        return LogBatch([column[start:stop] for column in self.columns])
 
     def label(self, row: int) -> str:
         """How a message names the record of `row`: its event name, else its scope."""
@@ -102,23 +88,6 @@ def check_log_records(request: ExportLogsServiceRequest) -> SpanCheck:
                 else:
                     check.reject(f"{_where(index, scope_logs.scope.name)}: {problem}")
     return check
-
-
-def resource_columns(resource: Any, tenant: str | None) -> tuple[dict[str, str], str]:
-    """A resource's attributes with the tenant stamped (a client-sent one removed when there is
-    none, so no request can claim a tenant) and its `ServiceName` (pdata `Str()` of the first
-    `service.name`)."""
-    attributes = attributes_map(resource.attributes)
-    if tenant is not None:
-        attributes[TENANT] = tenant
-    else:
-        attributes.pop(TENANT, None)
-    service = ""
-    for kv in resource.attributes:
-        if kv.key == RESOURCE_SERVICE_NAME:
-            service = kv.value.string_value
-            break
-    return attributes, service
 
 
 def logs_to_batch(request: ExportLogsServiceRequest, tenant: str | None = None) -> LogBatch:

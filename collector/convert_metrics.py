@@ -21,7 +21,7 @@ from typing import Any
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
-from agentmortem.collector.convert import SpanCheck, any_value_str, attributes_map
+from agentmortem.collector.convert import SpanCheck, attributes_map, resource_columns
 from agentmortem.collector.convert_logs import json_payload, seconds
 from agentmortem.collector.rules import MAX_DATETIME_NS, MAX_DATETIME_TEXT, Check, Each, Id, Time, problem_finder
 from agentmortem.platform.signal_tables import (
@@ -35,7 +35,6 @@ from agentmortem.platform.signal_tables import (
     insert_columns,
 )
 from agentmortem.platform.store import Store
-from agentmortem.semconv.keys import RESOURCE_SERVICE_NAME, TENANT
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     table: tuple(column.name for column in columns) for table, columns in METRIC_COLUMNS.items()
@@ -182,27 +181,13 @@ def _exemplars(point: Any) -> tuple[list, list, list, list, list]:
 _EMPTY_EXEMPLARS: tuple[list, list, list, list, list] = ([], [], [], [], [])
 
 
-def _resource(resource: Any, tenant: str | None) -> tuple[dict[str, str], str]:
-    attributes = attributes_map(resource.attributes)
-    if tenant is not None:
-        attributes[TENANT] = tenant
-    else:
-        attributes.pop(TENANT, None)
-    service = ""
-    for kv in resource.attributes:
-        if kv.key == RESOURCE_SERVICE_NAME:  # pdata Map.Get: the first; the exporter renders it with AsString()
-            service = any_value_str(kv.value)
-            break
-    return attributes, service
-
-
 def metrics_to_batch(request: ExportMetricsServiceRequest, tenant: str | None = None) -> MetricBatch:
     """Convert a decoded OTLP metrics request; invalid points are counted in `batch.check`."""
     batch = MetricBatch()
     check = batch.check
     tables = batch.tables
     for resource_metrics in request.resource_metrics:
-        res_attrs, service = _resource(resource_metrics.resource, tenant)
+        res_attrs, service = resource_columns(resource_metrics.resource, tenant, service_as_text=True)
         res_url = resource_metrics.schema_url
         for scope_metrics in resource_metrics.scope_metrics:
             scope = scope_metrics.scope
