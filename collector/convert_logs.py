@@ -106,6 +106,7 @@ def logs_to_batch(request: ExportLogsServiceRequest, tenant: str | None = None) 
             scope = scope_logs.scope
             scope_name, scope_version, scope_url = scope.name, scope.version, scope_logs.schema_url
             scope_attrs = attributes_map(scope.attributes)
+            kept = 0
             for index, record in enumerate(scope_logs.log_records):
                 trace_id, span_id = record.trace_id, record.span_id
                 time_ns, observed_ns, severity = record.time_unix_nano, record.observed_time_unix_nano, record.severity_number
@@ -116,25 +117,24 @@ def logs_to_batch(request: ExportLogsServiceRequest, tenant: str | None = None) 
                     if problem is not None:
                         check.reject(f"{_where(index, scope_name)}: {problem}")
                         continue
-                check.accepted += 1
+                kept += 1
                 c_ts.append(time_ns or observed_ns)
                 c_trace.append(trace_id.hex() if trace_id and trace_id != zero_trace else "")
                 c_span.append(span_id.hex() if span_id and span_id != zero_span else "")
                 c_flags.append(record.flags & 0xFF)
                 c_sev_text.append(record.severity_text)
                 c_sev_num.append(severity)
-                c_service.append(service)
                 body = record.body
                 text = body.string_value  # "" unless a non-empty string
                 c_body.append(text if text else any_value_str(body))
-                c_res_url.append(res_url)
-                c_res.append(res_attrs)
-                c_scope_url.append(scope_url)
-                c_scope.append(scope_name)
-                c_scope_ver.append(scope_version)
-                c_scope_attrs.append(scope_attrs)
                 c_attrs.append(attributes_map(record.attributes))
                 c_event.append(record.event_name)
+            check.accepted += kept
+            # the resource's and the scope's columns, the same on each of the scope's rows
+            for column, value in ((c_service, service), (c_res_url, res_url), (c_res, res_attrs),
+                                  (c_scope_url, scope_url), (c_scope, scope_name), (c_scope_ver, scope_version),
+                                  (c_scope_attrs, scope_attrs)):
+                column.extend([value] * kept)
     return batch
 
 

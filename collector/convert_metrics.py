@@ -207,9 +207,13 @@ def metrics_to_batch(request: ExportMetricsServiceRequest, tenant: str | None = 
 def _append_points(kind: str, metric: Any, data: Any, head: tuple, columns: list[list[Any]], check: SpanCheck) -> None:
     meta = head + (metric.name, metric.description, metric.unit)
     find = _summary_problem if kind == "summary" else _point_problem
-    heads = columns[: len(meta)]
-    (c_attrs, c_start, c_time), rest = columns[len(meta): len(meta) + 3], columns[len(meta) + 3:]
+    c_attrs, c_start, c_time = columns[len(meta): len(meta) + 3]
+    values = _VALUES[kind]
+    rest = columns[len(meta) + 3:]
+    appends = [column.append for column in rest]
     temporality = int(data.aggregation_temporality) if kind != "gauge" and kind != "summary" else 0
+    monotonic = data.is_monotonic if kind == "sum" else False
+    kept = 0
     for index, point in enumerate(data.data_points):
         start_ns, time_ns = point.start_time_unix_nano, point.time_unix_nano
         # the usual case without a call (exemplars are checked by the rules); `find` decides the rest
@@ -218,34 +222,49 @@ def _append_points(kind: str, metric: Any, data: Any, head: tuple, columns: list
             if problem is not None:
                 check.reject(f"{_where(kind, metric, index)}: {problem}")
                 continue
-        check.accepted += 1
-        for column, value in zip(heads, meta):
-            column.append(value)
+        kept += 1
         c_attrs.append(attributes_map(point.attributes))
         c_start.append(start_ns)
         c_time.append(time_ns)
-        if kind == "summary":
-            quantiles = point.quantile_values
-            values = (point.count, _float(point.sum), _floats(q.quantile for q in quantiles),
-                      _floats(q.value for q in quantiles), point.flags)
-        else:
-            ex = _exemplars(point) if point.exemplars else _EMPTY_EXEMPLARS
-            if kind == "gauge":
-                values = (_point_value(point), point.flags, *ex)
-            elif kind == "sum":
-                values = (_point_value(point), point.flags, *ex, temporality, data.is_monotonic)
-            elif kind == "histogram":
-                values = (point.count, _float(point.sum), list(point.bucket_counts),
-                          _floats(point.explicit_bounds), *ex, point.flags, _float(point.min),
-                          _float(point.max), temporality)
-            else:
-                positive, negative = point.positive, point.negative
-                values = (point.count, _float(point.sum), point.scale, point.zero_count,
-                          positive.offset, list(positive.bucket_counts), negative.offset,
-                          list(negative.bucket_counts), *ex, point.flags, _float(point.min),
-                          _float(point.max), temporality)
-        for column, value in zip(rest, values):
-            column.append(value)
+        for append, value in zip(appends, values(point, temporality, monotonic)):
+            append(value)
+    check.accepted += kept
+    for column, value in zip(columns, meta):  # the metric's own columns, the same on each of its rows
+        column.extend([value] * kept)
+
+
+def _gauge(point: Any, _temporality: int, _monotonic: bool) -> tuple:
+    return (_point_value(point), point.flags, *(_exemplars(point) if point.exemplars else _EMPTY_EXEMPLARS))
+
+
+def _sum(point: Any, temporality: int, monotonic: bool) -> tuple:
+    return (_point_value(point), point.flags, *(_exemplars(point) if point.exemplars else _EMPTY_EXEMPLARS),
+            temporality, monotonic)
+
+
+def _histogram(point: Any, temporality: int, _monotonic: bool) -> tuple:
+    return (point.count, _float(point.sum), list(point.bucket_counts), _floats(point.explicit_bounds),
+            *(_exemplars(point) if point.exemplars else _EMPTY_EXEMPLARS), point.flags, _float(point.min),
+            _float(point.max), temporality)
+
+
+def _exponential_histogram(point: Any, temporality: int, _monotonic: bool) -> tuple:
+    positive, negative = point.positive, point.negative
+    return (point.count, _float(point.sum), point.scale, point.zero_count, positive.offset,
+            list(positive.bucket_counts), negative.offset, list(negative.bucket_counts),
+            *(_exemplars(point) if point.exemplars else _EMPTY_EXEMPLARS), point.flags, _float(point.min),
+            _float(point.max), temporality)
+
+
+def _summary(point: Any, _temporality: int, _monotonic: bool) -> tuple:
+    quantiles = point.quantile_values
+    return (point.count, _float(point.sum), _floats(q.quantile for q in quantiles),
+            _floats(q.value for q in quantiles), point.flags)
+
+
+# metric type → a point's values for its table's columns after the time columns, in table order
+_VALUES = {"gauge": _gauge, "sum": _sum, "histogram": _histogram,
+           "exponential_histogram": _exponential_histogram, "summary": _summary}
 
 
 def insert_metrics(store: Store, batch: MetricBatch) -> None:
