@@ -271,11 +271,16 @@ def insert_metrics(store: Store, batch: MetricBatch) -> None:
     """One insert per metrics table holding rows of `batch`.
 
     Raises `DataRejected` when a value cannot be encoded or the database refuses the data; other
-    store errors propagate. Tables are written in order: a failure leaves the earlier ones written."""
+    store errors propagate. Every payload is encoded before the first insert, so a value that cannot be
+    encoded writes nothing; tables are then written in order, and a database failure leaves the
+    earlier ones written (ClickHouse has no transaction across tables)."""
+    inserts = []
     for table in METRIC_TABLES:
         if batch.table_count(table):
             written = insert_columns(store, table)
-            store.insert_formatted(table, written, table_payload(batch, table, written), "JSONColumns")
+            inserts.append((table, written, table_payload(batch, table, written)))
+    for table, written, payload in inserts:
+        store.insert_formatted(table, written, payload, "JSONColumns")
 
 
 def table_payload(batch: MetricBatch, table: str, names: tuple[str, ...] | None = None) -> bytes:
