@@ -60,6 +60,8 @@ def verdicts(tmp_path_factory) -> dict[tuple[str, str], dict]:
     try:
         traces = {(s, m): produce(srv, s, m) for s in EXPECTED for m in MODES}
         found = {key: explanation(srv, trace_id) | {"trace_id": trace_id} for key, trace_id in traces.items()}
+        for verdict in found.values():
+            verdict["events"] = httpx.get(f"{api(srv)}/v1/runs/{verdict['run_id']}/events", timeout=10).json()
     finally:
         assert srv.stop() == 0, srv.log()
     in_spans = dict(query_data_dir(srv.data_dir, (
@@ -86,3 +88,10 @@ def test_the_post_mortem_quotes_content_that_exists_only_in_log_records(verdicts
     verdict = verdicts[("ungrounded", "EVENT_ONLY")]
     assert "118.40" in verdict["markdown"], verdict["markdown"]
 
+
+
+def test_the_api_shows_a_call_s_messages_from_its_log_records(verdicts):
+    chats = [e for e in verdicts[("ungrounded", "EVENT_ONLY")]["events"] if e["canonical"].get("category") == "llm"]
+    assert len(chats) == 2
+    assert "118.40" in chats[-1]["canonical"]["output_messages"]
+    assert "Where is my order A17" in chats[0]["canonical"]["input_messages"]

@@ -18,7 +18,7 @@ from agentmortem.analyzer.core.model import Run
 from agentmortem.analyzer.core.runs import trace_runs
 from agentmortem.analyzer.engine.load import to_span
 from agentmortem.analyzer.engine.tables import AGENT_EXPLANATIONS, AGENT_SIGNALS
-from agentmortem.platform.schema import TRACES_TABLE
+from agentmortem.platform.schema import LOGS_TABLE, TRACES_TABLE
 from agentmortem.platform.store import Store
 from agentmortem.platform.tables import select_list
 from agentmortem.semconv.model import CANONICAL_COLUMNS
@@ -101,8 +101,10 @@ LIGHT_COLUMNS = tuple(c for c in CANONICAL_COLUMNS if c not in HEAVY_FIELDS)
 
 @lru_cache(maxsize=4)
 def _spans_sql(tenant_filtered: bool, light: bool) -> str:
+    """The trace's spans with its GenAI log records folded into them (content, errors), as the analyzer reads them."""
     where = "TraceId = {trace_id:String}" + (f" AND {RAW_TENANT} = {{scope_tenant:String}}" if tenant_filtered else "")
-    sql = canonical_select(TRACES_TABLE, where=where, columns=LIGHT_COLUMNS if light else None)
+    sql = canonical_select(TRACES_TABLE, where=where, columns=LIGHT_COLUMNS if light else None,
+                           logs=LOGS_TABLE, logs_where=where)
     return sql + "\nORDER BY start_ns, span_id LIMIT {max_spans:UInt32}"  # past the limit: the earliest (parents first)
 
 
