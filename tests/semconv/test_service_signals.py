@@ -1,14 +1,15 @@
 """`semconv report` per service: the signals each sends and the GenAI convention versions they speak.
 
 Spans go in through the collector's conversion; log records and metric points are written into
-`otel_logs` (the collector's table) and into metric tables made here with only the columns the
-report reads (the contrib exporter's names); tables that do not exist count as no data.
+`otel_logs` and the `otel_metrics_*` tables (the collector's), only the columns the report reads set;
+tables that do not exist count as no data.
 """
 
 from __future__ import annotations
 
 from opentelemetry.trace import Tracer
 
+from agentmortem.platform.signal_tables import METRIC_TABLES
 from agentmortem.semconv import dialects as d
 from agentmortem.semconv.metrics import METRIC_BY_NAME, METRICS, metrics_measuring
 from agentmortem.semconv.report import coverage_report, render_report
@@ -39,7 +40,6 @@ def _logs(store, rows: list[tuple[str, str, dict[str, str]]]) -> None:
 
 
 def _metric_table(store, table: str, points: list[tuple[str, str]]) -> None:
-    store.command(f"CREATE TABLE {table} (ServiceName String, MetricName String) ENGINE = MergeTree ORDER BY tuple()")
     services, names = zip(*points)
     store.insert_columns(table, [list(services), list(names)], ["ServiceName", "MetricName"])
 
@@ -89,7 +89,8 @@ def test_signals_and_versions_per_service(store):
 
 
 def test_without_logs_or_metrics_tables(store):
-    store.command("DROP TABLE otel_logs")
+    for table in ("otel_logs", *METRIC_TABLES):
+        store.command(f"DROP TABLE {table}")
     load(store, handmade(_new_service, service="new-agent"))
     (entry,) = service_signals(store)
     assert entry["signals"] == {"traces": 2, "logs": 0, "metrics": 0}
