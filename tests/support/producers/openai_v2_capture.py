@@ -6,7 +6,7 @@ exported over real OTLP/HTTP (spans, log records and metrics) to a running colle
 
 The capture mode comes from the environment, as in production: with SPAN_ONLY the messages are
 attributes of the `chat` spans; with EVENT_ONLY they exist only in log records. The app's own
-`invoke_agent` / `execute_tool` spans (tests/corpus/record/openai_v2.py) carry no content in
+`invoke_agent` / `execute_tool` spans (tests/support/openai_support_app.py) carry no content in
 either mode, so the instrumentation alone decides where the content is. Prints the trace id.
 """
 
@@ -28,7 +28,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from tests.corpus.record import openai_v2 as app
+from tests.support import openai_support_app as app
 from tests.support.scripted_openai import ScriptedOpenAI, Step, call, say
 
 A17 = {"order_id": "A17"}
