@@ -65,6 +65,9 @@ def _span_name(view: RunView, span_id: str) -> str:
     return rs.span.span_name if rs else ""
 
 
+_ANSWER_CHARS = 20_000  # of a sub-agent's answer kept for the parent's provenance
+
+
 def _outcome(parent: Run, parent_ids: Container[str], sub: Analyzed) -> SubRunOutcome:
     root = sub.view.root
     output = root.span.output_messages if root is not None else ""
@@ -76,6 +79,8 @@ def _outcome(parent: Run, parent_ids: Container[str], sub: Analyzed) -> SubRunOu
         root_cause=sub.verdict.root_cause,
         root_cause_span_name=_span_name(sub.view, sub.verdict.root_cause.span_id) if sub.verdict.root_cause else "",
         end_ns=sub.run.end_ns or sub.view.last_end,
+        start_ns=root.span.start_ns if root is not None else 0,
+        answer=sub.view.final_answer[1][:_ANSWER_CHARS],
     )
 
 

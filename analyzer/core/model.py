@@ -81,6 +81,8 @@ class SubRunOutcome:
     root_cause: Signal | None = None  # where the sub-run's own failure began (its spans are not the parent's)
     root_cause_span_name: str = ""
     end_ns: int = 0  # when the sub-run ended
+    start_ns: int = 0  # when the sub-run started
+    answer: str = ""  # the sub-agent's answer text (bounded), for provenance across the agents of a workflow
 
 
 @dataclass(frozen=True)

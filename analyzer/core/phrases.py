@@ -38,6 +38,7 @@ SHORT: dict[str, str] = {
     "cost_overspend": "the run overspent",
     "ungrounded_output": "the answer states facts no source supports",
     "low_eval_score": "evaluation `{name}` scored low",
+    "wrong_outcome": "`{agent}` brought in `{fact}`, which nothing given supports",
 }
 
 WHAT: dict[str, str] = {
@@ -71,6 +72,7 @@ WHAT: dict[str, str] = {
     "ungrounded_output": "{ungrounded} of {claims} facts in the answer appear in no input, tool result or document "
                          "(e.g. {examples}); hallucination score {score}",
     "low_eval_score": "Evaluation `{name}` gave {score}{label} (threshold {threshold})",
+    "wrong_outcome": "The final answer rests on `{fact}`, first stated by `{agent}` (\"{quote}\") and in neither the task nor the expected answer",
 }
 
 WHY: dict[str, str] = {
@@ -96,6 +98,7 @@ WHY: dict[str, str] = {
     "cost_overspend": "the run consumed more tokens than its budget or history allow",
     "ungrounded_output": "the model stated facts that none of its tools or inputs returned",
     "low_eval_score": "an evaluator judged the result poor",
+    "wrong_outcome": "an agent stated a fact the others relied on without checking it",
 }
 
 NEXT: dict[str, str] = {
@@ -121,6 +124,7 @@ NEXT: dict[str, str] = {
     "cost_overspend": "Look for the costliest model calls; cap steps or use a cheaper model.",
     "ungrounded_output": "Require the answer to cite tool results; check {examples}.",
     "low_eval_score": "Read evaluator `{name}`'s explanation and the answer at span `{span_id}`.",
+    "wrong_outcome": "Check where `{agent}` got `{fact}`; make the next agent verify such facts against a source.",
 }
 
 

@@ -27,7 +27,7 @@ RUN_LEVEL = frozenset({"abandoned", "latency_outlier", "cost_overspend", "low_ev
 PRECEDENCE: tuple[str, ...] = (
     "error_swallowed", "delegation_failure", "auth_error", "rate_limited", "timeout", "context_overflow",
     "content_filtered", "unknown_tool", "invalid_tool_args", "tool_error", "error", "max_iterations",
-    "retry_storm", "loop", "empty_output", "ungrounded_output", "low_eval_score", "abandoned",
+    "retry_storm", "loop", "empty_output", "ungrounded_output", "wrong_outcome", "low_eval_score", "abandoned",
     "cost_overspend", "latency_outlier",
 )
 _RANK = {name: i for i, name in enumerate(PRECEDENCE)}

@@ -19,6 +19,7 @@ from agentmortem.analyzer.core.rules import (
     grounding,
     lifecycle,
     model_output,
+    outcome,
     repetition,
     tools,
 )
@@ -46,6 +47,7 @@ RULES: list[Rule] = [
     baseline.cost_overspend,
     grounding.ungrounded_output,
     evals.low_eval_score,
+    outcome.wrong_outcome,
 ]
 
 
