@@ -445,3 +445,43 @@ def test_low_eval_score():
     [sig] = of_type(v, "low_eval_score")
     assert sig.evidence["name"] == "relevance" and sig.evidence["score"] == 0.2 and v.outcome == "degraded"
     assert analyze(b.build(output="ok"), eval_thresholds={"relevance": 0.1}).signals == ()
+
+
+def _workflow(*messages: tuple[str, str], expected: str = "") -> tuple[RunBuilder, tuple[SubRunOutcome, ...]]:
+    """A failed workflow run whose agents spoke `messages` (agent, text) in order."""
+    b = RunBuilder(question="How many stops are between South Station and Windsor Gardens?")
+    explanation = f', "explanation": "expected answer: {expected}"' if expected else ""
+    b.span(category="workflow", span_name="judge",
+           evaluations='[{"name": "task_success", "score": 0, "label": "fail"' + explanation + "}]")
+    subs = tuple(SubRunOutcome(run_id=f"m{i}", parent_span_id="root", agent_name=agent, start_ns=i * SECOND,
+                               end_ns=i * SECOND + 1, answer=text) for i, (agent, text) in enumerate(messages))
+    return b, subs
+
+
+def test_wrong_outcome_names_the_message_that_first_stated_the_unsupported_fact():
+    b, subs = _workflow(("Planner", "Task: count the stops between South Station and Windsor Gardens."),
+                        ("Lister", "From memory the line has 14 stations, so there are 12 stops between them."),
+                        ("Checker", "Verified: 12 stops."), ("Planner", "The answer is 12."), expected="10")
+    v = analyze(b.build(output="The answer is 12.", sub_runs=subs))
+    [sig] = of_type(v, "wrong_outcome")
+    assert (sig.span_id, sig.evidence["agent"], sig.evidence["fact"]) == ("m1", "Lister", "12")
+    assert v.root_cause.type == "wrong_outcome" and v.root_cause.span_id == "m1"
+
+
+def test_wrong_outcome_blames_the_code_not_the_executor_that_printed_its_result():
+    b, subs = _workflow(("Planner", "Task: count the even street numbers."),
+                        ("Coder", "Run this: print(sum(1 for n in numbers if n % 2 == 0))"),
+                        ("Computer_terminal", "exitcode: 0 (execution succeeded)\nCode output: 4"),
+                        ("Checker", "The count is 4."))
+    [sig] = of_type(analyze(b.build(output="The count is 4.", sub_runs=subs)), "wrong_outcome")
+    assert (sig.span_id, sig.evidence["agent"]) == ("m1", "Coder")
+
+
+def test_wrong_outcome_needs_a_failing_evaluation_and_an_unsupported_fact():
+    b, subs = _workflow(("Planner", "Task: count the stops."), ("Lister", "There are 10 stops."),
+                        ("Checker", "10 stops."), expected="10")
+    assert of_type(analyze(b.build(output="10 stops.", sub_runs=subs)), "wrong_outcome") == []
+    ok = RunBuilder(question="How many stops?")
+    subs = (SubRunOutcome(run_id="m0", parent_span_id="root", agent_name="A", answer="Task"),
+            SubRunOutcome(run_id="m1", parent_span_id="root", agent_name="B", start_ns=SECOND, answer="There are 12."))
+    assert of_type(analyze(ok.build(output="There are 12.", sub_runs=subs)), "wrong_outcome") == []

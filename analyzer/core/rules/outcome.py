@@ -6,6 +6,7 @@ neither the task nor the expected answer (when the evaluation gives one) are tra
 agent message that stated them: information provenance, not position. A message that only relays a
 program's output (a code executor's `exitcode: …` reply) is not the origin: the message before it,
 which wrote and ran the code, is. No such fact, no signal: the evaluation stays the run-level symptom.
+A traced fact makes the run failed (an error): the task's answer was wrong, and the message is its cause.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def wrong_outcome(run: Run, ctx: RuleContext) -> list[Signal]:
     i, message, fact = origin
     if _EXECUTOR_REPLY.match(message.answer) and i > 0:
         message = messages[i - 1]
-    return [Signal("wrong_outcome", "warning", message.run_id, {
+    return [Signal("wrong_outcome", "error", message.run_id, {
         "span_ids": [message.run_id], "agent": message.agent_name, "fact": fact,
         "final_span_id": final.run_id, "expected": expected[:200], "evaluation": failing[0].evidence.get("name", ""),
         "span_name": f"invoke_agent {message.agent_name}", "cause_span_name": f"invoke_agent {message.agent_name}",
