@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from agentmortem.analyzer.core.facts.content import assistant_text, given_text
+from agentmortem.analyzer.core.facts.content import given_text
 from agentmortem.analyzer.core.model import Run, Signal, SubRunOutcome
 from agentmortem.analyzer.core.rule_context import RuleContext
 from agentmortem.analyzer.core.rules.evals import low_eval_score
@@ -67,7 +67,7 @@ def wrong_outcome(run: Run, ctx: RuleContext) -> list[Signal]:
     if origin is None:
         return []
     i, message, fact = origin
-    if _EXECUTOR_REPLY.match(message.answer) and i > 0:
+    if _EXECUTOR_REPLY.match(message.answer):  # i ≥ 1: the first message is never searched
         message = messages[i - 1]
     return [Signal("wrong_outcome", "error", message.run_id, {
         "span_ids": [message.run_id], "agent": message.agent_name, "fact": fact,
@@ -78,7 +78,5 @@ def wrong_outcome(run: Run, ctx: RuleContext) -> list[Signal]:
 
 
 def _quote(text: str, fact: str) -> str:
-    at = text.lower().find(fact.lower())
-    if at < 0:
-        return assistant_text(text)[:160] if text.startswith("[") else text[:160]
+    at = max(text.lower().find(fact.lower()), 0)  # the fact was found in this text
     return text[max(0, at - 60): at + len(fact) + 60].replace("\n", " ")
